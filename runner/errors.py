@@ -1,0 +1,121 @@
+"""Errors a user can cause, and the SQLSTATEs the SQL functions raise.
+
+Only the CLI boundary catches :class:`TenancyError`; it prints ``FAILED:`` with
+the hint and exits non-zero. Anything else keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+# The project's SQLSTATE class is "TY". Every code the SQL functions raise is
+# listed here (and in the README); the runner maps each to an exception type.
+SQLSTATES: dict[str, tuple[str, str]] = {
+    "TY001": ("invalid tenant id", "Use lowercase letters, digits, '_' or '-', at most the length the schema pattern allows."),
+    "TY002": ("unknown tenant", "Check the id against the tenant registry table named in the manifest."),
+    "TY003": ("preflight failed", "Fix the rows listed in DETAIL (or run `tenancy migrate --dry-run`), then re-run."),
+    "TY004": ("tenant busy", "Another session holds this tenant's migration lock; wait for it or stop it."),
+    "TY005": ("not installed", "Run `tenancy install` (or install a matching version) first."),
+    "TY006": ("catalog mismatch", "The live tables no longer match what was rendered; run `tenancy install` again."),
+    "TY007": ("target conflict", "A table of that name already exists in the tenant schema and was not created by tenancy."),
+    "TY008": ("wrong state", "The tenant is not in a state that allows this step; see `tenancy status`."),
+    "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
+}
+
+
+class TenancyError(Exception):
+    """Base for every error the user can cause; carries a hint for the fix."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+        self.detail = detail
+
+
+class ManifestError(TenancyError):
+    """The manifest cannot be read or says something impossible."""
+
+
+class RenderError(TenancyError):
+    """A moved table's shape cannot be rewritten without its tenant key."""
+
+
+class ConnectionConfigError(TenancyError):
+    """No usable database to talk to."""
+
+
+class DatabaseError(TenancyError):
+    """A project SQLSTATE raised by the SQL functions."""
+
+    sqlstate: str = ""
+
+
+class InvalidTenantId(DatabaseError):
+    sqlstate = "TY001"
+
+
+class UnknownTenant(DatabaseError):
+    sqlstate = "TY002"
+
+
+class PreflightFailed(DatabaseError):
+    sqlstate = "TY003"
+
+
+class TenantBusy(DatabaseError):
+    sqlstate = "TY004"
+
+
+class NotInstalled(DatabaseError):
+    sqlstate = "TY005"
+
+
+class CatalogMismatch(DatabaseError):
+    sqlstate = "TY006"
+
+
+class TargetConflict(DatabaseError):
+    sqlstate = "TY007"
+
+
+class WrongState(DatabaseError):
+    sqlstate = "TY008"
+
+
+class CentralReference(DatabaseError):
+    sqlstate = "TY009"
+
+
+_BY_SQLSTATE: dict[str, type[DatabaseError]] = {
+    cls.sqlstate: cls
+    for cls in (
+        InvalidTenantId,
+        UnknownTenant,
+        PreflightFailed,
+        TenantBusy,
+        NotInstalled,
+        CatalogMismatch,
+        TargetConflict,
+        WrongState,
+        CentralReference,
+    )
+}
+
+
+def from_psycopg(exc: psycopg.Error) -> Exception:
+    """Map a project SQLSTATE to its typed error; return other errors unchanged."""
+    state = exc.sqlstate or ""
+    cls = _BY_SQLSTATE.get(state)
+    if cls is None:
+        return exc
+    diag = exc.diag
+    err = cls(
+        diag.message_primary or str(exc),
+        hint=diag.message_hint or SQLSTATES[state][1],
+        detail=diag.message_detail,
+    )
+    err.__cause__ = exc
+    return err

@@ -1,0 +1,220 @@
+"""The manifest (TOML): where the tenants are, and each shared table's fate.
+
+Everything the tool does is driven by it; nothing is specific to one
+application. See ``tenancy.toml`` at the repository root for the reference
+example and README "Manifest reference" for every key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import ManifestError
+
+# One rule for tenant ids, used by Python (CLI, Pulumi) and rendered into the
+# SQL settings so tenancy.tenant_schema() applies the very same rule.
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+MAX_IDENTIFIER_BYTES = 63
+_SCHEMA_PART = re.compile(r"^[a-z_][a-z0-9_]*$|^$")
+_IDENT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+
+DEFAULT_MANIFEST = "tenancy.toml"
+
+
+@dataclass(frozen=True)
+class Registry:
+    table: str
+    id_column: str
+    name_column: str | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. Table names are bare names in ``central_schema``."""
+
+    tenant_key: str
+    central_schema: str
+    schema_pattern: str
+    registry: Registry
+    move: tuple[str, ...]
+    central: tuple[str, ...]
+    hybrid: tuple[str, ...]
+    extra_unique: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    public_column: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def schema_prefix(self) -> str:
+        return self.schema_pattern.split("{id}")[0]
+
+    @property
+    def schema_suffix(self) -> str:
+        return self.schema_pattern.split("{id}")[1]
+
+    @property
+    def max_tenant_id_bytes(self) -> int:
+        return MAX_IDENTIFIER_BYTES - len(self.schema_prefix) - len(self.schema_suffix)
+
+    def schema_for(self, tenant_id: str) -> str:
+        """The tenant's schema name; raises ManifestError for an id that is not allowed."""
+        check_tenant_id(tenant_id, self.max_tenant_id_bytes)
+        return self.schema_prefix + tenant_id.replace("-", "_") + self.schema_suffix
+
+
+def check_tenant_id(tenant_id: str, max_bytes: int) -> None:
+    if not isinstance(tenant_id, str) or not re.match(TENANT_ID_PATTERN, tenant_id):
+        raise ManifestError(
+            f"invalid tenant id {tenant_id!r}",
+            hint="Tenant ids are lowercase letters, digits, '_' and '-', starting with a letter or digit.",
+        )
+    if len(tenant_id.encode()) > max_bytes:
+        raise ManifestError(
+            f"tenant id {tenant_id!r} is longer than {max_bytes} bytes",
+            hint="The schema name must fit PostgreSQL's 63-byte identifier limit.",
+        )
+
+
+def _identifier(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ManifestError(f"{where} must be a non-empty string", hint="See README, Manifest reference.")
+    if len(value.encode()) > MAX_IDENTIFIER_BYTES or _IDENT_FORBIDDEN.search(value):
+        raise ManifestError(
+            f"{where} = {value!r} is not a usable PostgreSQL identifier",
+            hint="Identifiers are at most 63 bytes and contain no control characters.",
+        )
+    return value
+
+
+def _table_list(section: dict[str, Any], name: str, required: bool) -> tuple[str, ...]:
+    raw = section.get("tables", None)
+    if raw is None:
+        if required:
+            raise ManifestError(f"[{name}] tables is missing", hint=f"Add `[{name}]` with `tables = [...]`.")
+        return ()
+    if not isinstance(raw, list):
+        raise ManifestError(f"[{name}] tables must be a list of table names")
+    names = tuple(_identifier(t, f"[{name}] tables entry") for t in raw)
+    dupes = sorted({t for t in names if names.count(t) > 1})
+    if dupes:
+        raise ManifestError(f"[{name}] lists {', '.join(dupes)} more than once")
+    return names
+
+
+def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise ManifestError(f"[{name}] must be a table (section)")
+    return value
+
+
+def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
+    known = {"tenancy", "registry", "move", "central", "hybrid"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ManifestError(
+            f"unknown manifest section(s): {', '.join(unknown)}",
+            hint=f"Known sections: {', '.join(sorted(known))}.",
+        )
+    top = _section(doc, "tenancy")
+    tenant_key = _identifier(top.get("tenant_key"), "[tenancy] tenant_key")
+    central_schema = _identifier(top.get("central_schema", "public"), "[tenancy] central_schema")
+    pattern = top.get("schema_pattern", "tenant_{id}")
+    if not isinstance(pattern, str) or pattern.count("{id}") != 1:
+        raise ManifestError(
+            "[tenancy] schema_pattern must contain {id} exactly once",
+            hint='For example schema_pattern = "tenant_{id}".',
+        )
+    before, after = pattern.split("{id}")
+    if not (_SCHEMA_PART.match(before) and re.match(r"^[a-z0-9_]*$", after)) or not (before or after):
+        raise ManifestError(
+            f"[tenancy] schema_pattern {pattern!r} must be lowercase letters, digits and '_' around {{id}}",
+            hint='Use a fixed prefix such as "tenant_{id}", so tenant schemas never clash with others.',
+        )
+
+    reg = _section(doc, "registry")
+    registry = Registry(
+        table=_identifier(reg.get("table"), "[registry] table"),
+        id_column=_identifier(reg.get("id_column", "id"), "[registry] id_column"),
+        name_column=(
+            _identifier(reg["name_column"], "[registry] name_column") if "name_column" in reg else None
+        ),
+    )
+
+    move_s, central_s, hybrid_s = _section(doc, "move"), _section(doc, "central"), _section(doc, "hybrid")
+    move = _table_list(move_s, "move", required=True)
+    if not move:
+        raise ManifestError("[move] tables is empty", hint="List at least one shared table to move.")
+    central = _table_list(central_s, "central", required=False)
+    hybrid = _table_list(hybrid_s, "hybrid", required=False)
+    seen: dict[str, str] = {}
+    for fate, names in (("move", move), ("central", central), ("hybrid", hybrid)):
+        for t in names:
+            if t in seen:
+                raise ManifestError(
+                    f"table {t!r} is listed in both [{seen[t]}] and [{fate}]",
+                    hint="Each table has exactly one fate.",
+                )
+            seen[t] = fate
+    if registry.table in move:
+        raise ManifestError(
+            f"the tenant registry {registry.table!r} cannot be moved",
+            hint="List it under [central].",
+        )
+
+    extra_unique: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for table, keys in _section(move_s, "unique").items():
+        if table not in move:
+            raise ManifestError(f"[move.unique] names {table!r}, which is not a moved table")
+        if not isinstance(keys, list) or not all(isinstance(k, list) and k for k in keys):
+            raise ManifestError(
+                f"[move.unique] {table} must be a list of column lists",
+                hint='For example component_themes = [["slug"]].',
+            )
+        extra_unique[table] = tuple(
+            tuple(_identifier(c, f"[move.unique] {table} column") for c in k) for k in keys
+        )
+    bad = sorted(set(move_s) - {"tables", "unique"})
+    if bad:
+        raise ManifestError(f"unknown key(s) in [move]: {', '.join(bad)}")
+
+    public_column: dict[str, str] = {}
+    for table, col in _section(hybrid_s, "public_column").items():
+        if table not in hybrid:
+            raise ManifestError(f"[hybrid.public_column] names {table!r}, which is not a hybrid table")
+        public_column[table] = _identifier(col, f"[hybrid.public_column] {table}")
+    bad = sorted(set(hybrid_s) - {"tables", "public_column"})
+    if bad:
+        raise ManifestError(f"unknown key(s) in [hybrid]: {', '.join(bad)}")
+
+    return Manifest(
+        tenant_key=tenant_key,
+        central_schema=central_schema,
+        schema_pattern=pattern,
+        registry=registry,
+        move=move,
+        central=central,
+        hybrid=hybrid,
+        extra_unique=extra_unique,
+        public_column=public_column,
+        path=path,
+    )
+
+
+def load_manifest(path: str | Path = DEFAULT_MANIFEST) -> Manifest:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(
+            f"manifest {str(p)!r} not found",
+            hint="Pass --manifest PATH, or copy tenancy.toml from the repository and edit it.",
+        ) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ManifestError(f"manifest {str(p)!r} is not valid TOML: {e}") from None
+    return parse_manifest(doc, p)
