@@ -33,6 +33,20 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class RoleNames:
+    """[roles]: tenant role name patterns and the shared roles (docs/platform-engineers.md)."""
+
+    owner: str = "{schema}_owner"
+    app: str = "{schema}_app"
+    readonly: str = "{schema}_ro"
+    app_connection_limit: int = 20
+    readonly_connection_limit: int = 5
+    migrator: str = "tenancy_migrator"
+    app_group: str = "tenancy_app"
+    readonly_group: str = "tenancy_readonly"
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest. Table names are bare names in ``central_schema``."""
 
@@ -45,6 +59,7 @@ class Manifest:
     hybrid: tuple[str, ...]
     extra_unique: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     public_column: dict[str, str] = field(default_factory=dict)
+    roles: RoleNames = field(default_factory=RoleNames)
     path: Path | None = None
 
     @property
@@ -90,7 +105,7 @@ def _identifier(value: Any, where: str) -> str:
 
 
 def _table_list(section: dict[str, Any], name: str, required: bool) -> tuple[str, ...]:
-    raw = section.get("tables", None)
+    raw = section.get("tables")
     if raw is None:
         if required:
             raise ManifestError(f"[{name}] tables is missing", hint=f"Add `[{name}]` with `tables = [...]`.")
@@ -111,8 +126,41 @@ def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+def _role_names(section: dict[str, Any]) -> RoleNames:
+    defaults = RoleNames()
+    bad = sorted(set(section) - set(RoleNames.__dataclass_fields__))
+    if bad:
+        raise ManifestError(f"unknown key(s) in [roles]: {', '.join(bad)}")
+    values: dict[str, Any] = {}
+    for key in ("owner", "app", "readonly"):
+        pattern = section.get(key, getattr(defaults, key))
+        if not (isinstance(pattern, str) and pattern.count("{schema}") == 1
+                and re.match(r"^[a-z0-9_]*$", pattern.replace("{schema}", ""))
+                and pattern != "{schema}"):
+            raise ManifestError(
+                f"[roles] {key} = {pattern!r} must contain {{schema}} once plus a fixed part",
+                hint='Use lowercase letters, digits and "_", for example "{schema}_app".',
+            )
+        values[key] = pattern
+    if len({values["owner"], values["app"], values["readonly"]}) != 3:
+        raise ManifestError("[roles] owner, app and readonly patterns must differ")
+    for key in ("app_connection_limit", "readonly_connection_limit"):
+        limit = section.get(key, getattr(defaults, key))
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < -1:
+            raise ManifestError(f"[roles] {key} must be an integer >= -1 (-1 means no limit)")
+        values[key] = limit
+    for key in ("migrator", "app_group", "readonly_group"):
+        name = section.get(key, getattr(defaults, key))
+        if not isinstance(name, str) or not re.match(r"^[a-z_][a-z0-9_]{0,62}$", name):
+            raise ManifestError(f"[roles] {key} = {name!r} must be a lowercase role name")
+        values[key] = name
+    if len({values["migrator"], values["app_group"], values["readonly_group"]}) != 3:
+        raise ManifestError("[roles] migrator, app_group and readonly_group must differ")
+    return RoleNames(**values)
+
+
 def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
-    known = {"tenancy", "registry", "move", "central", "hybrid"}
+    known = {"tenancy", "registry", "move", "central", "hybrid", "roles"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ManifestError(
@@ -200,6 +248,7 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
         hybrid=hybrid,
         extra_unique=extra_unique,
         public_column=public_column,
+        roles=_role_names(_section(doc, "roles")),
         path=path,
     )
 

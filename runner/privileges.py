@@ -1,0 +1,340 @@
+"""The privilege model: who may do what, derived from the manifest and the tenant list.
+
+Pure Python, no database. Both provisioning paths read it: the Pulumi program
+(infra/) turns it into resources, and the SQL functions rendered from
+sql/templates/ (provision_tenant and friends) are rendered from its context.
+``tenancy verify-grants`` (runner/grants.py) compares the live catalog with it.
+
+Per tenant: a schema owned by an owner role (NOLOGIN) that also owns every table
+and sequence in it; an application login role with DML on those tables; a
+read-only login role with SELECT. Both login roles are members of a shared
+group role (``app_group`` / ``readonly_group``) that carries what every tenant
+shares: SELECT on the central reference tables, DML on the hybrid tables under
+row-level security. Putting the shared grants on two group roles keeps the ACL
+of a central table at two entries instead of two per tenant.
+
+A shared migrator role (NOLOGIN) is a member of every tenant owner role, so it
+can create, own and fill tenant tables, and may read the central copies of the
+moved tables and the registry; nothing else.
+
+Rows of the privilege matrix are :class:`Privilege`. ``name == ALL`` means
+"every object of that type in the schema", as ``GRANT ... ON ALL TABLES IN
+SCHEMA`` and a Pulumi ``Grant`` without ``objects`` mean; :func:`expand`
+turns such rows into one row per live object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from runner.errors import ManifestError
+from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest, RoleNames
+
+ALL = "*"
+
+TABLE_DML = ("DELETE", "INSERT", "SELECT", "UPDATE")
+TABLE_READ = ("SELECT",)
+SEQUENCE_APP = ("SELECT", "USAGE")
+SEQUENCE_READ = ("SELECT",)
+
+# Object types of Privilege rows.
+SCHEMA = "schema"
+TABLE = "table"
+SEQUENCE = "sequence"
+DEFAULT_TABLE = "default table"  # name = the role whose future tables get it
+DEFAULT_SEQUENCE = "default sequence"
+ROLE = "role"  # membership: grantee is a member of role `name`; privilege MEMBER
+MEMBER = "MEMBER"
+
+# Attributes no role of the model ever has.
+FORBIDDEN_ATTRIBUTES = ("superuser", "createdb", "createrole", "replication", "bypassrls")
+
+
+@dataclass(frozen=True, order=True)
+class Privilege:
+    """``grantee`` holds ``privilege`` on the ``object_type`` ``schema.name``."""
+
+    grantee: str
+    object_type: str
+    schema: str
+    name: str
+    privilege: str
+
+    def describe(self) -> str:
+        if self.object_type == ROLE:
+            return f"{self.grantee} is a member of {self.name}"
+        if self.object_type in (DEFAULT_TABLE, DEFAULT_SEQUENCE):
+            kind = self.object_type.split()[1]
+            return (
+                f"{self.privilege} on future {kind}s of {self.name} in schema {self.schema}"
+                f" to {self.grantee}"
+            )
+        where = self.schema if self.object_type == SCHEMA else f"{self.schema}.{self.name}"
+        return f"{self.privilege} on {self.object_type} {where} to {self.grantee}"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A role of the model. Every role is NOSUPERUSER NOCREATEDB NOCREATEROLE
+    NOREPLICATION NOBYPASSRLS INHERIT; only what differs between roles is here."""
+
+    name: str
+    kind: str  # owner | app | readonly | migrator | app_group | readonly_group
+    login: bool
+    connection_limit: int
+    search_path: tuple[str, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Ownership:
+    """``owner`` owns ``schema`` (object_type schema) or every table/sequence in it (name ALL)."""
+
+    object_type: str
+    schema: str
+    name: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class RowPolicy:
+    """A row-level security policy on a hybrid table (the SQL is in the template)."""
+
+    schema: str
+    table: str
+    name: str
+    command: str  # SELECT | INSERT | UPDATE | DELETE
+    roles: tuple[str, ...]
+    public_column: str | None  # rows flagged here are readable by every tenant
+
+
+@dataclass(frozen=True)
+class TenantPlan:
+    tenant_id: str
+    schema: str
+    owner: RoleSpec
+    app: RoleSpec
+    readonly: RoleSpec
+    privileges: tuple[Privilege, ...]
+    ownerships: tuple[Ownership, ...]
+
+    @property
+    def roles(self) -> tuple[RoleSpec, ...]:
+        return (self.owner, self.app, self.readonly)
+
+
+@dataclass(frozen=True)
+class SharedPlan:
+    """What all tenants share: the group roles, the migrator, central grants, RLS."""
+
+    central_schema: str
+    migrator: RoleSpec
+    app_group: RoleSpec
+    readonly_group: RoleSpec
+    privileges: tuple[Privilege, ...]
+    row_policies: tuple[RowPolicy, ...]
+
+    @property
+    def roles(self) -> tuple[RoleSpec, ...]:
+        return (self.migrator, self.app_group, self.readonly_group)
+
+
+@dataclass(frozen=True)
+class PrivilegeModel:
+    manifest: Manifest
+    shared: SharedPlan
+    tenants: tuple[TenantPlan, ...]
+
+    def tenant(self, tenant_id: str) -> TenantPlan:
+        for plan in self.tenants:
+            if plan.tenant_id == tenant_id:
+                return plan
+        raise KeyError(tenant_id)
+
+    @property
+    def roles(self) -> tuple[RoleSpec, ...]:
+        return self.shared.roles + tuple(r for t in self.tenants for r in t.roles)
+
+    @property
+    def privileges(self) -> tuple[Privilege, ...]:
+        return self.shared.privileges + tuple(p for t in self.tenants for p in t.privileges)
+
+    @property
+    def ownerships(self) -> tuple[Ownership, ...]:
+        return tuple(o for t in self.tenants for o in t.ownerships)
+
+
+def role_name(pattern: str, schema: str) -> str:
+    return pattern.replace("{schema}", schema)
+
+
+def split_pattern(pattern: str) -> tuple[str, str]:
+    """``"{schema}_app"`` -> ``("", "_app")``; used to render the SQL side."""
+    before, after = pattern.split("{schema}")
+    return before, after
+
+
+def hybrid_sequence(table: str) -> str:
+    """The id sequence of a hybrid table, as serial/bigserial/identity name it."""
+    return f"{table}_id_seq"
+
+
+def max_tenant_id_bytes(manifest: Manifest) -> int:
+    """Longest tenant id whose schema name and role names all fit in 63 bytes."""
+    r = manifest.roles
+    longest = max(len(p.replace("{schema}", "").encode()) for p in (r.owner, r.app, r.readonly))
+    return manifest.max_tenant_id_bytes - longest
+
+
+def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
+    """Everything tenant ``tenant_id`` gets; raises ManifestError for an id that is not allowed."""
+    schema = manifest.schema_for(tenant_id)
+    names: RoleNames = manifest.roles
+    longest = max_tenant_id_bytes(manifest)
+    if len(tenant_id.encode()) > longest:
+        raise ManifestError(
+            f"tenant id {tenant_id!r} is too long: its role names would exceed "
+            f"{MAX_IDENTIFIER_BYTES} bytes",
+            hint=f"With these [roles] patterns tenant ids are at most {longest} bytes.",
+        )
+    search_path = (schema, manifest.central_schema)
+    owner = RoleSpec(role_name(names.owner, schema), "owner", False, -1, search_path)
+    app = RoleSpec(
+        role_name(names.app, schema), "app", True, names.app_connection_limit, search_path
+    )
+    ro = RoleSpec(
+        role_name(names.readonly, schema),
+        "readonly",
+        True,
+        names.readonly_connection_limit,
+        search_path,
+    )
+    p: list[Privilege] = []
+    for role in (app, ro):
+        p.append(Privilege(role.name, SCHEMA, schema, schema, "USAGE"))
+    for role, table_privs, seq_privs in ((app, TABLE_DML, SEQUENCE_APP), (ro, TABLE_READ, SEQUENCE_READ)):
+        p += [Privilege(role.name, TABLE, schema, ALL, x) for x in table_privs]
+        p += [Privilege(role.name, SEQUENCE, schema, ALL, x) for x in seq_privs]
+        p += [Privilege(role.name, DEFAULT_TABLE, schema, owner.name, x) for x in table_privs]
+        p += [Privilege(role.name, DEFAULT_SEQUENCE, schema, owner.name, x) for x in seq_privs]
+    p.append(Privilege(app.name, ROLE, "", names.app_group, MEMBER))
+    p.append(Privilege(ro.name, ROLE, "", names.readonly_group, MEMBER))
+    p.append(Privilege(names.migrator, ROLE, "", owner.name, MEMBER))
+    ownerships = (
+        Ownership(SCHEMA, schema, schema, owner.name),
+        Ownership(TABLE, schema, ALL, owner.name),
+        Ownership(SEQUENCE, schema, ALL, owner.name),
+    )
+    return TenantPlan(tenant_id, schema, owner, app, ro, tuple(sorted(p)), ownerships)
+
+
+def shared_plan(manifest: Manifest) -> SharedPlan:
+    names = manifest.roles
+    central = manifest.central_schema
+    migrator = RoleSpec(names.migrator, "migrator", False, -1, ())
+    app_group = RoleSpec(names.app_group, "app_group", False, -1, ())
+    ro_group = RoleSpec(names.readonly_group, "readonly_group", False, -1, ())
+    readable = sorted(set(manifest.central) | {manifest.registry.table})
+    p: list[Privilege] = []
+    for role in (migrator, app_group, ro_group):
+        p.append(Privilege(role.name, SCHEMA, central, central, "USAGE"))
+    for group in (app_group, ro_group):
+        p += [Privilege(group.name, TABLE, central, t, "SELECT") for t in readable]
+    for table in manifest.hybrid:
+        p += [Privilege(app_group.name, TABLE, central, table, x) for x in TABLE_DML]
+        p.append(Privilege(ro_group.name, TABLE, central, table, "SELECT"))
+        # Inserting a row draws its id from the serial's sequence.
+        p.append(Privilege(app_group.name, SEQUENCE, central, hybrid_sequence(table), "USAGE"))
+    # The migrator reads the rows it copies and the registry it checks them against.
+    for table in sorted(set(manifest.move) | {manifest.registry.table}):
+        p.append(Privilege(migrator.name, TABLE, central, table, "SELECT"))
+    policies: list[RowPolicy] = []
+    both = (app_group.name, ro_group.name)
+    for table in manifest.hybrid:
+        public = manifest.public_column.get(table)
+        policies.append(RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, public))
+        for command in ("INSERT", "UPDATE", "DELETE"):
+            policies.append(
+                RowPolicy(
+                    central,
+                    table,
+                    f"tenancy_tenant_{command.lower()}",
+                    command,
+                    (app_group.name,),
+                    None,
+                )
+            )
+    return SharedPlan(
+        central, migrator, app_group, ro_group, tuple(sorted(set(p))), tuple(policies)
+    )
+
+
+def build_model(manifest: Manifest, tenant_ids: Iterable[str]) -> PrivilegeModel:
+    """The model for these tenants; raises ManifestError on a bad or duplicate tenant id."""
+    plans: list[TenantPlan] = []
+    seen: dict[str, str] = {}
+    for tenant_id in tenant_ids:
+        plan = tenant_plan(manifest, tenant_id)
+        if plan.schema in seen:
+            raise ManifestError(
+                f"tenants {seen[plan.schema]!r} and {tenant_id!r} both map to schema {plan.schema!r}",
+                hint="Tenant ids that differ only in '-' versus '_' cannot both exist.",
+            )
+        seen[plan.schema] = tenant_id
+        plans.append(plan)
+    return PrivilegeModel(manifest, shared_plan(manifest), tuple(plans))
+
+
+def expand(
+    privileges: Iterable[Privilege], objects: Mapping[tuple[str, str], Sequence[str]]
+) -> set[Privilege]:
+    """Replace each ``name == ALL`` row by one row per object.
+
+    ``objects[(object_type, schema)]`` lists the live tables or sequences of a
+    schema. A table row names a table that may not exist: it stays as it is.
+    """
+    out: set[Privilege] = set()
+    for p in privileges:
+        if p.name == ALL and p.object_type in (TABLE, SEQUENCE):
+            for name in objects.get((p.object_type, p.schema), ()):
+                out.add(Privilege(p.grantee, p.object_type, p.schema, name, p.privilege))
+        else:
+            out.add(p)
+    return out
+
+
+def sql_context(manifest: Manifest) -> dict[str, object]:
+    """What the SQL templates need to render the model's rules (tenant-independent)."""
+    model = build_model(manifest, ())
+    shared = model.shared
+    names = manifest.roles
+    grants: dict[tuple[str, str], list[str]] = {}
+    for p in shared.privileges:
+        if p.object_type == TABLE:
+            grants.setdefault((p.name, p.grantee), []).append(p.privilege)
+    return {
+        "central_schema": manifest.central_schema,
+        "registry": manifest.registry,
+        "tenant_key": manifest.tenant_key,
+        "schema_prefix": manifest.schema_prefix,
+        "schema_suffix": manifest.schema_suffix,
+        "owner_pattern": split_pattern(names.owner),
+        "app_pattern": split_pattern(names.app),
+        "readonly_pattern": split_pattern(names.readonly),
+        "app_connection_limit": names.app_connection_limit,
+        "readonly_connection_limit": names.readonly_connection_limit,
+        "max_tenant_id_bytes": max_tenant_id_bytes(manifest),
+        "migrator": shared.migrator,
+        "app_group": shared.app_group,
+        "readonly_group": shared.readonly_group,
+        "shared_roles": shared.roles,
+        "table_dml": TABLE_DML,
+        "table_read": TABLE_READ,
+        "sequence_app": SEQUENCE_APP,
+        "sequence_read": SEQUENCE_READ,
+        "table_grants": [(t, g, privs) for (t, g), privs in sorted(grants.items())],
+        "hybrid_tables": manifest.hybrid,
+        "hybrid_sequences": [hybrid_sequence(t) for t in manifest.hybrid],
+        "move_tables": manifest.move,
+        "row_policies": shared.row_policies,
+    }
