@@ -20,6 +20,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY007": ("target conflict", "A table of that name already exists in the tenant schema and was not created by tenancy."),
     "TY008": ("wrong state", "The tenant is not in a state that allows this step; see `tenancy status`."),
     "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
+    "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
 }
 
 
@@ -89,6 +90,10 @@ class CentralReference(DatabaseError):
     sqlstate = "TY009"
 
 
+class CopyMismatch(DatabaseError):
+    sqlstate = "TY010"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -101,6 +106,7 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         TargetConflict,
         WrongState,
         CentralReference,
+        CopyMismatch,
     )
 }
 

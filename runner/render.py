@@ -1,0 +1,130 @@
+"""Render sql/templates/*.sql.j2 into concrete SQL from the manifest and the live catalog.
+
+Output is deterministic: the same manifest and catalog give byte-identical
+files, which is what the installed checksum is computed from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import psycopg
+
+from runner import catalog
+from runner.manifest import TENANT_ID_PATTERN, Manifest
+from runner.target import TargetTable, derive_table, fk_order
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+TEMPLATES = SQL_DIR / "templates"
+
+_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    name: str  # file name under `render --out`
+    template: str  # template it came from
+    text: str
+
+
+@dataclass(frozen=True)
+class Rendering:
+    tables: tuple[TargetTable, ...]
+    files: tuple[RenderedFile, ...]
+    warnings: tuple[str, ...]
+
+
+def quote_ident_with(reserved: frozenset[str]) -> Callable[[str], str]:
+    """PostgreSQL's quote_ident(): quote only when needed, so output stays readable."""
+
+    def quote(name: str) -> str:
+        if _PLAIN_IDENT.match(name) and name not in reserved:
+            return name
+        return '"' + name.replace('"', '""') + '"'
+
+    return quote
+
+
+def quote_literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _environment(reserved: frozenset[str]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - SQL, not HTML; values go through qi/ql/fmt
+    )
+    env.filters["qi"] = quote_ident_with(reserved)
+    env.filters["ql"] = quote_literal
+    # Text placed inside a format() string: a literal % must be doubled.
+    env.filters["fmt"] = lambda s: str(s).replace("%", "%%")
+    # Text placed inside a '...' literal.
+    env.filters["qs"] = lambda s: str(s).replace("'", "''")
+    return env
+
+
+def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetTable, ...]:
+    """Read every moved table and derive its tenant table, in FK order."""
+    with conn.transaction():
+        conn.execute("SET LOCAL search_path = pg_catalog")
+        shapes = {t: catalog.read_table(conn, manifest.central_schema, t) for t in manifest.move}
+        hashable = catalog.hashable_types(
+            conn, {c.type for s in shapes.values() for c in s.columns}
+        )
+    moved = set(manifest.move)
+    refs = {
+        name: {
+            fk.ref_table
+            for fk in shape.foreign_keys
+            if fk.ref_schema == manifest.central_schema and fk.ref_table in moved
+        }
+        for name, shape in shapes.items()
+    }
+    order = fk_order(list(manifest.move), refs)
+    return tuple(derive_table(shapes[n], manifest, i + 1, hashable) for i, n in enumerate(order))
+
+
+# Templates rendered once per install from the manifest (not per table), in
+# install order. Other parts of the tool add theirs here.
+GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2"]
+
+
+def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
+    tables = derive_tables(conn, manifest)
+    env = _environment(catalog.reserved_words(conn))
+    context = {
+        "m": manifest,
+        "manifest_path": manifest.path.name if manifest.path else "",
+        "tenant_id_pattern": TENANT_ID_PATTERN,
+        "tables": [t.name for t in tables],
+    }
+    files = [
+        RenderedFile(f"00_{Path(name).stem.removesuffix('.sql')}.sql", name, env.get_template(name).render(context))
+        for name in GLOBAL_TEMPLATES
+    ]
+    table_tpl = env.get_template("moved_table.sql.j2")
+    for t in tables:
+        files.append(
+            RenderedFile(f"{t.position:02d}_{t.fn_prefix}.sql", "moved_table.sql.j2", table_tpl.render(t=t))
+        )
+    warnings = tuple(
+        f"table {manifest.central_schema}.{name} has a {manifest.tenant_key} column but is not in the manifest"
+        for name in catalog.unlisted_tenant_tables(conn, manifest)
+    )
+    return Rendering(tables, tuple(files), warnings)
+
+
+def write_rendering(rendering: Rendering, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in rendering.files:
+        path = out / f.name
+        path.write_text(f.text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,66 @@
+-- tenancy.begin_tenant_migration(tenant id): the first step of a migration,
+-- under the tenant's lock: preflight (raises TY003/TY007/TY009 before any
+-- write), provision the schema, mark the tenant migrating, create each tenant
+-- table not created yet. Returns the schema. Re-running skips what exists.
+CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_schema   text := tenancy.require_tenant(p_tenant_id);
+    v_state    text;
+    v_problems text;
+    v_code     text;
+    v_hint     text;
+    v_count    integer;
+    v_table    record;
+BEGIN
+    PERFORM tenancy.assert_tenant_locked(p_tenant_id);
+    SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
+    IF v_state IN ('cut_over', 'contracted') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'TY008',
+            MESSAGE = format('tenant %L is %s; its migration cannot start again', p_tenant_id, v_state),
+            HINT = 'See `tenancy status`.';
+    END IF;
+
+    SELECT count(*),
+           string_agg(format('%s: %s%s (%s)', p.table_name, p.check_name,
+                             coalesce(format(', %s rows', p.problem_rows), ''), p.detail), E'\n'),
+           -- The most specific code wins: central FKs, then name clashes, then rows.
+           CASE WHEN bool_or(p.check_name LIKE 'central foreign key%') THEN 'TY009'
+                WHEN bool_or(p.check_name = 'table already exists') THEN 'TY007'
+                ELSE 'TY003' END,
+           min(p.hint)
+    INTO v_count, v_problems, v_code, v_hint
+    FROM tenancy.preflight_tenant(p_tenant_id) AS p;
+    IF v_count > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = v_code,
+            MESSAGE = format('preflight failed for tenant %L: %s problem(s), nothing was changed', p_tenant_id, v_count),
+            DETAIL = v_problems,
+            HINT = v_hint;
+    END IF;
+
+    PERFORM tenancy.provision_tenant(p_tenant_id);
+    UPDATE tenancy.tenants AS t
+    SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
+    WHERE t.tenant_id = p_tenant_id;
+
+    FOR v_table IN
+        SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m
+        WHERE NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l
+                          WHERE l.tenant_id = p_tenant_id AND l.table_name = m.table_name)
+        ORDER BY m.position
+    LOOP
+        EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__create')
+        USING v_schema;
+        INSERT INTO tenancy.ledger (tenant_id, table_name, state) VALUES (p_tenant_id, v_table.table_name, 'created');
+        PERFORM tenancy.report_progress(p_tenant_id, v_table.table_name, 'create');
+    END LOOP;
+    RETURN v_schema;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.begin_tenant_migration(text) IS
+'Migration step 1 (needs the tenant lock): preflight, provision, create the tenant tables not created yet.';

@@ -1,0 +1,49 @@
+-- tenancy.preflight_tenant(tenant id): what would stop this tenant's
+-- migration, one row per problem, before anything is written: rows its tenant
+-- tables would refuse (keys and foreign keys the shared tables do not enforce
+-- per tenant), tables of the same name already in its schema that tenancy did
+-- not create, and central foreign keys into moved tables. No rows: none.
+-- Read-only.
+CREATE OR REPLACE FUNCTION tenancy.preflight_tenant(p_tenant_id text)
+RETURNS TABLE (
+    tenant_id text, table_name text, check_name text, problem_rows bigint, detail text, hint text
+)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_schema text := tenancy.require_tenant(p_tenant_id);
+    v_table  record;
+BEGIN
+    tenant_id := p_tenant_id;
+    FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
+        table_name := v_table.table_name;
+        IF to_regclass(format('%I.%I', v_schema, v_table.table_name)) IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l
+                            WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name) THEN
+            check_name := 'table already exists';
+            problem_rows := NULL;
+            detail := format('%I.%I exists and was not created by tenancy', v_schema, v_table.table_name);
+            hint := 'Rename or drop that table, or take this table out of [move].';
+            RETURN NEXT;
+        END IF;
+        FOR check_name, problem_rows, detail, hint IN
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__preflight') USING p_tenant_id
+        LOOP
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+    FOR table_name, check_name, detail IN
+        SELECT c.table_name, 'central foreign key ' || c.constraint_name,
+               format('%s references the moved table %s', c.referencing_table, c.table_name)
+        FROM tenancy.central_references() AS c
+    LOOP
+        problem_rows := NULL;
+        hint := 'Drop that foreign key, or move the referencing table too (list it under [move]).';
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.preflight_tenant(text) IS
+'Problems that block one tenant''s migration (rows the tenant tables would refuse, name clashes, central FKs).';

@@ -1,0 +1,104 @@
+-- tenancy.validate_tenant(tenant id): proves a tenant's migration row by row.
+-- Per moved table: the tenant table exists; row count and order-independent
+-- checksum of the tenant's source rows equal the target's; the tenant key
+-- column is gone; every serial/identity sequence is ahead of max(column);
+-- every foreign key is in place and validated; the ledger says done.
+-- Returns one row per check with expected, actual and passed: a failure is a
+-- row, never only a boolean. Read-only.
+CREATE OR REPLACE FUNCTION tenancy.validate_tenant(p_tenant_id text)
+RETURNS TABLE (
+    tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
+)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_settings tenancy.settings := tenancy.require_installed();
+    v_schema   text := tenancy.require_tenant(p_tenant_id);
+    v_table    record;
+    v_rel      regclass;
+    v_src_rows bigint;
+    v_src_sum  numeric;
+    v_dst_rows bigint;
+    v_dst_sum  numeric;
+    v_seq      record;
+    v_max      bigint;
+    v_next     bigint;
+    v_fks      integer;
+    v_valid    integer;
+BEGIN
+    tenant_id := p_tenant_id;
+    FOR v_table IN
+        SELECT m.table_name, m.fn_prefix, m.foreign_keys, l.state
+        FROM tenancy.moved_tables AS m
+        LEFT JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
+        ORDER BY m.position
+    LOOP
+        table_name := v_table.table_name;
+        v_rel := to_regclass(format('%I.%I', v_schema, v_table.table_name));
+
+        check_name := 'table exists';
+        expected := format('%I.%I', v_schema, v_table.table_name);
+        actual := CASE WHEN v_rel IS NULL THEN 'missing' ELSE expected END;
+        passed := v_rel IS NOT NULL;
+        RETURN NEXT;
+        CONTINUE WHEN v_rel IS NULL;
+
+        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+        INTO v_src_rows, v_src_sum USING p_tenant_id;
+        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
+        INTO v_dst_rows, v_dst_sum USING v_schema;
+        check_name := 'row count';
+        expected := v_src_rows::text;
+        actual := v_dst_rows::text;
+        passed := v_src_rows = v_dst_rows;
+        RETURN NEXT;
+        check_name := 'checksum';
+        expected := v_src_sum::text;
+        actual := v_dst_sum::text;
+        passed := v_src_sum = v_dst_sum;
+        RETURN NEXT;
+
+        check_name := 'no tenant key column';
+        expected := format('no column %I', v_settings.tenant_key);
+        passed := NOT EXISTS (SELECT 1 FROM pg_attribute AS a WHERE a.attrelid = v_rel
+                              AND a.attname = v_settings.tenant_key AND NOT a.attisdropped);
+        actual := CASE WHEN passed THEN expected ELSE format('column %I present', v_settings.tenant_key) END;
+        RETURN NEXT;
+
+        FOR v_seq IN
+            SELECT a.attname, pg_get_serial_sequence(v_rel::text, a.attname) AS seq
+            FROM pg_attribute AS a
+            WHERE a.attrelid = v_rel AND a.attnum > 0 AND NOT a.attisdropped
+                AND pg_get_serial_sequence(v_rel::text, a.attname) IS NOT NULL
+            ORDER BY a.attnum
+        LOOP
+            EXECUTE format('SELECT max(%I)::bigint FROM %s', v_seq.attname, v_rel) INTO v_max;
+            EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', v_seq.seq)
+            INTO v_next;
+            check_name := format('sequence of %s ahead', v_seq.attname);
+            expected := format('next value > %s', coalesce(v_max::text, 'none'));
+            actual := format('next value %s', v_next);
+            passed := v_max IS NULL OR v_next > v_max;
+            RETURN NEXT;
+        END LOOP;
+
+        SELECT count(*), count(*) FILTER (WHERE c.convalidated) INTO v_fks, v_valid
+        FROM pg_constraint AS c WHERE c.conrelid = v_rel AND c.contype = 'f';
+        check_name := 'foreign keys in place';
+        expected := v_table.foreign_keys::text;
+        actual := format('%s (%s validated)', v_fks, v_valid);
+        passed := v_fks = v_table.foreign_keys;
+        RETURN NEXT;
+
+        check_name := 'ledger done';
+        expected := 'done';
+        actual := coalesce(v_table.state, 'no ledger row');
+        passed := v_table.state = 'done';
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.validate_tenant(text) IS
+'Row-level validation of one tenant: counts, checksums, no tenant key, sequences, FKs; one row per check.';
