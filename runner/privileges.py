@@ -212,7 +212,10 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
     p: list[Privilege] = []
     for role in (app, ro):
         p.append(Privilege(role.name, SCHEMA, schema, schema, "USAGE"))
-    for role, table_privs, seq_privs in ((app, TABLE_DML, SEQUENCE_APP), (ro, TABLE_READ, SEQUENCE_READ)):
+    for role, table_privs, seq_privs in (
+        (app, TABLE_DML, SEQUENCE_APP),
+        (ro, TABLE_READ, SEQUENCE_READ),
+    ):
         p += [Privilege(role.name, TABLE, schema, ALL, x) for x in table_privs]
         p += [Privilege(role.name, SEQUENCE, schema, ALL, x) for x in seq_privs]
         p += [Privilege(role.name, DEFAULT_TABLE, schema, owner.name, x) for x in table_privs]

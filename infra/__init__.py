@@ -1,0 +1,1 @@
+"""The Pulumi program of tenancy (Pulumi.yaml: main: infra/). See program.py."""
