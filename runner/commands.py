@@ -1,0 +1,225 @@
+"""One plain function per CLI verb. Each returns the process exit code:
+0 success, 1 some tenant failed or did not validate. Errors the user can fix
+raise TenancyError (the CLI prints FAILED: and the hint, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from runner import embedded, migrate
+from runner.db import connect, resolve_dsn, typed_errors
+from runner.install import install as install_sql
+from runner.manifest import Manifest
+from runner.migrate import TenantResult
+from runner.render import render_all, write_rendering
+from runner.report import RichProgress, console, print_failures, results_table, write_report
+from runner.sample import build_sample
+
+
+def _exit_code(results: list[TenantResult]) -> int:
+    return 0 if results and all(r.ok for r in results) else 1
+
+
+def sample(dsn: str | None, *, tenants: int, rows: int, seed: int, replace: bool) -> int:
+    with connect(resolve_dsn(dsn)) as conn:
+        started = time.monotonic()
+        summary = build_sample(
+            conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: console.print(f"  {m}")
+        )
+    console.print(
+        f"sample: {len(summary.tenants)} tenants, {summary.moved_rows:,} rows in shared tables "
+        f"({time.monotonic() - started:.1f}s)"
+    )
+    return 0
+
+
+def render(dsn: str | None, manifest: Manifest, out: Path | None) -> int:
+    with connect(resolve_dsn(dsn)) as conn:
+        rendering = render_all(conn, manifest)
+    for w in rendering.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    if out is None:
+        for f in rendering.files:
+            console.print(f.text, markup=False, highlight=False)
+        return 0
+    for path in write_rendering(rendering, out):
+        console.print(f"wrote {path}")
+    return 0
+
+
+def install(dsn: str | None, manifest: Manifest) -> int:
+    with connect(resolve_dsn(dsn)) as conn:
+        result = install_sql(conn, manifest)
+    for w in result.rendering.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    what = "installed" if result.changed else "already installed (no change)"
+    console.print(
+        f"tenancy {result.version} {what}: {len(result.rendering.tables)} moved tables, "
+        f"checksum {result.checksum[:12]}"
+    )
+    return 0
+
+
+def migrate_cmd(
+    dsn: str | None,
+    manifest: Manifest,
+    *,
+    tenants: list[str] | None,
+    dry_run: bool,
+    batch_size: int | None,
+    jobs: int,
+    report: Path | None,
+) -> int:
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        ids = migrate.select_tenants(conn, manifest, tenants)
+    if dry_run:
+        results = migrate.plan_tenants(url, ids)
+        for r in results:
+            table = Table(title=f"dry run: tenant {r.tenant_id} (nothing is changed)")
+            for col in ("table", "state", "rows to move"):
+                table.add_column(col)
+            for t in r.tables:
+                table.add_row(t.table_name, t.state, f"{t.rows:,}")
+            console.print(table)
+            for c in r.checks:
+                if "ddl" in c:
+                    console.print(f"-- {c['table_name']}\n{c['ddl']}", markup=False)
+        print_failures(results)
+        if report:
+            write_report(report, "migrate --dry-run", results)
+        return _exit_code(results)
+    executor = "parallel" if jobs > 1 else "serial"
+    with RichProgress(ids, executor) as progress:
+        results = migrate.migrate_tenants(url, ids, batch_size=batch_size, jobs=jobs, progress=progress)
+    console.print(results_table(results, "migrate"))
+    print_failures(results)
+    if report:
+        write_report(report, "migrate", results)
+    return _exit_code(results)
+
+
+def validate(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, jobs: int, report: Path | None) -> int:
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        ids = migrate.select_tenants(conn, manifest, tenants)
+    results = migrate.validate_tenants(url, ids, jobs)
+    _print_validation(results)
+    if report:
+        write_report(report, "validate", results)
+    return _exit_code(results)
+
+
+def _print_validation(results: list[TenantResult]) -> None:
+    table = Table(title="validate")
+    for col in ("tenant", "state", "checks", "failed"):
+        table.add_column(col)
+    for r in results:
+        failed = sum(1 for c in r.checks if not c["passed"])
+        table.add_row(r.tenant_id, r.state if r.ok else f"[red]{r.state}[/red]", str(len(r.checks)), str(failed))
+    console.print(table)
+    print_failures(results)
+
+
+def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None) -> int:
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        ids = migrate.select_tenants(conn, manifest, tenants)
+    results = [migrate.rollback_tenant(url, t) for t in ids]
+    for r in results:
+        dropped = [t.table_name for t in r.tables if t.state == "dropped"]
+        console.print(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+    if report:
+        write_report(report, "rollback", results)
+    return 0
+
+
+def status(dsn: str | None, *, as_json: bool) -> int:
+    with connect(resolve_dsn(dsn)) as conn, typed_errors():
+        conn.execute("SELECT tenancy.require_installed()")
+        cur = conn.execute("SELECT * FROM tenancy.status ORDER BY tenant_id")
+        names = [d.name for d in cur.description or ()]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    if as_json:
+        console.print(json.dumps(rows, default=str, indent=2), markup=False, highlight=False)
+        return 0
+    table = Table(title="tenancy status")
+    for n in names:
+        table.add_column(n)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    console.print(table)
+    return 0
+
+
+def demo(
+    manifest: Manifest,
+    *,
+    tenants: int,
+    rows: int,
+    seed: int,
+    jobs: int,
+    batch_size: int | None,
+    replace: bool,
+    report: Path | None,
+) -> int:
+    """Sample → install → provision → migrate → validate, on the embedded server unless DATABASE_URL is set."""
+    started = time.monotonic()
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        console.print("[bold]1/6[/bold] using DATABASE_URL")
+    else:
+        console.print(f"[bold]1/6[/bold] starting the embedded PostgreSQL (data in {embedded.data_dir()})")
+        url = embedded.fresh_database(embedded.start(), "tenancy_demo")
+    with connect(url) as conn:
+        console.print(f"[bold]2/6[/bold] building the sample: {tenants} tenants, about {rows:,} rows")
+        summary = build_sample(
+            conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: console.print(f"  {m}")
+        )
+        console.print("[bold]3/6[/bold] installing schema tenancy")
+        result = install_sql(conn, manifest)
+        console.print(f"  {len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}")
+        console.print("[bold]4/6[/bold] provisioning tenant schemas")
+        with typed_errors():
+            for t in summary.tenants:
+                conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
+        console.print(f"  {len(summary.tenants)} tenants provisioned")
+    console.print(f"[bold]5/6[/bold] migrating {summary.moved_rows:,} rows")
+    executor = "parallel" if jobs > 1 else "serial"
+    with RichProgress(summary.tenants, executor) as progress:
+        migrated = migrate.migrate_tenants(url, summary.tenants, batch_size=batch_size, jobs=jobs, progress=progress)
+    console.print("[bold]6/6[/bold] validating every tenant, row by row")
+    validated = migrate.validate_tenants(url, summary.tenants, jobs)
+    by_tenant = {v.tenant_id: v for v in validated}
+    table = Table(title="demo report")
+    for col in ("tenant", "migrate", "rows", "seconds", "rows/s", "validate"):
+        table.add_column(col, justify="right" if col in ("rows", "seconds", "rows/s") else "left")
+    for m in migrated:
+        v = by_tenant[m.tenant_id]
+        rps = m.rows_per_second
+        table.add_row(
+            m.tenant_id,
+            m.state if m.ok else f"[red]{m.state}[/red]",
+            f"{m.rows:,}",
+            f"{m.seconds:.2f}",
+            f"{rps:,.0f}" if rps else "",
+            f"{len(v.checks)} checks passed" if v.ok else f"[red]{v.error}[/red]",
+        )
+    console.print(table)
+    print_failures(migrated + validated)
+    ok = all(r.ok for r in migrated + validated)
+    total = sum(m.rows for m in migrated)
+    elapsed = time.monotonic() - started
+    console.print(
+        f"{'[green]OK[/green]' if ok else '[red]FAILED[/red]'}: {sum(m.ok for m in migrated)}/{len(migrated)} tenants "
+        f"migrated, {sum(v.ok for v in validated)}/{len(validated)} validated, {total:,} rows, {elapsed:.1f}s in all"
+    )
+    if report:
+        write_report(report, "demo", migrated + validated)
+    return 0 if ok else 1

@@ -1,0 +1,67 @@
+"""Connections: where the database is, progress NOTICEs, and typed errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from runner.errors import ConnectionConfigError, from_psycopg
+
+ProgressEvent = dict[str, Any]
+
+
+def resolve_dsn(dsn: str | None) -> str:
+    """--dsn, else DATABASE_URL; otherwise a clear error."""
+    value = dsn or os.environ.get("DATABASE_URL")
+    if not value:
+        raise ConnectionConfigError(
+            "no database given",
+            hint="Pass --dsn 'postgresql://…' or set DATABASE_URL; `tenancy demo` starts an embedded PostgreSQL.",
+        )
+    return value
+
+
+def connect(dsn: str, on_progress: Callable[[ProgressEvent], None] | None = None) -> psycopg.Connection:
+    """An autocommit connection; progress NOTICEs of the SQL functions go to on_progress."""
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, application_name="tenancy")
+    except psycopg.OperationalError as e:
+        raise ConnectionConfigError(
+            f"cannot connect to the database: {str(e).strip()}",
+            hint="Check --dsn / DATABASE_URL, and that the server is running.",
+        ) from None
+    # If this process dies, the server stops the work within a second instead
+    # of running on without anyone to report to (the ledger resumes it).
+    conn.execute("SET client_connection_check_interval = '1s'")
+    if on_progress is not None:
+        conn.add_notice_handler(lambda d: _dispatch(d, on_progress))
+    return conn
+
+
+def _dispatch(diag: psycopg.errors.Diagnostic, on_progress: Callable[[ProgressEvent], None]) -> None:
+    message = diag.message_primary or ""
+    if not message.startswith("tenancy: ") or not diag.message_detail:
+        return
+    try:
+        event = json.loads(diag.message_detail)
+    except ValueError:
+        return
+    if isinstance(event, dict):
+        on_progress(event)
+
+
+@contextmanager
+def typed_errors() -> Iterator[None]:
+    """Re-raise the project's SQLSTATEs as typed errors; others pass unchanged."""
+    try:
+        yield
+    except psycopg.Error as e:
+        mapped = from_psycopg(e)
+        if mapped is e:
+            raise
+        raise mapped from e

@@ -1,0 +1,16 @@
+-- tenancy.record_failure(tenant id, error): notes a failed migration in
+-- tenancy.tenants, after the failed transaction rolled back (the runner calls
+-- it). Creates the tenant's row if preflight stopped it before provisioning.
+CREATE OR REPLACE FUNCTION tenancy.record_failure(p_tenant_id text, p_error text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    INSERT INTO tenancy.tenants AS t (tenant_id, schema_name, state, last_error)
+    VALUES (p_tenant_id, tenancy.tenant_schema(p_tenant_id), 'failed', p_error)
+    ON CONFLICT (tenant_id) DO UPDATE SET state = 'failed', last_error = excluded.last_error;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.record_failure(text, text) IS
+'Marks a tenant''s migration failed with its error (the failed transaction itself rolled back).';
