@@ -16,6 +16,7 @@ import psycopg
 
 from runner import catalog
 from runner.manifest import TENANT_ID_PATTERN, Manifest
+from runner.privileges import sql_context
 from runner.target import TargetTable, derive_table, fk_order
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -93,6 +94,14 @@ def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetT
 # Templates rendered once per install from the manifest (not per table), in
 # install order. Other parts of the tool add theirs here.
 GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2"]
+# Privileges and provisioning, from runner/privileges.py (the privilege model).
+GLOBAL_TEMPLATES += [
+    "grant_privileges.sql.j2",
+    "rls_hybrid_tables.sql.j2",
+    "provision_shared_privileges.sql.j2",
+    "provision_tenant.sql.j2",
+    "deprovision_tenant.sql.j2",
+]
 
 
 def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
@@ -103,6 +112,7 @@ def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
         "manifest_path": manifest.path.name if manifest.path else "",
         "tenant_id_pattern": TENANT_ID_PATTERN,
         "tables": [t.name for t in tables],
+        "model": sql_context(manifest),
     }
     files = [
         RenderedFile(f"00_{Path(name).stem.removesuffix('.sql')}.sql", name, env.get_template(name).render(context))
