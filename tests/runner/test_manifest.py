@@ -1,0 +1,76 @@
+"""The manifest: the example parses, and every kind of broken manifest is refused with a hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.errors import ManifestError
+from runner.manifest import load_manifest, parse_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _doc(**overrides: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "tenancy": {"tenant_key": "tenant_id"},
+        "registry": {"table": "tenants"},
+        "move": {"tables": ["a", "b"]},
+        "central": {"tables": ["tenants"]},
+    }
+    doc.update(overrides)
+    return doc
+
+
+def test_example_manifest_lists_the_alumate_tables() -> None:
+    m = load_manifest(REPO / "tenancy.toml")
+    assert len(m.move) == 12 and "component_themes" in m.move
+    assert m.central[0] == "tenants" and m.hybrid == ("jobs", "employers", "leads")
+    assert m.public_column == {"jobs": "is_public"}
+    assert m.schema_for("abc123") == "tenant_abc123"
+    assert m.schema_for("a-b") == "tenant_a_b"
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (_doc(tenancy={}), "tenant_key"),
+        (_doc(move={"tables": []}), "[move] tables is empty"),
+        (_doc(move={}), "[move] tables is missing"),
+        (_doc(central={"tables": ["a"]}), "listed in both"),
+        (_doc(move={"tables": ["a", "a"]}), "more than once"),
+        (_doc(move={"tables": ["tenants"]}, central={}), "registry"),
+        (_doc(tenancy={"tenant_key": "tenant_id", "schema_pattern": "tenant"}), "{id} exactly once"),
+        (_doc(tenancy={"tenant_key": "tenant_id", "schema_pattern": "Tenant_{id}"}), "lowercase"),
+        (_doc(tenancy={"tenant_key": "x" * 64}), "not a usable PostgreSQL identifier"),
+        (_doc(extra={"x": 1}), "unknown manifest section"),
+        (_doc(move={"tables": ["a"], "unique": {"zzz": [["slug"]]}}), "not a moved table"),
+        (_doc(move={"tables": ["a"], "unique": {"a": "slug"}}), "list of column lists"),
+        (_doc(hybrid={"tables": ["j"], "public_column": {"k": "is_public"}}), "not a hybrid table"),
+    ],
+)
+def test_broken_manifest_is_refused(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(ManifestError) as e:
+        parse_manifest(doc)
+    assert message in str(e.value)
+
+
+def test_invalid_toml_and_missing_file_are_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[tenancy\n")
+    with pytest.raises(ManifestError, match="not valid TOML"):
+        load_manifest(bad)
+    with pytest.raises(ManifestError, match="not found") as e:
+        load_manifest(tmp_path / "missing.toml")
+    assert "--manifest" in e.value.hint
+
+
+@pytest.mark.parametrize(
+    "tenant_id", ["", "a'b", "a;drop table x", "a b", "ABC", "x" * 64, "-abc", "a\x00b", "ünï"]
+)
+def test_hostile_tenant_ids_are_refused(tenant_id: str) -> None:
+    m = parse_manifest(_doc())
+    with pytest.raises(ManifestError):
+        m.schema_for(tenant_id)

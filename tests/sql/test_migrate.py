@@ -1,0 +1,345 @@
+"""The migration engine against a real PostgreSQL: install, migrate, validate, dry run,
+preflight, hostile input, locks, resume after a killed runner, rollback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runner import migrate
+from runner.db import typed_errors
+from runner.errors import InvalidTenantId, ManifestError, PreflightFailed, TenantBusy, UnknownTenant
+from runner.install import install
+from runner.manifest import Manifest, load_manifest
+from tests.conftest import Database
+from tests.snapshots import snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def manifest() -> Manifest:
+    return load_manifest(REPO / "tenancy.toml")
+
+
+@pytest.fixture
+def db(sample_db: Database, manifest: Manifest) -> Iterator[Database]:
+    """The sample with tenancy installed."""
+    with sample_db.connect() as conn:
+        install(conn, manifest)
+    yield sample_db
+
+
+def _tenants(db: Database, manifest: Manifest) -> list[str]:
+    with db.connect() as conn:
+        return migrate.registry_tenants(conn, manifest)
+
+
+def test_install_is_idempotent_and_records_version(sample_db: Database, manifest: Manifest) -> None:
+    with sample_db.connect() as conn:
+        first = install(conn, manifest)
+        before = snapshot(conn)
+        second = install(conn, manifest)
+        assert first.changed and not second.changed
+        assert second.checksum == first.checksum
+        assert snapshot(conn) == before
+        assert conn.execute("SELECT count(*) FROM tenancy.installed").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM tenancy.moved_tables").fetchone() == (12,)
+
+
+def test_migrate_every_tenant_then_validate(db: Database, manifest: Manifest) -> None:
+    tenants = _tenants(db, manifest)
+    results = migrate.migrate_tenants(db.dsn, tenants, jobs=2)
+    assert [r.state for r in results] == ["migrated"] * len(tenants)
+    validated = migrate.validate_tenants(db.dsn, tenants)
+    assert all(v.state == "validated" for v in validated), [v.error for v in validated]
+    checks = {c["check_name"] for c in validated[0].checks}
+    assert {"row count", "checksum", "no tenant key column", "foreign keys in place", "ledger done"} <= checks
+    assert any(c.startswith("sequence of id") for c in checks)
+    with db.connect() as conn:
+        shared = conn.execute("SELECT count(*) FROM public.analytics_events").fetchone()
+        moved = sum(
+            conn.execute(f"SELECT count(*) FROM tenant_{t}.analytics_events").fetchone()[0]  # noqa: S608
+            for t in tenants
+        )
+        assert shared == (moved,)
+        # The tenant key is gone, and the tenant table takes new rows with fresh ids.
+        t = tenants[0]
+        cols = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            (f"tenant_{t}", "component_themes"),
+        ).fetchall()
+        assert ("tenant_id",) not in cols and ("slug",) in cols
+        conn.execute(
+            f"INSERT INTO tenant_{t}.component_themes (name, slug, config) VALUES ('New', 'new-one', '{{}}')"  # noqa: S608
+        )
+        # Unique (tenant_id, slug) became unique (slug) within the tenant.
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                f"INSERT INTO tenant_{t}.component_themes (name, slug, config) VALUES ('Dup', 'new-one', '{{}}')"  # noqa: S608
+            )
+        # FKs between moved tables are tenant-local.
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                f"INSERT INTO tenant_{t}.template_variants (template_id, name) VALUES (-1, 'orphan')"  # noqa: S608
+            )
+    # A second run skips every tenant.
+    again = migrate.migrate_tenants(db.dsn, tenants)
+    assert {r.state for r in again} == {"skipped"}
+
+
+def test_validate_reports_each_mismatch_as_a_row(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[1]
+    migrate.migrate_tenants(db.dsn, [t])
+    with db.connect() as conn:
+        conn.execute(f"DELETE FROM tenant_{t}.analytics_events WHERE id = (SELECT min(id) FROM tenant_{t}.analytics_events)")  # noqa: S608
+        conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = name || 'x' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('tenant_{t}.templates', 'id'), 1)")
+    (result,) = migrate.validate_tenants(db.dsn, [t])
+    failed = {(c["table_name"], c["check_name"]) for c in result.checks if not c["passed"]}
+    assert failed == {
+        ("analytics_events", "row count"),
+        ("analytics_events", "checksum"),
+        ("brand_colors", "checksum"),
+        ("templates", "sequence of id ahead"),
+    }
+    assert result.state == "invalid"
+
+
+def test_dry_run_changes_nothing(db: Database, manifest: Manifest) -> None:
+    tenants = _tenants(db, manifest)
+    with db.connect() as conn:
+        before = snapshot(conn)
+    plans = migrate.plan_tenants(db.dsn, tenants)
+    with db.connect() as conn:
+        after = snapshot(conn)
+    assert after == before
+    assert all(p.state == "planned" for p in plans)
+    first = plans[0]
+    assert first.rows > 0 and len(first.tables) == 12
+    ddl = [c["ddl"] for c in first.checks if "ddl" in c]
+    assert any(f"CREATE TABLE tenant_{first.tenant_id}.component_themes" in d for d in ddl)
+
+
+def test_cli_dry_run_prints_ddl_and_changes_nothing(db: Database) -> None:
+    with db.connect() as conn:
+        before = snapshot(conn)
+    out = subprocess.run(
+        [sys.executable, "-m", "runner.cli", "migrate", "--dry-run", "--dsn", db.dsn],
+        capture_output=True, text=True, cwd=REPO, check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "CREATE TABLE" in out.stdout and "rows to move" in out.stdout
+    with db.connect() as conn:
+        assert snapshot(conn) == before
+
+
+@pytest.mark.parametrize(
+    "tenant_id", ["", "a'b", "x; DROP TABLE tenants", "with space", "UPPER", "y" * 64, "a\"b"]
+)
+def test_hostile_tenant_ids_are_refused_and_change_nothing(db: Database, manifest: Manifest, tenant_id: str) -> None:
+    with db.connect() as conn:
+        before = snapshot(conn)
+        # Straight to SQL, as a DBA would.
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (tenant_id,))
+        assert e.value.sqlstate == "TY001"
+        assert e.value.diag.message_hint
+        # Through the runner.
+        with pytest.raises(ManifestError):
+            migrate.select_tenants(conn, manifest, [tenant_id])
+        assert snapshot(conn) == before
+
+
+def test_unknown_tenant_is_refused_with_hint(db: Database, manifest: Manifest) -> None:
+    with db.connect() as conn, pytest.raises(UnknownTenant) as e:
+        migrate.select_tenants(conn, manifest, ["nosuch1"])
+    assert "nosuch1" in str(e.value) and e.value.hint
+
+
+def test_preflight_refuses_rows_the_tenant_table_would_reject(sample_db: Database, manifest: Manifest) -> None:
+    with sample_db.connect() as conn:
+        tenants = migrate.registry_tenants(conn, manifest)
+        bad, other = tenants[0], tenants[1]
+        # A landing page pointing at another tenant's template.
+        conn.execute(
+            "UPDATE landing_pages SET template_id = (SELECT min(id) FROM templates WHERE tenant_id = %s) "
+            "WHERE id = (SELECT min(id) FROM landing_pages WHERE tenant_id = %s)",
+            (other, bad),
+        )
+        install(conn, manifest)
+        before = snapshot(conn)
+    results = migrate.migrate_tenants(sample_db.dsn, [bad, other])
+    assert results[0].state == "failed" and results[0].sqlstate == "TY003"
+    assert "landing_pages" in (results[0].detail or "") and "1 rows" in (results[0].detail or "")
+    assert results[0].hint
+    assert results[1].state == "migrated"  # the others go on
+    with sample_db.connect() as conn:
+        assert conn.execute("SELECT to_regclass(%s)", (f"tenant_{bad}.landing_pages",)).fetchone() == (None,)
+        state = conn.execute("SELECT state, last_error FROM tenancy.tenants WHERE tenant_id = %s", (bad,)).fetchone()
+        assert state is not None and state[0] == "failed" and "preflight" in state[1]
+        # Central tables untouched.
+        assert snapshot(conn)["rows"]["public.landing_pages"] == before["rows"]["public.landing_pages"]
+
+
+def test_preflight_finds_duplicates_of_a_manifest_unique_key(sample_db: Database, tmp_path: Path) -> None:
+    text = (REPO / "tenancy.toml").read_text().replace(
+        "[central]", '[move.unique]\nbrand_colors = [["name"]]\n\n[central]'
+    )
+    (tmp_path / "m.toml").write_text(text)
+    manifest = load_manifest(tmp_path / "m.toml")
+    with sample_db.connect() as conn:
+        t = migrate.registry_tenants(conn, manifest)[0]
+        conn.execute(
+            "UPDATE brand_colors SET name = 'same' WHERE id IN "
+            "(SELECT id FROM brand_colors WHERE tenant_id = %s ORDER BY id LIMIT 2)",
+            (t,),
+        )
+        install(conn, manifest)
+        problems = conn.execute("SELECT check_name, problem_rows FROM tenancy.preflight_tenant(%s)", (t,)).fetchall()
+    assert problems == [("unique brand_colors_tenant_unique_1", 2)]
+    (result,) = migrate.migrate_tenants(sample_db.dsn, [t])
+    assert result.state == "failed" and "2 rows" in (result.detail or "")
+
+
+def test_rows_without_a_registered_tenant_stop_the_run(db: Database, manifest: Manifest) -> None:
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE brand_colors DROP CONSTRAINT brand_colors_tenant_id_fkey")
+        conn.execute("INSERT INTO brand_colors (tenant_id, name, hex) VALUES ('ghost1', 'x', '#000000')")
+        before = snapshot(conn)
+    with pytest.raises(PreflightFailed) as e:
+        migrate.migrate_tenants(db.dsn, _tenants(db, manifest))
+    assert "tenant not in registry, 1 rows" in (e.value.detail or "")
+    with db.connect() as conn:
+        assert snapshot(conn) == before
+
+
+def test_a_second_session_on_the_same_tenant_is_refused(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    with db.connect() as holder, db.connect() as other:
+        holder.execute("SELECT pg_advisory_lock(tenancy.lock_key(%s))", (t,))
+        with pytest.raises(psycopg.Error) as e:
+            other.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (t,))
+        assert e.value.sqlstate == "TY004"
+        assert f"pid {holder.info.backend_pid}" in str(e.value)
+        (result,) = migrate.migrate_tenants(db.dsn, [t])
+        assert result.state == "failed" and result.sqlstate == "TY004"
+        assert other.execute("SELECT count(*) FROM tenancy.ledger WHERE tenant_id = %s", (t,)).fetchone() == (0,)
+    # The step functions refuse to run without the lock.
+    with db.connect() as conn, pytest.raises(psycopg.Error) as e2:
+        conn.execute("SELECT tenancy.begin_tenant_migration(%s)", (t,))
+    assert e2.value.sqlstate == "TY004"
+
+
+def test_batched_migration_equals_single_statement(db: Database, manifest: Manifest) -> None:
+    tenants = _tenants(db, manifest)
+    migrate.migrate_tenants(db.dsn, tenants[:2], batch_size=7)
+    migrate.migrate_tenants(db.dsn, tenants[2:])
+    with db.connect() as conn:
+        batches = conn.execute(
+            "SELECT max(batches) FROM tenancy.ledger WHERE tenant_id = %s", (tenants[0],)
+        ).fetchone()
+        assert batches is not None and batches[0] > 10
+    assert all(v.ok for v in migrate.validate_tenants(db.dsn, tenants))
+
+
+def _ledger_rows(db: Database, tenant: str) -> int:
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(rows_copied), 0) FROM tenancy.ledger WHERE tenant_id = %s", (tenant,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_runner_killed_mid_tenant_resumes_to_the_same_rows(db: Database, manifest: Manifest) -> None:
+    tenant = _tenants(db, manifest)[0]  # the largest tenant
+    env = dict(os.environ, DATABASE_URL=db.dsn)
+    # Small batches, and a pause per batch so the kill lands mid-copy.
+    with db.connect() as conn:
+        conn.execute(
+            "CREATE FUNCTION public.slow_batch() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END$$"
+        )
+        conn.execute(
+            "CREATE TRIGGER slow AFTER UPDATE ON tenancy.ledger FOR EACH STATEMENT EXECUTE FUNCTION public.slow_batch()"
+        )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner.cli", "migrate", "--tenant", tenant, "--batch-size", "5"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while _ledger_rows(db, tenant) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    copied_when_killed = _ledger_rows(db, tenant)
+    # The server notices the dead client and stops; wait for its session to end.
+    with db.connect() as conn:
+        for _ in range(100):
+            busy = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tenancy' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            if busy == (0,):
+                break
+            time.sleep(0.1)
+        state = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant,)).fetchone()
+        conn.execute("DROP TRIGGER slow ON tenancy.ledger")
+    assert copied_when_killed >= 50
+    assert state == ("migrating",), "the kill must land mid-tenant"
+    (result,) = migrate.migrate_tenants(db.dsn, [tenant], batch_size=5)
+    assert result.state == "migrated"
+    (check,) = migrate.validate_tenants(db.dsn, [tenant])
+    assert check.state == "validated", check.error
+    with db.connect() as conn:
+        rows = conn.execute(f"SELECT count(*) FROM tenant_{tenant}.analytics_events").fetchone()  # noqa: S608
+        source = conn.execute("SELECT count(*) FROM analytics_events WHERE tenant_id = %s", (tenant,)).fetchone()
+    assert rows == source
+
+
+def test_rollback_drops_new_tables_only(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    with db.connect() as conn:
+        before = snapshot(conn)
+    migrate.migrate_tenants(db.dsn, [t])
+    result = migrate.rollback_tenant(db.dsn, t)
+    assert [x.state for x in result.tables] == ["dropped"] * 12
+    with db.connect() as conn:
+        after = snapshot(conn)
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", (f"tenant_{t}",)
+        ).fetchall()
+    # The tables that existed before the migration stay; shared tables are untouched.
+    assert tables == [("courses",), ("graduates",)]
+    assert {k: v for k, v in after["rows"].items() if k.startswith("public.")} == {
+        k: v for k, v in before["rows"].items() if k.startswith("public.")
+    }
+    # And the tenant migrates again from scratch.
+    (again,) = migrate.migrate_tenants(db.dsn, [t])
+    assert again.state == "migrated"
+
+
+def test_existing_table_in_tenant_schema_is_never_overwritten(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    with db.connect() as conn:
+        conn.execute(f"CREATE TABLE tenant_{t}.brand_fonts (id int)")
+    (result,) = migrate.migrate_tenants(db.dsn, [t])
+    assert result.sqlstate == "TY007" and "brand_fonts" in (result.detail or "")
+    migrate.rollback_tenant(db.dsn, t)
+    with db.connect() as conn:
+        assert conn.execute(f"SELECT to_regclass('tenant_{t}.brand_fonts')").fetchone() != (None,)
+
+
+def test_sql_errors_map_to_typed_exceptions(db: Database) -> None:
+    with db.connect() as conn, pytest.raises(InvalidTenantId) as e, typed_errors():
+        conn.execute("SELECT tenancy.require_tenant('Bad Id')")
+    assert e.value.sqlstate == "TY001" and "Bad Id" in str(e.value) and e.value.hint
+    with db.connect() as conn, pytest.raises(TenantBusy), typed_errors():
+        conn.execute("SELECT tenancy.assert_tenant_locked(%s)", (_tenants(db, load_manifest(REPO / "tenancy.toml"))[0],))
