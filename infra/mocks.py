@@ -14,23 +14,11 @@ from typing import Any
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
+from infra.facts import is_secret, plain, resource_facts
 from infra.program import Built, Settings, build
-from runner.grants import ATTRIBUTE, OWNER
-from runner.privileges import (
-    ALL,
-    DEFAULT_SEQUENCE,
-    DEFAULT_TABLE,
-    MEMBER,
-    ROLE,
-    SCHEMA,
-    SEQUENCE,
-    TABLE,
-    Privilege,
-)
+from runner.privileges import Privilege
 
-# How the Pulumi runtime marks a secret value in resource inputs.
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
+__all__ = ["Declared", "RecordingMocks", "declared_facts", "is_secret", "plain", "run_program"]
 
 
 @dataclass(frozen=True)
@@ -69,59 +57,9 @@ def run_program(settings: Settings, stack: str = "test") -> tuple[list[Declared]
     return mocks.resources, holder["built"]
 
 
-def plain(value: Any) -> Any:
-    """The value of a (possibly secret) input."""
-    if isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK:
-        return value.get("value")
-    return value
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
-
-
 def declared_facts(resources: list[Declared]) -> set[Privilege]:
-    """Privilege rows, memberships, schema owners and role attributes the program declares.
-
-    A Grant without ``objects`` becomes a row for every object (name ALL),
-    to be spelled out with runner.privileges.expand against live objects.
-    """
+    """Privilege rows, memberships, schema owners and role attributes the program declares."""
     facts: set[Privilege] = set()
-    kinds = {"table": TABLE, "sequence": SEQUENCE}
-    defaults = {"table": DEFAULT_TABLE, "sequence": DEFAULT_SEQUENCE}
     for r in resources:
-        i = {k: plain(v) for k, v in r.inputs.items()}
-        if r.type == "postgresql:index/grant:Grant":
-            if i["objectType"] == "schema":
-                targets = [(SCHEMA, i["schema"])]
-            else:
-                names = i.get("objects") or [ALL]
-                targets = [(kinds[i["objectType"]], n) for n in names]
-            for kind, name in targets:
-                for priv in i["privileges"]:
-                    facts.add(Privilege(i["role"], kind, i["schema"], name, priv))
-        elif r.type == "postgresql:index/defaultPrivileges:DefaultPrivileges":
-            for priv in i["privileges"]:
-                facts.add(
-                    Privilege(i["role"], defaults[i["objectType"]], i["schema"], i["owner"], priv)
-                )
-        elif r.type == "postgresql:index/grantRole:GrantRole":
-            facts.add(Privilege(i["role"], ROLE, "", i["grantRole"], MEMBER))
-        elif r.type == "postgresql:index/schema:Schema":
-            facts.add(Privilege(i["owner"], OWNER, i["name"], "", "OWNER"))
-        elif r.type == "postgresql:index/role:Role":
-            name = i["name"]
-            attrs = [
-                "LOGIN" if i.get("login") else "NOLOGIN",
-                f"CONNECTION LIMIT {int(i.get('connectionLimit', -1))}",
-                "SUPERUSER" if i.get("superuser") else "NOSUPERUSER",
-                "CREATEDB" if i.get("createDatabase") else "NOCREATEDB",
-                "CREATEROLE" if i.get("createRole") else "NOCREATEROLE",
-                "REPLICATION" if i.get("replication") else "NOREPLICATION",
-                "BYPASSRLS" if i.get("bypassRowLevelSecurity") else "NOBYPASSRLS",
-                "INHERIT" if i.get("inherit", True) else "NOINHERIT",
-            ]
-            if i.get("searchPaths"):
-                attrs.append("search_path=" + ", ".join(i["searchPaths"]))
-            facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
+        facts |= resource_facts(r.type, r.inputs)
     return facts

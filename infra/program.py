@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 # pulumi-postgresql spells object types in lower case, singular.
 _OBJECT_TYPES = {"table": "table", "sequence": "sequence", SCHEMA: "schema"}
 _DEFAULT_TYPES = {DEFAULT_TABLE: "table", DEFAULT_SEQUENCE: "sequence"}
+SECRET_OUTPUTS = ["password"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,10 @@ def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Rol
         replication=False,
         bypass_row_level_security=False,
         inherit=True,
+        # Keep the password encrypted in state; the policy pack checks this.
+        opts=pulumi.ResourceOptions(
+            additional_secret_outputs=SECRET_OUTPUTS if spec.login else None
+        ),
     )
 
 

@@ -1,0 +1,87 @@
+"""Privilege rows of pulumi-postgresql resources, for the tests and the policy pack.
+
+Turns a resource's inputs (as mocks record them, or as CrossGuard passes them)
+into the rows of runner.privileges / runner.grants, so declared resources can
+be compared with the model and with the live catalog. A Grant without
+``objects`` becomes a row for every object of the schema (name ALL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runner.grants import ATTRIBUTE, OWNER
+from runner.privileges import (
+    ALL,
+    DEFAULT_SEQUENCE,
+    DEFAULT_TABLE,
+    MEMBER,
+    ROLE,
+    SCHEMA,
+    SEQUENCE,
+    TABLE,
+    Privilege,
+)
+
+ROLE_TYPE = "postgresql:index/role:Role"
+SCHEMA_TYPE = "postgresql:index/schema:Schema"
+GRANT_TYPE = "postgresql:index/grant:Grant"
+DEFAULTS_TYPE = "postgresql:index/defaultPrivileges:DefaultPrivileges"
+GRANT_ROLE_TYPE = "postgresql:index/grantRole:GrantRole"
+
+# How the Pulumi runtime marks a secret value in serialized inputs.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
+
+_KINDS = {"table": TABLE, "sequence": SEQUENCE}
+_DEFAULTS = {"table": DEFAULT_TABLE, "sequence": DEFAULT_SEQUENCE}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, Mapping) and value.get(SECRET_SIG) == SECRET_MARK
+
+
+def plain(value: Any) -> Any:
+    """The value of a (possibly secret) input."""
+    return value.get("value") if is_secret(value) else value
+
+
+def resource_facts(resource_type: str, props: Mapping[str, Any]) -> set[Privilege]:
+    i = {k: plain(v) for k, v in props.items()}
+    facts: set[Privilege] = set()
+    if resource_type == GRANT_TYPE:
+        if i.get("objectType") == "schema":
+            targets = [(SCHEMA, i.get("schema", ""))]
+        else:
+            kind = _KINDS.get(str(i.get("objectType")), str(i.get("objectType")))
+            targets = [(kind, n) for n in (i.get("objects") or [ALL])]
+        for kind, name in targets:
+            for priv in i.get("privileges") or []:
+                facts.add(Privilege(i.get("role", ""), kind, i.get("schema", ""), name, priv))
+    elif resource_type == DEFAULTS_TYPE:
+        kind = _DEFAULTS.get(str(i.get("objectType")), f"default {i.get('objectType')}")
+        for priv in i.get("privileges") or []:
+            facts.add(
+                Privilege(i.get("role", ""), kind, i.get("schema", ""), i.get("owner", ""), priv)
+            )
+    elif resource_type == GRANT_ROLE_TYPE:
+        facts.add(Privilege(i.get("role", ""), ROLE, "", i.get("grantRole", ""), MEMBER))
+    elif resource_type == SCHEMA_TYPE:
+        facts.add(Privilege(i.get("owner", ""), OWNER, i.get("name", ""), "", "OWNER"))
+    elif resource_type == ROLE_TYPE:
+        name = i.get("name", "")
+        attrs = [
+            "LOGIN" if i.get("login") else "NOLOGIN",
+            f"CONNECTION LIMIT {int(i.get('connectionLimit', -1))}",
+            "SUPERUSER" if i.get("superuser") else "NOSUPERUSER",
+            "CREATEDB" if i.get("createDatabase") else "NOCREATEDB",
+            "CREATEROLE" if i.get("createRole") else "NOCREATEROLE",
+            "REPLICATION" if i.get("replication") else "NOREPLICATION",
+            "BYPASSRLS" if i.get("bypassRowLevelSecurity") else "NOBYPASSRLS",
+            "INHERIT" if i.get("inherit", True) else "NOINHERIT",
+        ]
+        if i.get("searchPaths"):
+            attrs.append("search_path=" + ", ".join(i["searchPaths"]))
+        facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
+    return facts

@@ -1,0 +1,1 @@
+"""The tenancy CrossGuard policy pack (PulumiPolicy.yaml). Rules are in rules.py."""
