@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from runner import __version__, commands
+from runner import __version__, commands, federation
 from runner.errors import TenancyError
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 from runner.report import err_console
@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch-size", type=_positive, help="commit every N rows per table")
     d.add_argument("--replace", action="store_true", help="with DATABASE_URL: rebuild an existing sample there")
     d.add_argument("--report", type=Path, help="write a JSON report to this file")
+
+    # Cross-tenant reads (runner/federation.py).
+    federation.add_federation_commands(sub, [common])
     return p
 
 
@@ -99,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return commands.sample(args.dsn, tenants=args.tenants, rows=args.rows, seed=args.seed, replace=args.replace)
     if c == "status":
         return commands.status(args.dsn, as_json=args.json)
+    if c == "federation":
+        return federation.run_federation(args)
     manifest = load_manifest(args.manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
