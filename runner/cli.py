@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--replace", action="store_true", help="with DATABASE_URL: rebuild an existing sample there")
     d.add_argument("--report", type=Path, help="write a JSON report to this file")
 
+    # Privileges (runner/privileges.py: the model; runner/grants.py: the drift check).
+    pv = add("provision", "Create or repair each tenant's schema, roles and grants (tenancy.provision_tenant).")
+    pv.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
+    vg = add("verify-grants", "Compare live owners, ACLs, role flags and RLS with the privilege model; exit 1 on drift.")
+    vg.add_argument(
+        "--tenant", action="append", dest="tenants", metavar="ID",
+        help="tenant id (repeatable; default: every registry tenant whose schema exists)",
+    )
+
     # Cross-tenant reads (runner/federation.py).
     federation.add_federation_commands(sub, [common])
     return p
@@ -123,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
         return commands.validate(args.dsn, manifest, tenants=args.tenants, jobs=args.jobs, report=args.report)
     if c == "rollback":
         return commands.rollback(args.dsn, manifest, tenants=args.tenants, report=args.report)
+    if c == "provision":
+        return commands.provision(args.dsn, manifest, tenants=args.tenants)
+    if c == "verify-grants":
+        return commands.verify_grants(args.dsn, manifest, tenants=args.tenants)
     if c == "demo":
         return commands.demo(
             manifest,

@@ -10,13 +10,15 @@ import os
 import time
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
-from runner import embedded, migrate
+from runner import embedded, grants, migrate
 from runner.db import connect, resolve_dsn, typed_errors
 from runner.install import install as install_sql
 from runner.manifest import Manifest
 from runner.migrate import TenantResult
+from runner.privileges import build_model
 from runner.render import render_all, write_rendering
 from runner.report import RichProgress, console, print_failures, results_table, write_report
 from runner.sample import build_sample
@@ -223,3 +225,47 @@ def demo(
     if report:
         write_report(report, "demo", migrated + validated)
     return 0 if ok else 1
+
+
+# -- privileges (runner/privileges.py, runner/grants.py) ---------------------
+
+
+def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:
+    """Give each tenant its schema, roles and grants (tenancy.provision_tenant); idempotent."""
+    with connect(resolve_dsn(dsn)) as conn:
+        ids = migrate.select_tenants(conn, manifest, tenants)
+        for i, tenant_id in enumerate(ids, 1):
+            with typed_errors():
+                rows = conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
+            console.print(f"[{i}/{len(ids)} provision:{tenant_id}] {len(rows)} change(s)", markup=False)
+            for object_type, object_name, action in rows:
+                console.print(f"  {object_type} {object_name}: {action}", markup=False, highlight=False)
+    return 0
+
+
+def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:
+    """Compare the live catalog with the privilege model; one row per missing or extra fact.
+
+    Without --tenant: every registry tenant whose schema exists, and the shared
+    roles whole. Exit 1 on any drift.
+    """
+    with connect(resolve_dsn(dsn)) as conn:
+        if tenants:
+            ids = list(dict.fromkeys(tenants))
+            build_model(manifest, ids)  # refuses a bad id before it reaches SQL
+        else:
+            registry = migrate.registry_tenants(conn, manifest)
+            schema_of = {t: manifest.schema_for(t) for t in registry}
+            ids = grants.provisioned_tenants(conn, registry, schema_of)
+        drift = grants.verify(conn, build_model(manifest, ids), all_tenants=not tenants)
+    if drift:
+        table = Table(title="verify-grants: drift")
+        for col in ("status", "tenant", "type", "fact"):
+            table.add_column(col)
+        for d in drift:
+            colour = "red" if d.status == "missing" else "yellow"
+            table.add_row(f"[{colour}]{d.status}[/{colour}]", d.tenant or "(shared)", d.fact.object_type,
+                          escape(d.describe()))
+        console.print(table)
+    console.print(f"verify-grants: {len(ids)} tenant(s) checked, {len(drift)} drift row(s)")
+    return 1 if drift else 0
