@@ -3,7 +3,7 @@
 -- nothing (the dry run). One count per table on the tenant key.
 CREATE OR REPLACE FUNCTION tenancy.plan_tenant(p_tenant_id text)
 RETURNS TABLE (
-    tenant_id text, table_name text, "position" integer, rows_to_move bigint, state text, ddl text
+    tenant_id text, table_name text, ordinal integer, rows_to_move bigint, state text, ddl text
 )
 LANGUAGE plpgsql
 STABLE
@@ -19,7 +19,7 @@ BEGIN
     tenant_id := p_tenant_id;
     FOR v_table IN SELECT m.table_name, m.position, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
         table_name := v_table.table_name;
-        "position" := v_table.position;
+        ordinal := v_table.position;
         SELECT format_type(a.atttypid, a.atttypmod) INTO v_key_type
         FROM pg_attribute AS a
         WHERE a.attrelid = format('%I.%I', v_settings.central_schema, v_table.table_name)::regclass
