@@ -1,0 +1,196 @@
+"""The privilege model (pure Python): names, roles, the matrix, and the [roles] manifest section."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # `runner` must not resolve to tests/runner
+    sys.path.insert(0, str(REPO))
+
+import pytest  # noqa: E402
+
+from runner.errors import ManifestError  # noqa: E402
+from runner.manifest import load_manifest, parse_manifest  # noqa: E402
+from runner.privileges import (  # noqa: E402
+    ALL,
+    MEMBER,
+    ROLE,
+    Ownership,
+    Privilege,
+    build_model,
+    expand,
+    max_tenant_id_bytes,
+    sql_context,
+)
+
+MANIFEST = load_manifest(REPO / "tenancy.toml")
+
+
+def _doc() -> dict[str, object]:
+    return tomllib.loads((REPO / "tenancy.toml").read_text())
+
+
+def test_tenant_plan_names_schema_and_roles() -> None:
+    plan = build_model(MANIFEST, ["abc-1"]).tenant("abc-1")
+    assert plan.schema == "tenant_abc_1"
+    assert (plan.owner.name, plan.app.name, plan.readonly.name) == (
+        "tenant_abc_1_owner",
+        "tenant_abc_1_app",
+        "tenant_abc_1_ro",
+    )
+    assert (plan.owner.login, plan.app.login, plan.readonly.login) == (False, True, True)
+    assert plan.app.search_path == ("tenant_abc_1", "public")
+    assert plan.owner.search_path == ("tenant_abc_1", "public")
+    assert plan.app.connection_limit == 20 and plan.readonly.connection_limit == 5
+    assert plan.ownerships == (
+        Ownership("schema", "tenant_abc_1", "tenant_abc_1", "tenant_abc_1_owner"),
+        Ownership("table", "tenant_abc_1", ALL, "tenant_abc_1_owner"),
+        Ownership("sequence", "tenant_abc_1", ALL, "tenant_abc_1_owner"),
+    )
+
+
+def test_tenant_privilege_matrix_is_exactly_this() -> None:
+    s = "tenant_t1"
+    plan = build_model(MANIFEST, ["t1"]).tenant("t1")
+    app, ro, owner = f"{s}_app", f"{s}_ro", f"{s}_owner"
+    expected = {
+        Privilege(app, "schema", s, s, "USAGE"),
+        Privilege(ro, "schema", s, s, "USAGE"),
+        *(Privilege(app, "table", s, ALL, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")),
+        Privilege(ro, "table", s, ALL, "SELECT"),
+        *(Privilege(app, "sequence", s, ALL, p) for p in ("SELECT", "USAGE")),
+        Privilege(ro, "sequence", s, ALL, "SELECT"),
+        *(
+            Privilege(app, "default table", s, owner, p)
+            for p in ("SELECT", "INSERT", "UPDATE", "DELETE")
+        ),
+        Privilege(ro, "default table", s, owner, "SELECT"),
+        *(Privilege(app, "default sequence", s, owner, p) for p in ("SELECT", "USAGE")),
+        Privilege(ro, "default sequence", s, owner, "SELECT"),
+        Privilege(app, ROLE, "", "tenancy_app", MEMBER),
+        Privilege(ro, ROLE, "", "tenancy_readonly", MEMBER),
+        Privilege("tenancy_migrator", ROLE, "", owner, MEMBER),
+    }
+    assert set(plan.privileges) == expected
+    assert len(plan.privileges) == len(expected)
+
+
+def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copies() -> None:
+    shared = build_model(MANIFEST, []).shared
+    by_role: dict[str, set[tuple[str, str, str]]] = {}
+    for p in shared.privileges:
+        by_role.setdefault(p.grantee, set()).add((p.object_type, p.name, p.privilege))
+    app, ro, mig = by_role["tenancy_app"], by_role["tenancy_readonly"], by_role["tenancy_migrator"]
+    for t in MANIFEST.central:
+        assert ("table", t, "SELECT") in app and ("table", t, "SELECT") in ro
+        assert not {("table", t, w) for w in ("INSERT", "UPDATE", "DELETE")} & (app | ro)
+    for t in MANIFEST.hybrid:
+        assert {("table", t, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")} <= app
+        assert ("table", t, "SELECT") in ro and ("table", t, "INSERT") not in ro
+        assert ("sequence", f"{t}_id_seq", "USAGE") in app
+    for t in MANIFEST.move:
+        assert not any(name == t for _, name, _ in app | ro)
+        assert ("table", t, "SELECT") in mig
+    assert {p for _, _, p in mig} == {"SELECT", "USAGE"}
+    assert not any(p.privilege == "CREATE" for p in shared.privileges)
+    # RLS: reads see own + public rows, writes only the app group.
+    policies = {(p.table, p.command): p for p in shared.row_policies}
+    assert len(policies) == 4 * len(MANIFEST.hybrid)
+    assert policies[("jobs", "SELECT")].public_column == "is_public"
+    assert policies[("leads", "SELECT")].public_column is None
+    assert policies[("jobs", "DELETE")].roles == ("tenancy_app",)
+    assert policies[("jobs", "SELECT")].roles == ("tenancy_app", "tenancy_readonly")
+
+
+def test_no_tenant_role_has_privileges_on_another_tenants_schema() -> None:
+    model = build_model(MANIFEST, ["a", "b", "c"])
+    for t in model.tenants:
+        own = {r.name for r in t.roles}
+        for p in model.privileges:
+            if p.grantee in own and p.schema:
+                assert p.schema == t.schema, p
+
+
+@pytest.mark.parametrize("bad", ["", "A", "a b", "../x", "a;drop", "-x", "é"])
+def test_bad_tenant_ids_are_refused(bad: str) -> None:
+    with pytest.raises(ManifestError):
+        build_model(MANIFEST, [bad])
+
+
+def test_ids_too_long_for_role_names_are_refused() -> None:
+    longest = max_tenant_id_bytes(MANIFEST)
+    assert longest == 63 - len("tenant_") - len("_owner")
+    build_model(MANIFEST, ["a" * longest])
+    with pytest.raises(ManifestError, match="role names"):
+        build_model(MANIFEST, ["a" * (longest + 1)])
+
+
+def test_ids_sharing_a_schema_are_refused() -> None:
+    with pytest.raises(ManifestError, match="both map to schema"):
+        build_model(MANIFEST, ["a-b", "a_b"])
+
+
+def test_expand_spells_out_every_object_and_keeps_named_rows() -> None:
+    rows = [
+        Privilege("r", "table", "s", ALL, "SELECT"),
+        Privilege("r", "sequence", "s", ALL, "USAGE"),
+        Privilege("r", "table", "p", "t", "SELECT"),
+    ]
+    objects = {("table", "s"): ("x", "y"), ("sequence", "s"): ("x_id_seq",)}
+    assert expand(rows, objects) == {
+        Privilege("r", "table", "s", "x", "SELECT"),
+        Privilege("r", "table", "s", "y", "SELECT"),
+        Privilege("r", "sequence", "s", "x_id_seq", "USAGE"),
+        Privilege("r", "table", "p", "t", "SELECT"),
+    }
+    assert expand(rows[:1], {}) == set()
+
+
+def test_roles_section_defaults_when_absent_and_can_be_set() -> None:
+    assert "roles" not in _doc()
+    assert MANIFEST.roles.app == "{schema}_app"
+    doc = _doc()
+    doc["roles"] = {
+        "owner": "own_{schema}",
+        "app": "{schema}_rw",
+        "readonly": "{schema}_r",
+        "app_connection_limit": 50,
+        "readonly_connection_limit": -1,
+        "migrator": "mover",
+    }
+    m = parse_manifest(doc)
+    plan = build_model(m, ["x"]).tenant("x")
+    assert (plan.owner.name, plan.app.name, plan.readonly.name) == (
+        "own_tenant_x",
+        "tenant_x_rw",
+        "tenant_x_r",
+    )
+    assert plan.app.connection_limit == 50 and plan.readonly.connection_limit == -1
+    assert Privilege("mover", ROLE, "", "own_tenant_x", MEMBER) in plan.privileges
+    ctx = sql_context(m)
+    assert ctx["owner_pattern"] == ("own_", "") and ctx["app_pattern"] == ("", "_rw")
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [
+        {"app": "app"},
+        {"app": "{schema}"},
+        {"app": "{schema}_{schema}"},
+        {"app": "{schema}-app"},
+        {"app": "{schema}_x", "readonly": "{schema}_x"},
+        {"app_connection_limit": -2},
+        {"app_connection_limit": True},
+        {"migrator": "Bad Name"},
+        {"migrator": "tenancy_app"},
+        {"unknown": 1},
+    ],
+)
+def test_bad_roles_sections_are_refused(roles: dict[str, object]) -> None:
+    doc = _doc()
+    doc["roles"] = roles
+    with pytest.raises(ManifestError, match=r"\[roles\]"):
+        parse_manifest(doc)
