@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from runner import __version__, commands, federation
+from runner import __version__, commands, federation, querybench
 from runner.errors import TenancyError
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 from runner.report import err_console
@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Cross-tenant reads (runner/federation.py).
     federation.add_federation_commands(sub, [common])
+    # The seed's query-performance claims (runner/querybench.py).
+    querybench.add_querybench_command(sub, [common])
     return p
 
 
@@ -113,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         return commands.status(args.dsn, as_json=args.json)
     if c == "federation":
         return federation.run_federation(args)
+    if c == "bench-queries":
+        return querybench.run_querybench(args)
     manifest = load_manifest(args.manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
