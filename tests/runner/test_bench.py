@@ -1,0 +1,61 @@
+"""runner.bench on a tiny sample: the three methods run and the result is complete.
+
+Nothing here is timed: the numbers of a real run are in docs/bench.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from runner.bench import NAIVE_PREFIX, RAW_PREFIX, run_bench
+from tests.conftest import Database
+
+KEYS = {
+    "rows",
+    "tenants",
+    "server_version",
+    "migrate_rows_per_s",
+    "raw_rows_per_s",
+    "naive_rows_per_s",
+    "ratio_vs_raw",
+    "ratio_vs_naive",
+    "peak_rss_mb",
+    "validation_checks",
+    "validation_failures",
+    "naive_rows",
+}
+
+
+def test_bench_runs_every_method_and_ends_with_json(blank_db: Database) -> None:
+    lines: list[str] = []
+
+    result = run_bench(tenants=3, rows=3000, seed=5, dsn=blank_db.dsn, out=lines.append)
+
+    assert json.loads(lines[-1]) == result
+    assert result.keys() >= KEYS
+    assert result["rows"] == 3000
+    assert result["tenants"] == 3
+    for key in ("migrate_rows_per_s", "raw_rows_per_s", "naive_rows_per_s", "peak_rss_mb"):
+        assert isinstance(result[key], int | float) and result[key] > 0, key
+    assert isinstance(result["ratio_vs_raw"], float) and result["ratio_vs_raw"] > 0
+    assert isinstance(result["ratio_vs_naive"], float) and result["ratio_vs_naive"] > 0
+    # (a) validated every tenant and every check passed.
+    assert isinstance(result["validation_checks"], int) and result["validation_checks"] > 0
+    assert result["validation_failures"] == 0
+    # The naive copy covers every row of its (here: all) tenants.
+    assert result["naive_rows"] == 3000
+
+
+def test_bench_leaves_migrated_tenants_and_no_scratch_schemas(blank_db: Database) -> None:
+    run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lambda _line: None)
+
+    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        scratch = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) OR starts_with(nspname, %s)",
+            (RAW_PREFIX, NAIVE_PREFIX),
+        ).fetchall()
+        states = conn.execute("SELECT DISTINCT state FROM tenancy.tenants").fetchall()
+    assert scratch == []
+    assert states == [("migrated",)]
