@@ -113,9 +113,9 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
     In scope: everything granted on the tenants' schemas and what is in them
     (to any role, PUBLIC included), everything granted to a role of the model
     anywhere in this database, the central schema's CREATE privilege, role
-    flags, memberships and the hybrid tables' row-level security. With
-    ``all_tenants`` the shared roles' memberships count whole; otherwise only
-    those that involve the selected tenants' roles.
+    flags, memberships that involve the selected tenants' roles and the hybrid
+    tables' row-level security. With ``all_tenants`` also the shared roles'
+    own memberships (in each other, or in a predefined pg_* role).
     """
     central = model.manifest.central_schema
     tenant_schemas = [t.schema for t in model.tenants]
@@ -220,8 +220,13 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
             params,
         )
         for member, role in cur.fetchall():
+            # Roles are cluster-wide: the groups also hold tenants of other
+            # databases, and people are made members of the migrator. Those
+            # are not this database's drift; a shared role's own memberships
+            # (in another shared role or a pg_* role) are.
             involved = member in tenant_roles or role in tenant_roles
-            if involved or all_tenants:
+            shared_own = member in shared_roles and (role in shared_roles or role.startswith("pg_"))
+            if involved or (all_tenants and shared_own):
                 facts.add(Privilege(member, ROLE, "", role, MEMBER))
 
         cur.execute(
