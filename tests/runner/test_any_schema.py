@@ -168,7 +168,7 @@ def test_manifest_naming_a_missing_table_is_refused(other_db: tuple[Database, Pa
     db, _ = other_db
     path = tmp_path / "m.toml"
     path.write_text(MANIFEST.replace('"projects"]', '"projects", "nope"]'))
-    with db.connect() as conn, pytest.raises(RenderError, match='"public.nope" does not exist'):
+    with db.connect() as conn, pytest.raises(RenderError, match=r'"public\.nope" does not exist'):
         install(conn, load_manifest(path))
     with db.connect() as conn:
         assert conn.execute("SELECT to_regnamespace('tenancy')").fetchone() == (None,)
