@@ -59,7 +59,7 @@ def _environment(reserved: frozenset[str]) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - SQL, not HTML; values go through qi/ql/fmt
+        autoescape=False,  # SQL, not HTML: values go through the qi/ql/fmt filters
     )
     env.filters["qi"] = quote_ident_with(reserved)
     env.filters["ql"] = quote_literal
