@@ -34,7 +34,7 @@ class Registry:
 
 @dataclass(frozen=True)
 class RoleNames:
-    """[roles]: tenant role name patterns and the shared roles (docs/platform-engineers.md)."""
+    """[roles]: tenant role name patterns and the shared roles (README, "For platform engineers")."""
 
     owner: str = "{schema}_owner"
     app: str = "{schema}_app"
