@@ -25,7 +25,7 @@ DECLARE
     v_role     text;
     v_home     text;
     v_branches text;
-    v_alumni   text [] := '{}';
+    v_alumni   text [] := '{}'::text [];
 BEGIN
     EXECUTE format(
         'SELECT true, r.name::text, i.%I::text FROM %I.users AS u'
