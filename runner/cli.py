@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from runner import __version__, commands, federation, querybench
+from runner import __version__, bench, commands, federation, querybench
 from runner.errors import TenancyError
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 from runner.report import err_console
@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="tenant id (repeatable; default: every registry tenant whose schema exists)",
     )
 
+    bn = add("bench", "Measure migrate+validate against a raw INSERT ... SELECT and the seed's client copy.")
+    bn.add_argument("--tenants", type=_positive, default=60, help="number of tenants (default 60)")
+    bn.add_argument("--rows", type=_positive, default=1_000_000, help="rows over the shared tables (default 1000000)")
+    bn.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
+    bn.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
+
     # Cross-tenant reads (runner/federation.py).
     federation.add_federation_commands(sub, [common])
     # The seed's query-performance claims (runner/querybench.py).
@@ -117,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
         return federation.run_federation(args)
     if c == "bench-queries":
         return querybench.run_querybench(args)
+    if c == "bench":
+        bench.run_bench(tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, jobs=args.jobs)
+        return 0
     manifest = load_manifest(args.manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
