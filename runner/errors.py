@@ -16,7 +16,6 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY003": ("preflight failed", "Fix the rows listed in DETAIL (or run `tenancy migrate --dry-run`), then re-run."),
     "TY004": ("tenant busy", "Another session holds this tenant's migration lock; wait for it or stop it."),
     "TY005": ("not installed", "Run `tenancy install` (or install a matching version) first."),
-    "TY006": ("catalog mismatch", "The live tables no longer match what was rendered; run `tenancy install` again."),
     "TY007": ("target conflict", "A table of that name already exists in the tenant schema and was not created by tenancy."),
     "TY008": ("wrong state", "The tenant is not in a state that allows this step; see `tenancy status`."),
     "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
@@ -74,10 +73,6 @@ class NotInstalled(DatabaseError):
     sqlstate = "TY005"
 
 
-class CatalogMismatch(DatabaseError):
-    sqlstate = "TY006"
-
-
 class TargetConflict(DatabaseError):
     sqlstate = "TY007"
 
@@ -102,7 +97,6 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         PreflightFailed,
         TenantBusy,
         NotInstalled,
-        CatalogMismatch,
         TargetConflict,
         WrongState,
         CentralReference,
