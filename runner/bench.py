@@ -131,6 +131,15 @@ def _bench(
     with psycopg.connect(dsn, autocommit=True) as conn:
         version = conn.info.parameter_status("server_version") or "?"
         out(f"PostgreSQL {version}; {tenants} tenants, {rows} rows, seed {seed}, {jobs} job(s)")
+        [(used,)] = conn.execute(
+            "SELECT to_regclass('public.tenants') IS NOT NULL"
+            " OR to_regnamespace('tenancy') IS NOT NULL"
+        ).fetchall()
+        if used:
+            raise TenancyError(
+                f"database {conn.info.dbname!r} is not empty: it holds a sample or schema tenancy",
+                hint="Give the bench an empty database, or no DSN to use the embedded server.",
+            )
         started = time.perf_counter()
         summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
         # Hint bits, visibility map and statistics set once here, so that no

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 
 import psycopg
+import pytest
 
 from runner.bench import NAIVE_PREFIX, RAW_PREFIX, run_bench
+from runner.errors import TenancyError
 from tests.conftest import Database
 
 KEYS = {
@@ -59,3 +61,11 @@ def test_bench_leaves_migrated_tenants_and_no_scratch_schemas(blank_db: Database
         states = conn.execute("SELECT DISTINCT state FROM tenancy.tenants").fetchall()
     assert scratch == []
     assert states == [("migrated",)]
+
+
+def test_bench_refuses_a_database_that_is_not_empty(blank_db: Database) -> None:
+    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA tenancy")
+
+    with pytest.raises(TenancyError, match="not empty"):
+        run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lambda _line: None)
