@@ -29,6 +29,9 @@ SCHEMA_TYPE = "postgresql:index/schema:Schema"
 GRANT_TYPE = "postgresql:index/grant:Grant"
 DEFAULTS_TYPE = "postgresql:index/defaultPrivileges:DefaultPrivileges"
 GRANT_ROLE_TYPE = "postgresql:index/grantRole:GrantRole"
+# pulumi-command's local Command; the program's one runs psql to secure the hybrid tables.
+COMMAND_TYPE = "command:local:Command"
+RLS_FUNCTION_CALL = "tenancy.secure_hybrid_tables()"
 
 # How the Pulumi runtime marks a secret value in serialized inputs.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -45,6 +48,11 @@ def is_secret(value: Any) -> bool:
 def plain(value: Any) -> Any:
     """The value of a (possibly secret) input."""
     return value.get("value") if is_secret(value) else value
+
+
+def secures_hybrid_tables(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """Whether this is a Command whose create calls tenancy.secure_hybrid_tables()."""
+    return resource_type == COMMAND_TYPE and RLS_FUNCTION_CALL in str(plain(props.get("create")))
 
 
 def resource_facts(resource_type: str, props: Mapping[str, Any]) -> set[Privilege]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
 
 from infra.facts import is_secret, plain, resource_facts
 from infra.program import Built, Settings, build
@@ -28,24 +29,45 @@ class Declared:
     type: str
     name: str
     inputs: dict[str, Any]
+    # Logical names of the resources it depends on (depends_on and inputs).
+    depends_on: frozenset[str] = frozenset()
 
 
 class RecordingMocks(Mocks):
     def __init__(self) -> None:
         self.resources: list[Declared] = []
+        self.dependencies: dict[str, frozenset[str]] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Declared(args.typ, args.name, dict(args.inputs)))
+        deps = self.dependencies.get(args.name, frozenset())
+        self.resources.append(Declared(args.typ, args.name, dict(args.inputs), deps))
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
 
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that also hands each resource's dependencies to the mocks."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
+        # A URN ends in "::<logical name>".
+        self.recording.dependencies[request.name] = frozenset(
+            urn.rsplit("::", 1)[-1] for urn in request.dependencies
+        )
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+
 def run_program(settings: Settings, stack: str = "test") -> tuple[list[Declared], Built]:
     """Build the program under mocks (preview=False) and wait until every resource registered."""
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="tenancy", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(
+        mocks, project="tenancy", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+    )
     holder: dict[str, Built] = {}
 
     @pulumi.runtime.test

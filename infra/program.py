@@ -5,14 +5,17 @@ and exports. Tests call ``pulumi.runtime.set_mocks`` first, then ``build``.
 
 Every grant comes from :mod:`runner.privileges`, the model that the SQL path
 (``tenancy.provision_tenant``) is rendered from, so both paths give the same
-catalog. What Pulumi cannot declare with pulumi-postgresql: the row-level
-security policies on the hybrid tables (the provider has no policy resource).
-They are tenant-independent; ``tenancy install`` + ``SELECT
-tenancy.provision_shared_privileges()`` creates them once per database.
+catalog. pulumi-postgresql has no resource for row-level security policies, so
+the program declares one ``pulumi_command.local.Command`` that runs ``psql``
+against the stack's database to call ``tenancy.secure_hybrid_tables()``, the
+function the SQL path calls (via ``provision_shared_privileges``): both paths
+create the same policies. It needs ``tenancy install`` to have run on that
+database, and ``psql`` on the PATH of the machine running ``pulumi up``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ import psycopg
 import pulumi
 import pulumi_postgresql as postgresql
 from psycopg import sql
+from pulumi_command import local
 
 from runner.errors import ManifestError
 from runner.manifest import Manifest, load_manifest
@@ -32,10 +36,13 @@ from runner.privileges import (
     DEFAULT_TABLE,
     ROLE,
     SCHEMA,
+    TABLE,
     PrivilegeModel,
     RoleSpec,
+    RowPolicy,
     build_model,
 )
+from runner.render import quote_literal
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,6 +50,42 @@ REPO = Path(__file__).resolve().parent.parent
 _OBJECT_TYPES = {"table": "table", "sequence": "sequence", SCHEMA: "schema"}
 _DEFAULT_TYPES = {DEFAULT_TABLE: "table", DEFAULT_SEQUENCE: "sequence"}
 SECRET_OUTPUTS = ["password"]
+
+
+# The shell that runs the RLS command (pulumi-command's Linux/macOS default,
+# spelled out so the here-document below never meets cmd.exe).
+RLS_INTERPRETER = ["/bin/sh", "-c"]
+# The key of the advisory lock tenancy.provision_shared_privileges() takes, so
+# the command and a concurrent `tenancy provision` do not race on the policies.
+SHARED_LOCK = "tenancy.provision_shared_privileges"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the postgresql provider connects (``postgresql:*`` config); None = not configured.
+
+    The RLS command gets the same values as PG* environment variables; a key
+    left out falls back to libpq's own environment and defaults.
+    """
+
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    sslmode: str | None = None
+    sslrootcert: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def conninfo(self) -> dict[str, Any]:
+        """Keyword arguments for psycopg.connect (configured keys only)."""
+        values = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.username,
+            "password": self.password,
+            "sslmode": self.sslmode,
+            "sslrootcert": self.sslrootcert,
+        }
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -54,6 +97,8 @@ class Settings:
     tenants: tuple[str, ...]
     # tenant id -> {"app": password, "readonly": password}; kept secret in state.
     passwords: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The admin connection (as the postgresql provider's), used by the RLS command.
+    connection: Connection = field(default_factory=Connection)
 
 
 @dataclass
@@ -66,6 +111,8 @@ class Built:
     grants: list[postgresql.Grant] = field(default_factory=list)
     default_privileges: list[postgresql.DefaultPrivileges] = field(default_factory=list)
     memberships: list[postgresql.GrantRole] = field(default_factory=list)
+    # Row-level security on the hybrid tables; None when the manifest has none.
+    row_level_security: local.Command | None = None
 
     def resources(self) -> list[pulumi.CustomResource]:
         return [
@@ -74,6 +121,7 @@ class Built:
             *self.grants,
             *self.default_privileges,
             *self.memberships,
+            *([self.row_level_security] if self.row_level_security else []),
         ]
 
     def exports(self) -> dict[str, dict[str, str]]:
@@ -119,6 +167,141 @@ def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Rol
     )
 
 
+def rls_fingerprint(policies: tuple[RowPolicy, ...]) -> str:
+    """A hash of the row policies the model declares (hybrid tables, public columns, groups).
+
+    The RLS command's trigger: it runs again when this changes, never because
+    a tenant was added (the policies are tenant-independent).
+    """
+    rows = [
+        [p.schema, p.table, p.name, p.command, list(p.roles), p.public_column] for p in policies
+    ]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
+def _sql_array(values: tuple[str, ...]) -> str:
+    return "ARRAY[" + ", ".join(quote_literal(v) for v in values) + "]::text[]"
+
+
+def rls_script(policies: tuple[RowPolicy, ...]) -> str:
+    """The SQL the RLS command feeds to psql: check, lock, secure, verify, in one transaction."""
+    tables = sorted({(p.schema, p.table) for p in policies})
+    table_rows = ",\n            ".join(
+        f"({quote_literal(s)}, {quote_literal(t)})" for s, t in tables
+    )
+    policy_rows = ",\n            ".join(
+        f"({quote_literal(p.schema)}, {quote_literal(p.table)}, {quote_literal(p.name)}, "
+        f"{quote_literal(p.command)}, {_sql_array(p.roles)})"
+        for p in policies
+    )
+    return f"""\
+BEGIN;
+DO $check$
+BEGIN
+    IF to_regprocedure('tenancy.secure_hybrid_tables()') IS NULL THEN
+        RAISE EXCEPTION 'tenancy: function tenancy.secure_hybrid_tables() not found in database %: schema tenancy is not installed', current_database()
+            USING HINT = 'Run `tenancy install --dsn <this database>` once per database (with the manifest of this stack), then `pulumi up` again.';
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext({quote_literal(SHARED_LOCK)}));
+END
+$check$;
+SELECT * FROM tenancy.secure_hybrid_tables();
+DO $verify$
+DECLARE
+    v_wrong text;
+BEGIN
+    SELECT pg_catalog.string_agg(w.what, '; ' ORDER BY w.what) INTO v_wrong
+    FROM (
+        SELECT pg_catalog.format('%s.%s: %s', t.s, t.t,
+                   CASE WHEN c.oid IS NULL THEN 'table not found'
+                        ELSE 'row level security not enabled' END) AS what
+        FROM (VALUES
+            {table_rows}
+        ) AS t (s, t)
+        LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = t.s
+        LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = t.t
+        WHERE c.relrowsecurity IS NOT TRUE
+        UNION ALL
+        SELECT pg_catalog.format('%s.%s: policy %s (%s to %s) missing or different', p.s, p.t,
+                   p.name, p.cmd, pg_catalog.array_to_string(p.roles, ', '))
+        FROM (VALUES
+            {policy_rows}
+        ) AS p (s, t, name, cmd, roles)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_policies AS x
+            WHERE x.schemaname = p.s AND x.tablename = p.t AND x.policyname = p.name
+                AND x.cmd = p.cmd AND x.roles::text[] @> p.roles AND x.roles::text[] <@ p.roles)
+    ) AS w;
+    IF v_wrong IS NOT NULL THEN
+        RAISE EXCEPTION 'tenancy: row-level security on the hybrid tables is not what the manifest says: %', v_wrong
+            USING HINT = 'A table or policy missing: run `tenancy install` with this stack''s manifest on this database. '
+                         'A policy with other roles or another command is left alone by tenancy.secure_hybrid_tables(): '
+                         'drop it (DROP POLICY ... ON ...) and run again. `tenancy verify-grants` lists every difference.';
+    END IF;
+END
+$verify$;
+COMMIT;
+"""  # noqa: S608 (every value in it is from the model, through quote_literal)
+
+
+def rls_command(policies: tuple[RowPolicy, ...]) -> str:
+    """The shell command (for RLS_INTERPRETER) that secures the hybrid tables.
+
+    psql reads the connection from PG* environment variables (the password
+    included), never from its arguments, and stops at the first error.
+    """
+    return (
+        "psql --no-psqlrc --no-password --quiet --set ON_ERROR_STOP=1 <<'TENANCY_SQL'\n"
+        + rls_script(policies)
+        + "TENANCY_SQL\n"
+    )
+
+
+def rls_environment(settings: Settings) -> dict[str, pulumi.Input[str]]:
+    """PG* variables for psql, from the same config as the postgresql provider."""
+    c = settings.connection
+    env: dict[str, pulumi.Input[str]] = {
+        "PGDATABASE": settings.database,
+        "PGAPPNAME": "tenancy-pulumi-rls",
+    }
+    for key, value in (
+        ("PGHOST", c.host),
+        ("PGPORT", None if c.port is None else str(c.port)),
+        ("PGUSER", c.username),
+        ("PGSSLMODE", c.sslmode),
+        ("PGSSLROOTCERT", c.sslrootcert),
+    ):
+        if value is not None:
+            env[key] = value
+    if c.password is not None:
+        env["PGPASSWORD"] = pulumi.Output.secret(c.password)
+    return env
+
+
+def _row_level_security(
+    settings: Settings, model: PrivilegeModel, groups: list[postgresql.Role]
+) -> local.Command:
+    command = rls_command(model.shared.row_policies)
+    return local.Command(
+        "hybrid-row-level-security",
+        create=command,
+        # The function is idempotent: an update (new trigger, other database)
+        # runs the same script again.
+        update=command,
+        # No delete command, on purpose: destroying the stack leaves row-level
+        # security and the policies on the shared tables. Dropping RLS on a
+        # table every tenant reads is a deliberate act, done by hand.
+        interpreter=RLS_INTERPRETER,
+        environment=rls_environment(settings),
+        triggers=[rls_fingerprint(model.shared.row_policies)],
+        opts=pulumi.ResourceOptions(
+            # CREATE POLICY ... TO needs the group roles.
+            depends_on=list(groups),
+            additional_secret_outputs=["environment"],
+        ),
+    )
+
+
 def build(settings: Settings) -> Built:
     """Declare every resource of the model for ``settings.tenants``."""
     model = build_model(settings.manifest, settings.tenants)
@@ -127,6 +310,13 @@ def build(settings: Settings) -> Built:
 
     for spec in model.shared.roles:
         built.roles[spec.name] = _role(spec, None)
+    groups = [
+        built.roles[model.shared.app_group.name],
+        built.roles[model.shared.readonly_group.name],
+    ]
+    if model.shared.row_policies:
+        built.row_level_security = _row_level_security(settings, model, groups)
+    hybrid = set(settings.manifest.hybrid)
     for t in model.tenants:
         built.roles[t.owner.name] = _role(t.owner, None)
         built.roles[t.app.name] = _role(
@@ -185,6 +375,12 @@ def build(settings: Settings) -> Built:
     ):
         objects = [] if object_type == SCHEMA or names == [ALL] else sorted(names)
         suffix = "all" if names == [ALL] else "-".join(sorted(x.lower() for x in privs))
+        # A group's grant on a hybrid table waits for row-level security, so
+        # no tenant ever holds it on a table that is not yet limited to its rows.
+        on_hybrid = (
+            object_type == TABLE and schema == model.shared.central_schema and hybrid & set(names)
+        )
+        after_rls = built.row_level_security if on_hybrid else None
         built.grants.append(
             postgresql.Grant(
                 f"grant-{grantee}-{object_type}-{schema}-{suffix}",
@@ -194,6 +390,7 @@ def build(settings: Settings) -> Built:
                 object_type=_OBJECT_TYPES[object_type],
                 objects=objects or None,
                 privileges=sorted(privs),
+                opts=pulumi.ResourceOptions(depends_on=[after_rls] if after_rls else None),
             )
         )
     return built
@@ -220,21 +417,18 @@ def settings_from_config() -> Settings:
         manifest_path = REPO / manifest_path
     manifest = load_manifest(manifest_path)
     database = cfg.require("database")
+    pg = pulumi.Config("postgresql")
+    connection = Connection(
+        host=pg.get("host"),
+        port=pg.get_int("port"),
+        username=pg.get("username"),
+        sslmode=pg.get("sslmode"),
+        sslrootcert=pg.get("sslrootcert"),
+        password=pg.get("password"),
+    )
     tenants = cfg.get_object("tenants")
     if tenants is None:
-        pg = pulumi.Config("postgresql")
-        conninfo = {
-            key: value
-            for key, value in {
-                "host": pg.get("host"),
-                "port": pg.get_int("port"),
-                "user": pg.get("username"),
-                "password": pg.get("password"),
-                "sslmode": pg.get("sslmode"),
-            }.items()
-            if value is not None
-        }
-        tenants = tenants_from_registry(conninfo, database, manifest)
+        tenants = tenants_from_registry(connection.conninfo(), database, manifest)
     if not isinstance(tenants, list | tuple) or not all(isinstance(t, str) for t in tenants):
         raise ManifestError(
             "tenancy:tenants must be a list of tenant ids",
@@ -246,4 +440,4 @@ def settings_from_config() -> Settings:
             "tenancy:passwords must be an object {tenant: {app: ..., readonly: ...}}",
             hint=json.dumps({"abc123": {"app": "...", "readonly": "..."}}),
         )
-    return Settings(manifest, database, tuple(tenants), passwords)
+    return Settings(manifest, database, tuple(tenants), passwords, connection)

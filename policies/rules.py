@@ -23,6 +23,7 @@ from pulumi_policy import (
 )
 
 from infra.facts import (
+    COMMAND_TYPE,
     DEFAULTS_TYPE,
     GRANT_ROLE_TYPE,
     GRANT_TYPE,
@@ -31,6 +32,7 @@ from infra.facts import (
     is_secret,
     plain,
     resource_facts,
+    secures_hybrid_tables,
 )
 from runner.errors import ManifestError
 from runner.grants import OWNER, describe
@@ -192,8 +194,13 @@ def tenant_complete_set(args: StackValidationArgs, report_violation: ReportViola
     m = manifest()
     declared: set[Privilege] = set()
     schemas: set[str] = set()
+    rls_commands: list[str] = []
+    tenancy_resources = 0
     for r in args.resources:
         props: Mapping[str, Any] = r.props
+        if secures_hybrid_tables(r.resource_type, props):
+            rls_commands.append(r.name)
+        tenancy_resources += r.resource_type in (ROLE_TYPE, SCHEMA_TYPE, GRANT_TYPE)
         declared |= resource_facts(r.resource_type, props)
         if r.resource_type == ROLE_TYPE:
             name = str(plain(props.get("name", "")))
@@ -219,6 +226,26 @@ def tenant_complete_set(args: StackValidationArgs, report_violation: ReportViola
                 f"tenant schema {schema} is incomplete, missing {len(missing)}: {listed}{more}. "
                 "Fix: declare tenants with infra.program.build, which creates the complete set "
                 "(schema, owner/app/read-only roles, grants, default privileges, memberships).",
+                None,
+            )
+    # Row-level security on the hybrid tables: once per stack (pulumi-postgresql
+    # has no policy resource; the program runs tenancy.secure_hybrid_tables()).
+    if m.hybrid and tenancy_resources and len(rls_commands) != 1:
+        tables = ", ".join(f"{m.central_schema}.{t}" for t in m.hybrid)
+        if not rls_commands:
+            report_violation(
+                f"the stack grants on the hybrid tables ({tables}) but never secures them: no "
+                f"{COMMAND_TYPE} whose create calls tenancy.secure_hybrid_tables(), so tenant "
+                "roles could read every tenant's rows. Fix: build the stack with "
+                "infra.program.build, which declares 'hybrid-row-level-security'.",
+                None,
+            )
+        else:
+            report_violation(
+                f"{len(rls_commands)} commands secure the hybrid tables "
+                f"({', '.join(sorted(rls_commands))}); one per stack is enough, the others "
+                "run the same script again. Fix: keep only 'hybrid-row-level-security' from "
+                "infra.program.build.",
                 None,
             )
 
@@ -256,7 +283,8 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ),
     StackValidationPolicy(
         "tenant-complete-set",
-        "Every tenant has its schema, roles, grants, default privileges and memberships.",
+        "Every tenant has its schema, roles, grants, default privileges and memberships; "
+        "the stack secures the hybrid tables (row-level security) exactly once.",
         tenant_complete_set,
         EnforcementLevel.MANDATORY,
     ),

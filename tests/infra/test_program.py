@@ -24,6 +24,7 @@ SCHEMA = "postgresql:index/schema:Schema"
 GRANT = "postgresql:index/grant:Grant"
 DEFAULTS = "postgresql:index/defaultPrivileges:DefaultPrivileges"
 MEMBER = "postgresql:index/grantRole:GrantRole"
+COMMAND = "command:local:Command"
 
 DML = ["DELETE", "INSERT", "SELECT", "UPDATE"]
 
@@ -55,6 +56,8 @@ def test_exact_resource_set_for_three_tenants() -> None:
         (GRANT, "grant-tenancy_app-table-public-delete-insert-select-update"),
         (GRANT, "grant-tenancy_app-sequence-public-usage"),
         (GRANT, "grant-tenancy_readonly-table-public-select"),
+        # Row-level security on the hybrid tables, once per stack (test_rls_command.py).
+        (COMMAND, "hybrid-row-level-security"),
     }
     for s in ("tenant_abc123", "tenant_def_456", "tenant_ghi789"):
         expected.add((SCHEMA, f"schema-{s}"))
@@ -69,7 +72,7 @@ def test_exact_resource_set_for_three_tenants() -> None:
         expected.add((MEMBER, f"member-{s}_app-in-tenancy_app"))
         expected.add((MEMBER, f"member-{s}_ro-in-tenancy_readonly"))
         expected.add((MEMBER, f"member-tenancy_migrator-in-{s}_owner"))
-    assert len(expected) == 11 + 3 * 17
+    assert len(expected) == 12 + 3 * 17
     assert got == expected
 
 

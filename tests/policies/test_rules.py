@@ -21,7 +21,14 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from infra.facts import DEFAULTS_TYPE, GRANT_ROLE_TYPE, GRANT_TYPE, ROLE_TYPE, SCHEMA_TYPE  # noqa: E402
+from infra.facts import (  # noqa: E402
+    COMMAND_TYPE,
+    DEFAULTS_TYPE,
+    GRANT_ROLE_TYPE,
+    GRANT_TYPE,
+    ROLE_TYPE,
+    SCHEMA_TYPE,
+)
 from infra.mocks import Declared, run_program  # noqa: E402
 from infra.program import SECRET_OUTPUTS, Settings  # noqa: E402
 from policies.rules import POLICIES  # noqa: E402
@@ -226,7 +233,7 @@ def test_login_password_from_secret() -> None:
 def _program() -> list[Declared]:
     passwords = {t: {"app": "a", "readonly": "r"} for t in TENANTS}
     resources, _ = run_program(Settings(MANIFEST, "alumate", TENANTS, passwords))
-    assert len(resources) == 11 + 17 * len(TENANTS)
+    assert len(resources) == 12 + 17 * len(TENANTS)
     return resources
 
 
@@ -261,3 +268,35 @@ def test_stack_policy_reports_a_tenant_missing_part_of_its_set(dropped: str, sch
     assert len(msgs) == 1, msgs
     assert f"tenant schema {schema} is incomplete, missing" in msgs[0]
     assert "Fix:" in msgs[0]
+
+
+RLS = "hybrid-row-level-security"
+
+
+def test_stack_policy_requires_the_rls_command() -> None:
+    resources = [r for r in _program() if r.name != RLS]
+    msgs = _stack_violations(resources)
+    assert len(msgs) == 1, msgs
+    assert "never secures them" in msgs[0] and "public.jobs" in msgs[0]
+    assert "tenancy.secure_hybrid_tables()" in msgs[0] and "Fix:" in msgs[0]
+
+
+def test_stack_policy_does_not_count_a_command_that_runs_something_else() -> None:
+    resources = _program()
+    rls = next(r for r in resources if r.name == RLS)
+    other = Declared(COMMAND_TYPE, RLS, {**rls.inputs, "create": "psql -c 'SELECT 1'"})
+    msgs = _stack_violations([r for r in resources if r.name != RLS] + [other])
+    assert len(msgs) == 1 and "never secures them" in msgs[0]
+
+
+def test_stack_policy_refuses_a_second_rls_command() -> None:
+    resources = _program()
+    rls = next(r for r in resources if r.name == RLS)
+    msgs = _stack_violations([*resources, Declared(rls.type, "more-rls", rls.inputs)])
+    assert len(msgs) == 1, msgs
+    assert f"2 commands secure the hybrid tables ({RLS}, more-rls)" in msgs[0]
+    assert "Fix:" in msgs[0]
+
+
+def test_stack_policy_needs_no_rls_command_in_an_empty_stack() -> None:
+    assert _stack_violations([]) == []
