@@ -26,21 +26,44 @@ def resolve_dsn(dsn: str | None) -> str:
     return value
 
 
-def connect(dsn: str, on_progress: Callable[[ProgressEvent], None] | None = None) -> psycopg.Connection:
-    """An autocommit connection; progress NOTICEs of the SQL functions go to on_progress."""
+CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "application_name": "tenancy"}
+
+
+def configure(conn: psycopg.Connection) -> None:
+    """Session settings of every runner connection, pooled or not."""
+    # If this process dies, the server stops the work within a second instead
+    # of running on without anyone to report to (the ledger resumes it).
+    conn.execute("SET client_connection_check_interval = '1s'")
+
+
+def connect(dsn: str) -> psycopg.Connection:
+    """An autocommit connection, configured; a clear error when the server is unreachable."""
     try:
-        conn = psycopg.connect(dsn, autocommit=True, application_name="tenancy")
+        conn = psycopg.connect(dsn, **CONNECTION_KWARGS)
     except psycopg.OperationalError as e:
         raise ConnectionConfigError(
             f"cannot connect to the database: {str(e).strip()}",
             hint="Check --dsn / DATABASE_URL, and that the server is running.",
         ) from None
-    # If this process dies, the server stops the work within a second instead
-    # of running on without anyone to report to (the ledger resumes it).
-    conn.execute("SET client_connection_check_interval = '1s'")
-    if on_progress is not None:
-        conn.add_notice_handler(lambda d: _dispatch(d, on_progress))
+    configure(conn)
     return conn
+
+
+@contextmanager
+def progress_notices(conn: psycopg.Connection, on_progress: Callable[[ProgressEvent], None] | None) -> Iterator[None]:
+    """While inside, the progress NOTICEs of the SQL functions on conn go to on_progress."""
+    if on_progress is None:
+        yield
+        return
+
+    def handler(diag: psycopg.errors.Diagnostic) -> None:
+        _dispatch(diag, on_progress)
+
+    conn.add_notice_handler(handler)
+    try:
+        yield
+    finally:
+        conn.remove_notice_handler(handler)
 
 
 def _dispatch(diag: psycopg.errors.Diagnostic, on_progress: Callable[[ProgressEvent], None]) -> None:

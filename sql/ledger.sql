@@ -59,13 +59,12 @@ CREATE TABLE IF NOT EXISTS tenancy.tenants (
 COMMENT ON TABLE tenancy.tenants IS
 'Tenants known to tenancy: schema name and migration state (provisioned, migrating, migrated, failed).';
 
--- Per tenant and moved table: each step, its rows, checksum and timings.
+-- Per tenant and moved table: each step, its rows and timings.
 CREATE TABLE IF NOT EXISTS tenancy.ledger (
     tenant_id text NOT NULL REFERENCES tenancy.tenants (tenant_id) ON DELETE CASCADE,
     table_name text NOT NULL,
     state text NOT NULL,
     rows_copied bigint NOT NULL DEFAULT 0,
-    checksum numeric NOT NULL DEFAULT 0,
     last_key jsonb,
     batches integer NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -77,8 +76,8 @@ CREATE TABLE IF NOT EXISTS tenancy.ledger (
     CONSTRAINT ledger_state_check CHECK (state IN ('created', 'copying', 'copied', 'indexed', 'done'))
 );
 COMMENT ON TABLE tenancy.ledger IS
-'Migration steps per tenant and table: created, copying (batches so far), copied, indexed, done. '
-'checksum is the sum of hash_record_extended over the copied rows; last_key resumes keyset batches.';
+'Migration steps per tenant and table: created, copying (batches so far), copied, indexed, done; '
+'last_key resumes keyset batches.';
 
 CREATE OR REPLACE VIEW tenancy.status AS
 SELECT

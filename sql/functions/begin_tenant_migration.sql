@@ -1,6 +1,6 @@
 -- tenancy.begin_tenant_migration(tenant id): the first step of a migration,
 -- under the tenant's lock: preflight (raises TY003/TY007/TY009 before any
--- write), provision the schema, mark the tenant migrating, create each tenant
+-- write), provision the tenant if it is not yet, mark the tenant migrating, create each tenant
 -- table not created yet. Returns the schema. Re-running skips what exists.
 CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text)
 RETURNS text
@@ -15,6 +15,10 @@ DECLARE
     v_hint     text;
     v_count    integer;
     v_table    record;
+    v_owner    text;
+    v_ddl      text [];
+    v_stmt     text;
+    v_caller   text := current_user;
 BEGIN
     PERFORM tenancy.assert_tenant_locked(p_tenant_id);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
@@ -43,19 +47,36 @@ BEGIN
             HINT = v_hint;
     END IF;
 
-    PERFORM tenancy.provision_tenant(p_tenant_id);
+    -- A schema that exists is enough to create tables in; its owner and grants
+    -- are (re)applied by finish_tenant_migration once the tables exist.
+    IF to_regnamespace(v_schema) IS NULL OR NOT EXISTS (
+        SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id
+    ) THEN
+        -- The very first tenant also brings what all tenants share; later ones
+        -- leave that to the runner, which applies it once per run.
+        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => NOT EXISTS (SELECT 1 FROM tenancy.tenants));
+    END IF;
     UPDATE tenancy.tenants AS t
     SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
     WHERE t.tenant_id = p_tenant_id;
 
+    -- Tables are created by the schema's owner (the tenant's owner role once
+    -- provisioned): they are its own from the start and its default
+    -- privileges grant the tenant roles their access, with nothing to repair.
+    -- Only the DDL runs as that role: it has no access to schema tenancy.
+    SELECT pg_get_userbyid(n.nspowner) INTO v_owner FROM pg_namespace AS n WHERE n.nspname = v_schema;
     FOR v_table IN
         SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m
         WHERE NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l
                           WHERE l.tenant_id = p_tenant_id AND l.table_name = m.table_name)
         ORDER BY m.position
     LOOP
-        EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__create')
-        USING v_schema;
+        EXECUTE format('SELECT tenancy.%I($1)', v_table.fn_prefix || '__create') INTO v_ddl USING v_schema;
+        EXECUTE format('SET LOCAL ROLE %I', v_owner);
+        FOREACH v_stmt IN ARRAY v_ddl LOOP
+            EXECUTE v_stmt;
+        END LOOP;
+        EXECUTE format('SET LOCAL ROLE %I', v_caller);
         INSERT INTO tenancy.ledger (tenant_id, table_name, state) VALUES (p_tenant_id, v_table.table_name, 'created');
         PERFORM tenancy.report_progress(p_tenant_id, v_table.table_name, 'create');
     END LOOP;

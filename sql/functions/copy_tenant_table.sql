@@ -1,7 +1,7 @@
 -- tenancy.copy_tenant_table(tenant id, table, batch size): migration step 2
 -- for one table, under the tenant's lock. Copies every remaining row (batch
 -- size NULL, or a table without a primary key) or the next keyset batch, and
--- records rows, checksum and last key in the ledger in the same transaction,
+-- records rows and last key in the ledger in the same transaction,
 -- so a crash loses nothing and duplicates nothing. Returns true while rows
 -- may remain.
 CREATE OR REPLACE FUNCTION tenancy.copy_tenant_table(p_tenant_id text, p_table text, p_batch_size integer DEFAULT NULL)
@@ -15,7 +15,6 @@ DECLARE
     v_table    tenancy.moved_tables;
     v_limit    integer;
     v_copied   bigint;
-    v_checksum numeric;
     v_last_key jsonb;
     v_done     boolean;
     v_started  timestamptz := clock_timestamp();
@@ -35,13 +34,12 @@ BEGIN
     END IF;
     v_limit := CASE WHEN v_table.batchable THEN p_batch_size END;
     EXECUTE format('SELECT * FROM tenancy.%I($1, $2, $3, $4)', v_table.fn_prefix || '__copy')
-    INTO v_copied, v_checksum, v_last_key
+    INTO v_copied, v_last_key
     USING p_tenant_id, v_schema, v_ledger.last_key, v_limit;
     v_done := v_limit IS NULL OR v_copied < v_limit;
     UPDATE tenancy.ledger AS l
     SET state = CASE WHEN v_done THEN 'copied' ELSE 'copying' END,
         rows_copied = l.rows_copied + v_copied,
-        checksum = l.checksum + v_checksum,
         last_key = coalesce(v_last_key, l.last_key),
         batches = l.batches + 1,
         copy_started_at = coalesce(l.copy_started_at, v_started),

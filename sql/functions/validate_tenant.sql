@@ -1,11 +1,22 @@
--- tenancy.validate_tenant(tenant id): proves a tenant's migration row by row.
--- Per moved table: the tenant table exists; row count and order-independent
--- checksum of the tenant's source rows equal the target's; the tenant key
--- column is gone; every serial/identity sequence is ahead of max(column);
--- every foreign key is in place and validated; the ledger says done.
+-- tenancy.validate_tenant(tenant id, source sums): proves a tenant's
+-- migration row by row. Per moved table: the tenant table exists; the row
+-- count and the order-independent checksum (sum of hash_record_extended over
+-- the copied columns) of the tenant's rows in the shared table equal those of
+-- the tenant table, both read now; the tenant key column is gone; every
+-- serial/identity sequence is ahead of max(column); every foreign key is in
+-- place; the ledger says done.
+-- p_source_sums, when given, holds the shared side already computed
+-- ({"table": [rows, checksum]}, as tenancy.validate_tenants passes it, which
+-- reads each shared table once for many tenants); otherwise this function
+-- reads the tenant's shared rows itself.
 -- Returns one row per check with expected, actual and passed: a failure is a
 -- row, never only a boolean. Read-only.
-CREATE OR REPLACE FUNCTION tenancy.validate_tenant(p_tenant_id text)
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP FUNCTION IF EXISTS tenancy.validate_tenant(text);
+DROP FUNCTION IF EXISTS tenancy.validate_tenant(text, boolean);
+
+CREATE OR REPLACE FUNCTION tenancy.validate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
 )
@@ -45,8 +56,13 @@ BEGIN
         RETURN NEXT;
         CONTINUE WHEN v_rel IS NULL;
 
-        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
-        INTO v_src_rows, v_src_sum USING p_tenant_id;
+        IF p_source_sums IS NULL THEN
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+            INTO v_src_rows, v_src_sum USING p_tenant_id;
+        ELSE
+            v_src_rows := coalesce((p_source_sums -> v_table.table_name ->> 0)::bigint, 0);
+            v_src_sum := coalesce((p_source_sums -> v_table.table_name ->> 1)::numeric, 0);
+        END IF;
         EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
         INTO v_dst_rows, v_dst_sum USING v_schema;
         check_name := 'row count';
@@ -100,5 +116,5 @@ BEGIN
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.validate_tenant(text) IS
+COMMENT ON FUNCTION tenancy.validate_tenant(text, jsonb) IS
 'Row-level validation of one tenant: counts, checksums, no tenant key, sequences, FKs; one row per check.';

@@ -343,3 +343,46 @@ def test_sql_errors_map_to_typed_exceptions(db: Database) -> None:
     assert e.value.sqlstate == "TY001" and "Bad Id" in str(e.value) and e.value.hint
     with db.connect() as conn, pytest.raises(TenantBusy), typed_errors():
         conn.execute("SELECT tenancy.assert_tenant_locked(%s)", (_tenants(db, load_manifest(REPO / "tenancy.toml"))[0],))
+
+
+def test_a_shared_row_changed_after_the_copy_is_reported(db: Database, manifest: Manifest) -> None:
+    """Validation reads both sides: a later change to a shared row is a checksum mismatch."""
+    tenants = _tenants(db, manifest)
+    migrate.migrate_tenants(db.dsn, tenants)
+    with db.connect() as conn:
+        conn.execute(
+            "UPDATE brand_colors SET name = name || ' (changed after the copy)' "
+            "WHERE id = (SELECT min(id) FROM brand_colors WHERE tenant_id = %s)",
+            (tenants[0],),
+        )
+        # One tenant at a time (the DBA's call) and many at once (one pass per shared table) agree.
+        single = conn.execute(
+            "SELECT table_name, check_name, expected, actual, passed FROM tenancy.validate_tenant(%s) ORDER BY 1, 2",
+            (tenants[0],),
+        ).fetchall()
+        bulk = conn.execute(
+            "SELECT table_name, check_name, expected, actual, passed FROM tenancy.validate_tenants(%s) "
+            "WHERE tenant_id = %s ORDER BY 1, 2",
+            (tenants, tenants[0]),
+        ).fetchall()
+    assert single == bulk
+    results = migrate.validate_tenants(db.dsn, tenants, jobs=2)
+    failed = [(r.tenant_id, c["table_name"], c["check_name"]) for r in results for c in r.checks if not c["passed"]]
+    assert failed == [(tenants[0], "brand_colors", "checksum")]
+    assert [r.state for r in results[1:]] == ["validated"] * (len(tenants) - 1)
+
+
+def test_rows_added_to_the_source_during_a_batched_copy_stop_the_tenant(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    with db.connect() as conn:
+        # After the first committed batch of brand_colors, a write sneaks into the shared table.
+        conn.execute(
+            "CREATE FUNCTION public.sneak() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+            "IF NEW.table_name = 'brand_colors' AND NEW.batches = 1 THEN "
+            "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (NEW.tenant_id, 'late', '#000000'); "
+            "END IF; RETURN NEW; END$$"
+        )
+        conn.execute("CREATE TRIGGER sneak AFTER UPDATE ON tenancy.ledger FOR EACH ROW EXECUTE FUNCTION public.sneak()")
+    (result,) = migrate.migrate_tenants(db.dsn, [t], batch_size=1000)
+    assert result.state == "failed" and result.sqlstate == "TY010"
+    assert "brand_colors" in result.error and result.hint
