@@ -143,8 +143,8 @@ def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report:
 
 
 def status(dsn: str | None, *, as_json: bool) -> int:
-    with connect(resolve_dsn(dsn)) as conn, typed_errors():
-        conn.execute("SELECT tenancy.require_installed()")
+    with connect(resolve_dsn(dsn)) as conn:
+        migrate.require_installed(conn)
         cur = conn.execute("SELECT * FROM tenancy.status ORDER BY tenant_id")
         names = [d.name for d in cur.description or ()]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

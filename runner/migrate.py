@@ -25,7 +25,7 @@ from runner.db import (
     progress_notices,
     typed_errors,
 )
-from runner.errors import PreflightFailed, TenancyError
+from runner.errors import NotInstalled, PreflightFailed, TenancyError
 from runner.manifest import Manifest
 
 
@@ -78,12 +78,21 @@ def registry_tenants(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
     return [r[0] for r in conn.execute(q).fetchall()]
 
 
+def require_installed(conn: psycopg.Connection) -> None:
+    """NotInstalled (TY005) when schema tenancy is missing or incomplete."""
+    if conn.execute("SELECT to_regnamespace('tenancy')").fetchone() == (None,):
+        raise NotInstalled("tenancy is not installed in this database", hint="Run `tenancy install` first.")
+    with typed_errors():
+        conn.execute("SELECT tenancy.require_installed()")
+
+
 def select_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequence[str] | None) -> list[str]:
     """The tenants to work on: the requested ones (each checked first) or the whole registry."""
+    for t in requested or ():
+        manifest.schema_for(t)  # refuses hostile ids before they reach any SQL
+    require_installed(conn)
     if not requested:
         return registry_tenants(conn, manifest)
-    for t in requested:
-        manifest.schema_for(t)  # refuses hostile ids before they reach any SQL
     with typed_errors():
         for t in requested:
             conn.execute("SELECT tenancy.require_tenant(%s)", (t,))

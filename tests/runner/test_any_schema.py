@@ -172,3 +172,37 @@ def test_manifest_naming_a_missing_table_is_refused(other_db: tuple[Database, Pa
         install(conn, load_manifest(path))
     with db.connect() as conn:
         assert conn.execute("SELECT to_regnamespace('tenancy')").fetchone() == (None,)
+
+
+UUID_SCHEMA = """
+CREATE TABLE orgs (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE notes (
+    org_id uuid NOT NULL REFERENCES orgs,
+    id bigserial,
+    body text NOT NULL,
+    PRIMARY KEY (org_id, id)
+);
+INSERT INTO orgs VALUES ('0b9e7c52-1f7a-4d7e-9d5a-2c1e8f0a9b01', 'one'), ('5d2f1a8e-3c4b-4a6d-8e9f-0a1b2c3d4e5f', 'two');
+INSERT INTO notes (org_id, body) SELECT o.id, 'note ' || n FROM orgs AS o, generate_series(1, 25) AS n;
+"""
+
+
+def test_uuid_tenant_key(blank_db: Database, tmp_path: Path) -> None:
+    with blank_db.connect() as conn:
+        conn.execute(UUID_SCHEMA)
+    path = tmp_path / "uuid.toml"
+    path.write_text(
+        '[tenancy]\ntenant_key = "org_id"\nschema_pattern = "org_{id}"\n'
+        '[registry]\ntable = "orgs"\n[move]\ntables = ["notes"]\n[central]\ntables = ["orgs"]\n'
+    )
+    manifest = load_manifest(path)
+    with blank_db.connect() as conn:
+        install(conn, manifest)
+        tenants = migrate.registry_tenants(conn, manifest)
+    results = migrate.migrate_tenants(blank_db.dsn, tenants, batch_size=10)
+    assert [r.state for r in results] == ["migrated", "migrated"]
+    assert all(v.ok for v in migrate.validate_tenants(blank_db.dsn, tenants))
+    with blank_db.connect() as conn:
+        # '-' in a uuid becomes '_' in the schema name.
+        n = conn.execute("SELECT count(*) FROM org_0b9e7c52_1f7a_4d7e_9d5a_2c1e8f0a9b01.notes").fetchone()
+        assert n == (25,)
