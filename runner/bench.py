@@ -30,14 +30,11 @@ import json
 import os
 import resource
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import psycopg
 from psycopg import sql
@@ -49,7 +46,7 @@ from runner.embedded import fresh_database
 from runner.errors import TenancyError
 from runner.install import install
 from runner.manifest import Manifest, load_manifest
-from runner.migrate import migrate_tenants, validate_tenants
+from runner.migrate import for_each_tenant, migrate_tenants, validate_tenants
 from runner.sample import build_sample
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +58,6 @@ RAW_PREFIX = "bench_raw_"
 NAIVE_PREFIX = "bench_naive_"
 
 Out = Callable[[str], None]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -270,7 +266,7 @@ def _measure_raw(
         return moved
 
     started = time.perf_counter()
-    moved = sum(_for_each_tenant(dsn, tenants, jobs, copy))
+    moved = sum(for_each_tenant(dsn, tenants, copy, jobs))
     return Timing(moved, time.perf_counter() - started)
 
 
@@ -404,37 +400,6 @@ def _run_ddl(conn: psycopg.Connection[TupleRow], table: MovedTable, step: str, s
         ),
         (schema,),
     )
-
-
-def _for_each_tenant(
-    dsn: str,
-    tenants: list[str],
-    jobs: int,
-    work: Callable[[psycopg.Connection[TupleRow], str], T],
-) -> list[T]:
-    """``work`` per tenant in order, over ``jobs`` autocommit connections; results in order."""
-    if jobs == 1:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            return [work(conn, t) for t in tenants]
-    local = threading.local()
-    opened: list[psycopg.Connection[TupleRow]] = []
-    lock = threading.Lock()
-
-    def run(tenant_id: str) -> T:
-        conn: psycopg.Connection[TupleRow] | None = getattr(local, "conn", None)
-        if conn is None:
-            conn = psycopg.connect(dsn, autocommit=True)
-            local.conn = conn
-            with lock:
-                opened.append(conn)
-        return work(conn, tenant_id)
-
-    try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(run, tenants))
-    finally:
-        for conn in opened:
-            conn.close()
 
 
 def _settle(conn: psycopg.Connection[TupleRow], *, freeze: bool = False) -> None:

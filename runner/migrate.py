@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -171,14 +171,31 @@ def _migrate_one(
     return result
 
 
-def run_per_tenant(
-    tenants: Sequence[str], work: Callable[[str], TenantResult], jobs: int = 1
-) -> list[TenantResult]:
-    """The executors: serial for jobs == 1, a thread per connection otherwise. Order is kept."""
-    if jobs <= 1 or len(tenants) <= 1:
-        return [work(t) for t in tenants]
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="tenancy") as pool:
-        return list(pool.map(work, tenants))
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+def for_each_tenant(
+    dsn: str, tenants: Sequence[Item], work: Callable[[psycopg.Connection, Item], T], jobs: int = 1
+) -> list[T]:
+    """The executors: `work(conn, tenant)` for each tenant (or group of tenants), serially
+    for jobs == 1, otherwise on `jobs` threads. Connections come from a pool and are reused
+    from one tenant to the next (a new session per tenant would compile every function
+    again). Results keep the order of `tenants`.
+    """
+    size = max(1, min(jobs, len(tenants)))
+    with ConnectionPool(
+        dsn, min_size=size, max_size=size, kwargs=CONNECTION_KWARGS, configure=configure, name="tenancy"
+    ) as pool:
+
+        def run(item: Item) -> T:
+            with pool.connection() as conn:
+                return work(conn, item)
+
+        if size == 1:
+            return [run(t) for t in tenants]
+        with ThreadPoolExecutor(max_workers=size, thread_name_prefix="tenancy") as threads:
+            return list(threads.map(run, tenants))
 
 
 def migrate_tenants(
@@ -189,27 +206,14 @@ def migrate_tenants(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> list[TenantResult]:
-    """Migrate each tenant; one failing tenant is reported and the others go on.
-
-    Tenants run on a pool of `jobs` connections, reused from tenant to tenant
-    (a new session per tenant would compile every function again).
-    """
+    """Migrate each tenant on `jobs` connections; one failing tenant is reported and the others go on."""
     with connect(dsn) as conn:
         global_preflight(conn)
         # What all tenants share, once per run and in its own short transaction,
         # so tenants migrated in parallel never wait on its lock.
         with typed_errors():
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
-    size = max(1, min(jobs, len(tenants)))
-    with ConnectionPool(
-        dsn, min_size=size, max_size=size, kwargs=CONNECTION_KWARGS, configure=configure, name="tenancy"
-    ) as pool:
-
-        def work(tenant_id: str) -> TenantResult:
-            with pool.connection() as conn:
-                return _migrate_one(conn, tenant_id, batch_size, progress)
-
-        return run_per_tenant(tenants, work, jobs)
+    return for_each_tenant(dsn, tenants, lambda conn, t: _migrate_one(conn, t, batch_size, progress), jobs)
 
 
 def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[TenantResult]:
@@ -219,9 +223,9 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
     """
     chunks = [list(tenants[i::jobs]) for i in range(max(1, min(jobs, len(tenants))))]
 
-    def one_chunk(chunk: list[str]) -> list[TenantResult]:
+    def one_chunk(conn: psycopg.Connection, chunk: list[str]) -> list[TenantResult]:
         started = time.monotonic()
-        with connect(dsn) as conn, typed_errors():
+        with typed_errors():
             cur = conn.execute("SELECT * FROM tenancy.validate_tenants(%s)", (chunk,))
             names = [d.name for d in cur.description or ()]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -241,11 +245,7 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
             )
         return results
 
-    if len(chunks) == 1:
-        by_tenant = {r.tenant_id: r for r in one_chunk(chunks[0])}
-    else:
-        with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="tenancy") as pool:
-            by_tenant = {r.tenant_id: r for part in pool.map(one_chunk, chunks) for r in part}
+    by_tenant = {r.tenant_id: r for part in for_each_tenant(dsn, chunks, one_chunk, jobs) for r in part}
     return [by_tenant[t] for t in tenants]
 
 
