@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--rows", type=_positive, default=1_000_000, help="rows over the shared tables (default 1000000)")
     bn.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
     bn.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
+    bn.add_argument(
+        "--repeat", type=_positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
+    )
 
     # Cross-tenant reads (runner/federation.py).
     federation.add_federation_commands(sub, [common])
@@ -124,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if c == "bench-queries":
         return querybench.run_querybench(args)
     if c == "bench":
-        bench.run_bench(tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, jobs=args.jobs)
+        bench.run_bench(
+            tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, jobs=args.jobs, repeat=args.repeat
+        )
         return 0
     manifest = load_manifest(args.manifest)
     if c == "render":

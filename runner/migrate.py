@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from runner.db import (
@@ -112,24 +113,24 @@ def global_preflight(conn: psycopg.Connection) -> None:
         )
 
 
-def _rows_to_move(conn: psycopg.Connection, tenant_id: str) -> int:
-    row = conn.execute(
-        "SELECT coalesce(sum(rows_to_move), 0) FROM tenancy.plan_tenant(%s)", (tenant_id,)
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def _migrate_one(
-    conn: psycopg.Connection, tenant_id: str, batch_size: int | None, progress: Progress | None
+    conn: psycopg.Connection,
+    tenant_id: str,
+    sums: dict[str, Any],
+    batch_size: int | None,
+    progress: Progress | None,
 ) -> TenantResult:
+    """One tenant; sums is its shared side ({"table": [rows, checksum]}) for the validation."""
     started = time.monotonic()
     with progress_notices(conn, progress.advance if progress else None):
         try:
             with typed_errors():
                 if progress:
-                    progress.start(tenant_id, _rows_to_move(conn, tenant_id))
+                    progress.start(tenant_id, sum(int(v[0]) for v in sums.values()))
                 if batch_size:
-                    conn.execute("CALL tenancy.migrate_tenant_batched(%s, %s)", (tenant_id, batch_size))
+                    conn.execute(
+                        "CALL tenancy.migrate_tenant_batched(%s, %s, %s)", (tenant_id, batch_size, Jsonb(sums))
+                    )
                     rows = conn.execute(
                         "SELECT l.table_name, l.state, l.rows_copied, l.copy_seconds, 'migrated' "
                         "FROM tenancy.ledger AS l JOIN tenancy.moved_tables AS m USING (table_name) "
@@ -138,8 +139,8 @@ def _migrate_one(
                     ).fetchall()
                 else:
                     rows = conn.execute(
-                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s)",
-                        (tenant_id,),
+                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s, %s)",
+                        (tenant_id, Jsonb(sums)),
                     ).fetchall()
         except TenancyError as e:
             if batch_size:
@@ -213,7 +214,12 @@ def migrate_tenants(
         # so tenants migrated in parallel never wait on its lock.
         with typed_errors():
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
-    return for_each_tenant(dsn, tenants, lambda conn, t: _migrate_one(conn, t, batch_size, progress), jobs)
+            # The shared side of every tenant's validation, one pass per shared table.
+            row = conn.execute("SELECT tenancy.source_sums(%s)", (list(tenants),)).fetchone()
+    sums: dict[str, dict[str, Any]] = row[0] if row else {}
+    return for_each_tenant(
+        dsn, tenants, lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress), jobs
+    )
 
 
 def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[TenantResult]:

@@ -1,11 +1,19 @@
--- tenancy.finish_tenant_migration(tenant id): migration step 3, under the
--- tenant's lock, once every table is copied: build keys and indexes, then
--- foreign keys, set sequences past the copied ids, verify that each table's
--- source still has the rows copied (raises TY010 when rows were added or
--- removed during the copy; the row-by-row comparison is validate_tenant's
--- job), provision so grants and owners cover the new tables, and mark the
+-- tenancy.finish_tenant_migration(tenant id, source sums): migration step 3,
+-- under the tenant's lock, once every table is copied. First it validates each
+-- copy row by row: count and order-independent checksum of the tenant table
+-- against those of the tenant's shared rows, and raises TY010 on any
+-- difference, so that (in migrate_tenant's single transaction) a tenant is
+-- only ever committed identical to its source. The shared side comes from
+-- p_source_sums ({"table": [rows, checksum]}, as tenancy.source_sums() gives
+-- it for many tenants in one pass) or, when NULL, is read here for this
+-- tenant. Then it builds keys and indexes, foreign keys, sets sequences past
+-- the copied ids, provisions so grants cover the new tables, and marks the
 -- tenant migrated. Returns one row per table. Re-running skips finished tables.
-CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migration(p_tenant_id text)
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP FUNCTION IF EXISTS tenancy.finish_tenant_migration(text);
+
+CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migration(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (table_name text, state text, rows_copied bigint, seconds numeric)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -13,7 +21,11 @@ AS $fn$
 DECLARE
     v_schema text := tenancy.require_tenant(p_tenant_id);
     v_table  record;
-    v_rows   bigint;
+    v_src_rows bigint;
+    v_src_sum  numeric;
+    v_dst_rows bigint;
+    v_dst_sum  numeric;
+    v_now_rows bigint;
 BEGIN
     PERFORM tenancy.assert_tenant_locked(p_tenant_id);
     IF EXISTS (SELECT 1 FROM tenancy.ledger AS l WHERE l.tenant_id = p_tenant_id AND l.state IN ('created', 'copying')) THEN
@@ -28,15 +40,29 @@ BEGIN
         JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
         WHERE l.state = 'copied' ORDER BY m.position
     LOOP
-        -- Verify before building anything: the source must still hold the rows
-        -- copied (an index scan; validate_tenant compares the rows themselves).
-        EXECUTE format('SELECT tenancy.%I($1)', v_table.fn_prefix || '__source_count')
-        INTO v_rows USING p_tenant_id;
-        IF v_rows <> v_table.rows_copied THEN
+        -- Validate before building anything (no index to maintain yet, and the
+        -- rows are still this transaction's own in migrate_tenant).
+        v_now_rows := NULL;
+        IF p_source_sums IS NULL THEN
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+            INTO v_src_rows, v_src_sum USING p_tenant_id;
+        ELSE
+            v_src_rows := coalesce((p_source_sums -> v_table.table_name ->> 0)::bigint, 0);
+            v_src_sum := coalesce((p_source_sums -> v_table.table_name ->> 1)::numeric, 0);
+            -- Sums taken earlier in the run: rows written since then must show too.
+            EXECUTE format('SELECT tenancy.%I($1)', v_table.fn_prefix || '__source_count')
+            INTO v_now_rows USING p_tenant_id;
+        END IF;
+        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
+        INTO v_dst_rows, v_dst_sum USING v_schema;
+        IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum OR v_dst_rows <> v_table.rows_copied
+            OR v_now_rows <> v_src_rows THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'TY010',
                 MESSAGE = format('copy of %I for tenant %L does not match its source', v_table.table_name, p_tenant_id),
-                DETAIL = format('source: %s rows; copied: %s rows', v_rows, v_table.rows_copied),
+                DETAIL = format('source: %s rows (%s now), checksum %s; tenant table: %s rows, checksum %s; copied: %s rows',
+                                v_src_rows, coalesce(v_now_rows, v_src_rows), v_src_sum, v_dst_rows, v_dst_sum,
+                                v_table.rows_copied),
                 HINT = 'The shared rows changed during the copy. Stop writes, run `tenancy rollback`, then migrate again.';
         END IF;
         EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__index') USING v_schema;
@@ -68,5 +94,5 @@ BEGIN
         WHERE l.tenant_id = p_tenant_id ORDER BY m.position;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.finish_tenant_migration(text) IS
-'Migration step 3 (needs the tenant lock): verify copies, build keys, indexes and FKs, reset sequences.';
+COMMENT ON FUNCTION tenancy.finish_tenant_migration(text, jsonb) IS
+'Migration step 3 (needs the tenant lock): validate each copy against its source, build keys, indexes and FKs.';

@@ -1,11 +1,19 @@
 -- tenancy.migrate_tenant(tenant id): moves one tenant's rows from the shared
 -- tables into its schema, in one transaction: all of it happens or none of
 -- it. Takes the tenant's lock (TY004 if busy), preflights before any write
--- (TY003/TY007/TY009), copies each table with one INSERT ... SELECT, builds
--- keys, indexes and FKs after the load, resets sequences, and verifies every
--- copy against its source (TY010). A tenant already migrated is skipped.
--- For huge tenants, CALL tenancy.migrate_tenant_batched() commits in batches.
-CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text)
+-- (TY003/TY007/TY009), copies each table with one INSERT ... SELECT,
+-- validates every copy row by row against its source (count and checksum;
+-- TY010, and nothing is committed), builds keys, indexes and FKs after the
+-- load and resets sequences. p_source_sums (from tenancy.source_sums(), which
+-- reads each shared table once for many tenants) saves reading this tenant's
+-- shared rows a second time; without it they are read here. A tenant already
+-- migrated is skipped. For huge tenants, CALL tenancy.migrate_tenant_batched()
+-- commits in batches.
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP FUNCTION IF EXISTS tenancy.migrate_tenant(text);
+
+CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric, action text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -32,12 +40,12 @@ BEGIN
         PERFORM tenancy.copy_tenant_table(p_tenant_id, v_table, NULL);
     END LOOP;
     FOR table_name, state, rows_copied, seconds IN
-        SELECT f.table_name, f.state, f.rows_copied, f.seconds FROM tenancy.finish_tenant_migration(p_tenant_id) AS f
+        SELECT f.table_name, f.state, f.rows_copied, f.seconds FROM tenancy.finish_tenant_migration(p_tenant_id, p_source_sums) AS f
     LOOP
         action := 'migrated';
         RETURN NEXT;
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.migrate_tenant(text) IS
-'Moves one tenant''s rows into its schema in one transaction (preflight, copy, index, verify); idempotent.';
+COMMENT ON FUNCTION tenancy.migrate_tenant(text, jsonb) IS
+'Moves one tenant''s rows into its schema in one transaction (preflight, copy, validate, index); idempotent.';

@@ -4,8 +4,17 @@
 -- transaction and a crash resumes where the ledger says. Must be called
 -- outside an explicit transaction block. It holds the tenant's lock for the
 -- session; after an error, end the session or SELECT pg_advisory_unlock_all().
--- (No SET search_path here: a procedure with SET cannot COMMIT.)
-CREATE OR REPLACE PROCEDURE tenancy.migrate_tenant_batched(p_tenant_id text, p_batch_size integer DEFAULT 10000)
+-- p_source_sums as for migrate_tenant. (No SET search_path here: a
+-- procedure with SET cannot COMMIT.)
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP PROCEDURE IF EXISTS tenancy.migrate_tenant_batched(text, integer);
+
+CREATE OR REPLACE PROCEDURE tenancy.migrate_tenant_batched(
+    p_tenant_id text,
+    p_batch_size integer DEFAULT 10000,
+    p_source_sums jsonb DEFAULT NULL
+)
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
@@ -28,11 +37,11 @@ BEGIN
             END LOOP;
             COMMIT;
         END LOOP;
-        PERFORM tenancy.finish_tenant_migration(p_tenant_id);
+        PERFORM tenancy.finish_tenant_migration(p_tenant_id, p_source_sums);
         COMMIT;
     END IF;
     PERFORM pg_advisory_unlock(tenancy.lock_key(p_tenant_id));
 END
 $fn$;
-COMMENT ON PROCEDURE tenancy.migrate_tenant_batched(text, integer) IS
+COMMENT ON PROCEDURE tenancy.migrate_tenant_batched(text, integer, jsonb) IS
 'Moves one tenant''s rows into its schema in committed keyset batches; resumes from the ledger.';

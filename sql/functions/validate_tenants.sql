@@ -13,29 +13,11 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_id    text;
-    v_table record;
-    v_part  jsonb;
-    v_all   jsonb := '{}'::jsonb;
+    v_sums jsonb := tenancy.source_sums(p_tenant_ids);
+    v_id   text;
 BEGIN
-    -- Every id is checked before any of them reaches a cast in the sums below.
     FOREACH v_id IN ARRAY coalesce(p_tenant_ids, '{}') LOOP
-        PERFORM tenancy.require_tenant(v_id);
-    END LOOP;
-    FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
-        EXECUTE format(
-            'SELECT coalesce(jsonb_object_agg(x.tenant_id, jsonb_build_array(x.row_count, x.checksum)), ''{}'') '
-            'FROM tenancy.%I($1) AS x', v_table.fn_prefix || '__source_sums'
-        ) INTO v_part USING p_tenant_ids;
-        v_all := v_all || jsonb_build_object(v_table.table_name, v_part);
-    END LOOP;
-    FOREACH v_id IN ARRAY coalesce(p_tenant_ids, '{}') LOOP
-        RETURN QUERY
-            SELECT * FROM tenancy.validate_tenant(
-                v_id,
-                (SELECT jsonb_object_agg(e.key, coalesce(e.value -> v_id, '[0, 0]'))
-                 FROM jsonb_each(v_all) AS e)
-            );
+        RETURN QUERY SELECT * FROM tenancy.validate_tenant(v_id, v_sums -> v_id);
     END LOOP;
 END
 $fn$;

@@ -386,3 +386,44 @@ def test_rows_added_to_the_source_during_a_batched_copy_stop_the_tenant(db: Data
     (result,) = migrate.migrate_tenants(db.dsn, [t], batch_size=1000)
     assert result.state == "failed" and result.sqlstate == "TY010"
     assert "brand_colors" in result.error and result.hint
+
+
+def _trigger_on_ledger(db: Database, when: str, action: str) -> None:
+    """Run `action` (SQL) inside the migration when a ledger row reaches `when`."""
+    with db.connect() as conn:
+        conn.execute(
+            "CREATE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+            f"IF NEW.table_name = 'brand_colors' AND NEW.state = '{when}' THEN {action}; END IF; "
+            "RETURN NEW; END$$"
+        )
+        conn.execute(
+            "CREATE TRIGGER meddle AFTER INSERT OR UPDATE ON tenancy.ledger FOR EACH ROW EXECUTE FUNCTION public.meddle()"
+        )
+
+
+def test_dba_migrate_validates_each_copy_and_commits_nothing_on_a_mismatch(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    # A shared row changes right after its table was copied, inside the migration.
+    _trigger_on_ledger(
+        db, "copied", "UPDATE public.brand_colors SET name = name || '!' WHERE id = (SELECT min(id) FROM public.brand_colors)"
+    )
+    with db.connect() as conn:
+        before = snapshot(conn)["rows"]
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (t,))
+        assert e.value.sqlstate == "TY010"
+        assert "brand_colors" in str(e.value) and e.value.diag.message_detail and e.value.diag.message_hint
+        assert snapshot(conn)["rows"] == before  # one transaction: nothing was committed
+
+
+def test_runner_validation_catches_a_row_updated_after_the_source_pass(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    _trigger_on_ledger(
+        db,
+        "created",
+        "UPDATE public.brand_colors SET name = name || '!' "
+        "WHERE id = (SELECT min(id) FROM public.brand_colors WHERE tenant_id = NEW.tenant_id)",
+    )
+    (result,) = migrate.migrate_tenants(db.dsn, [t])
+    assert result.state == "failed" and result.sqlstate == "TY010"
+    assert "checksum" in (result.detail or "")
