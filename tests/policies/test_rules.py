@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-import pytest  # noqa: E402
-from pulumi_policy import (  # noqa: E402
+import pytest
+from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
     PolicyResourceOptions,
@@ -21,7 +16,7 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from infra.facts import (  # noqa: E402
+from infra.facts import (
     COMMAND_TYPE,
     DEFAULTS_TYPE,
     GRANT_ROLE_TYPE,
@@ -29,11 +24,12 @@ from infra.facts import (  # noqa: E402
     ROLE_TYPE,
     SCHEMA_TYPE,
 )
-from infra.mocks import Declared, run_program  # noqa: E402
-from infra.program import SECRET_OUTPUTS, Settings  # noqa: E402
-from policies.rules import POLICIES  # noqa: E402
-from runner.manifest import load_manifest  # noqa: E402
+from infra.mocks import Declared, run_program
+from infra.program import SECRET_OUTPUTS, Settings
+from policies.rules import POLICIES
+from runner.manifest import load_manifest
 
+REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 TENANTS = ("abc123", "def-456", "ghi789")
 BY_NAME = {p.name: p for p in POLICIES}

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
+import pytest
+
+from runner.cli import main
+from runner.grants import ATTRIBUTE, POLICY, RLS, Drift, verify
+from runner.install import install
+from runner.manifest import load_manifest
+from runner.privileges import MEMBER, ROLE, Privilege, build_model
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # `runner` must not resolve to tests/runner
-    sys.path.insert(0, str(REPO))
-
-import psycopg  # noqa: E402
-import pytest  # noqa: E402
-
-from runner.cli import main  # noqa: E402
-from runner.grants import ATTRIBUTE, POLICY, RLS, Drift, verify  # noqa: E402
-from runner.install import install  # noqa: E402
-from runner.manifest import load_manifest  # noqa: E402
-from runner.privileges import MEMBER, ROLE, Privilege, build_model  # noqa: E402
-
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # `runner` must not resolve to tests/runner
-    sys.path.insert(0, str(REPO))
+import pytest
 
-import pytest  # noqa: E402
-
-from runner.errors import ManifestError  # noqa: E402
-from runner.manifest import load_manifest, parse_manifest  # noqa: E402
-from runner.privileges import (  # noqa: E402
+from runner.errors import ManifestError
+from runner.manifest import load_manifest, parse_manifest
+from runner.privileges import (
     ALL,
     MEMBER,
     ROLE,
@@ -26,6 +21,7 @@ from runner.privileges import (  # noqa: E402
     sql_context,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 
 

@@ -9,23 +9,19 @@ tenant's own tables must work.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+import pytest
+from psycopg import sql
+
+from runner.install import install
+from runner.manifest import load_manifest
+from runner.privileges import build_model
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # `runner` must not resolve to tests/runner
-    sys.path.insert(0, str(REPO))
-
-import psycopg  # noqa: E402
-import pytest  # noqa: E402
-from psycopg import sql  # noqa: E402
-
-from runner.install import install  # noqa: E402
-from runner.manifest import load_manifest  # noqa: E402
-from runner.privileges import build_model  # noqa: E402
-
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 DENIED = "42501"  # insufficient_privilege, also raised for an RLS WITH CHECK violation
 
