@@ -3,7 +3,7 @@
 ``build(settings)`` declares them; ``__main__.py`` only reads the stack config
 and exports. Tests call ``pulumi.runtime.set_mocks`` first, then ``build``.
 
-Every grant comes from :mod:`runner.privileges`, the model that the SQL path
+Every grant comes from :mod:`runner.access.model`, the model that the SQL path
 (``tenancy.provision_tenant``) is rendered from, so both paths give the same
 catalog. pulumi-postgresql has no resource for row-level security policies, so
 the program declares one ``pulumi_command.local.Command`` that runs ``psql``
@@ -28,9 +28,7 @@ import pulumi_postgresql as postgresql
 from psycopg import sql
 from pulumi_command import local
 
-from runner.errors import ManifestError
-from runner.manifest import Manifest, load_manifest
-from runner.privileges import (
+from runner.access.model import (
     ALL,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
@@ -42,7 +40,9 @@ from runner.privileges import (
     RowPolicy,
     build_model,
 )
-from runner.render import quote_literal
+from runner.engine.render import quote_literal
+from runner.errors import ManifestError
+from runner.manifest import Manifest, load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 

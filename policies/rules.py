@@ -1,6 +1,6 @@
 """CrossGuard rules for tenancy stacks: one ResourceValidationPolicy per rule, one stack policy.
 
-Every rule reads the same manifest and privilege model (runner/privileges.py)
+Every rule reads the same manifest and privilege model (runner/access/model.py)
 as the program, so "a tenant's schema", "a tenant role" and "the complete set"
 mean the same thing here, in infra/ and in the SQL path. Each message says
 how to fix the resource. Tests call each policy's ``validate`` directly.
@@ -34,10 +34,10 @@ from infra.facts import (
     resource_facts,
     secures_hybrid_tables,
 )
+from runner.access.drift import OWNER, describe
+from runner.access.model import Privilege, tenant_plan
 from runner.errors import ManifestError
-from runner.grants import OWNER, describe
 from runner.manifest import Manifest, load_manifest
-from runner.privileges import Privilege, tenant_plan
 
 REPO = Path(__file__).resolve().parent.parent
 ReportViolation = Callable[[str, str | None], None]

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from runner import __version__, bench, commands, federation, querybench
+from runner import __version__, commands
+from runner.devtools import bench, querybench
 from runner.errors import TenancyError
+from runner.federation import commands as federation
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 from runner.report import err_console
 
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--replace", action="store_true", help="with DATABASE_URL: rebuild an existing sample there")
     d.add_argument("--report", type=Path, help="write a JSON report to this file")
 
-    # Privileges (runner/privileges.py: the model; runner/grants.py: the drift check).
+    # Privileges (runner/access/model.py: the model; runner/access/drift.py: the drift check).
     pv = add("provision", "Create or repair each tenant's schema, roles and grants (tenancy.provision_tenant).")
     pv.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
     vg = add("verify-grants", "Compare live owners, ACLs, role flags and RLS with the privilege model; exit 1 on drift.")
@@ -109,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat", type=_positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
     )
 
-    # Cross-tenant reads (runner/federation.py).
+    # Cross-tenant reads (runner/federation/commands.py).
     federation.add_federation_commands(sub, [common])
-    # The seed's query-performance claims (runner/querybench.py).
+    # The seed's query-performance claims (runner/devtools/querybench.py).
     querybench.add_querybench_command(sub, [common])
     return p
 

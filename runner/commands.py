@@ -13,15 +13,18 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from runner import embedded, grants, migrate
+from runner.access import drift as grants
+from runner.access.model import build_model
 from runner.db import connect, resolve_dsn, typed_errors
-from runner.install import install as install_sql
+from runner.devtools import embedded
+from runner.devtools.sample import build_sample
+from runner.engine import executor, migrate
+from runner.engine.executor import TenantResult
+from runner.engine.install import install as install_sql
+from runner.engine.render import render_all, write_rendering
+from runner.engine.validate import validate_tenants
 from runner.manifest import Manifest
-from runner.migrate import TenantResult
-from runner.privileges import build_model
-from runner.render import render_all, write_rendering
 from runner.report import RichProgress, console, print_failures, results_table, write_report
-from runner.sample import build_sample
 
 
 def _exit_code(results: list[TenantResult]) -> int:
@@ -80,7 +83,7 @@ def migrate_cmd(
 ) -> int:
     url = resolve_dsn(dsn)
     with connect(url) as conn:
-        ids = migrate.select_tenants(conn, manifest, tenants)
+        ids = executor.select_tenants(conn, manifest, tenants)
     if dry_run:
         results = migrate.plan_tenants(url, ids)
         for r in results:
@@ -97,8 +100,8 @@ def migrate_cmd(
         if report:
             write_report(report, "migrate --dry-run", results)
         return _exit_code(results)
-    executor = "parallel" if jobs > 1 else "serial"
-    with RichProgress(ids, executor) as progress:
+    mode = "parallel" if jobs > 1 else "serial"
+    with RichProgress(ids, mode) as progress:
         results = migrate.migrate_tenants(url, ids, batch_size=batch_size, jobs=jobs, progress=progress)
     console.print(results_table(results, "migrate"))
     print_failures(results)
@@ -110,8 +113,8 @@ def migrate_cmd(
 def validate(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, jobs: int, report: Path | None) -> int:
     url = resolve_dsn(dsn)
     with connect(url) as conn:
-        ids = migrate.select_tenants(conn, manifest, tenants)
-    results = migrate.validate_tenants(url, ids, jobs)
+        ids = executor.select_tenants(conn, manifest, tenants)
+    results = validate_tenants(url, ids, jobs)
     _print_validation(results)
     if report:
         write_report(report, "validate", results)
@@ -132,7 +135,7 @@ def _print_validation(results: list[TenantResult]) -> None:
 def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None) -> int:
     url = resolve_dsn(dsn)
     with connect(url) as conn:
-        ids = migrate.select_tenants(conn, manifest, tenants)
+        ids = executor.select_tenants(conn, manifest, tenants)
     results = [migrate.rollback_tenant(url, t) for t in ids]
     for r in results:
         dropped = [t.table_name for t in r.tables if t.state == "dropped"]
@@ -144,7 +147,7 @@ def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report:
 
 def status(dsn: str | None, *, as_json: bool) -> int:
     with connect(resolve_dsn(dsn)) as conn:
-        migrate.require_installed(conn)
+        executor.require_installed(conn)
         cur = conn.execute("SELECT * FROM tenancy.status ORDER BY tenant_id")
         names = [d.name for d in cur.description or ()]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -193,11 +196,11 @@ def demo(
                 conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
         console.print(f"  {len(summary.tenants)} tenants provisioned")
     console.print(f"[bold]5/6[/bold] migrating {summary.moved_rows:,} rows")
-    executor = "parallel" if jobs > 1 else "serial"
-    with RichProgress(summary.tenants, executor) as progress:
+    mode = "parallel" if jobs > 1 else "serial"
+    with RichProgress(summary.tenants, mode) as progress:
         migrated = migrate.migrate_tenants(url, summary.tenants, batch_size=batch_size, jobs=jobs, progress=progress)
     console.print("[bold]6/6[/bold] validating every tenant, row by row")
-    validated = migrate.validate_tenants(url, summary.tenants, jobs)
+    validated = validate_tenants(url, summary.tenants, jobs)
     by_tenant = {v.tenant_id: v for v in validated}
     table = Table(title="demo report")
     for col in ("tenant", "migrate", "rows", "seconds", "rows/s", "validate"):
@@ -227,13 +230,13 @@ def demo(
     return 0 if ok else 1
 
 
-# -- privileges (runner/privileges.py, runner/grants.py) ---------------------
+# -- privileges (runner/access/model.py, runner/access/drift.py) ---------------------
 
 
 def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:
     """Give each tenant its schema, roles and grants (tenancy.provision_tenant); idempotent."""
     with connect(resolve_dsn(dsn)) as conn:
-        ids = migrate.select_tenants(conn, manifest, tenants)
+        ids = executor.select_tenants(conn, manifest, tenants)
         for i, tenant_id in enumerate(ids, 1):
             with typed_errors():
                 rows = conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
@@ -254,7 +257,7 @@ def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | N
             ids = list(dict.fromkeys(tenants))
             build_model(manifest, ids)  # refuses a bad id before it reaches SQL
         else:
-            registry = migrate.registry_tenants(conn, manifest)
+            registry = executor.registry_tenants(conn, manifest)
             schema_of = {t: manifest.schema_for(t) for t in registry}
             ids = grants.provisioned_tenants(conn, registry, schema_of)
         drift = grants.verify(conn, build_model(manifest, ids), all_tenants=not tenants)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from runner.db import ProgressEvent
-from runner.migrate import TenantResult
+from runner.engine.executor import TenantResult
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -148,7 +148,7 @@ def blank_db(pg_server: Server) -> Iterator[Database]:
 
 
 def _load_sample(conn: psycopg.Connection) -> None:
-    from runner.sample import build_sample
+    from runner.devtools.sample import build_sample
 
     build_sample(conn, tenants=SAMPLE_TENANTS, rows=SAMPLE_ROWS, seed=7)
 

@@ -1,8 +1,8 @@
 -- Rows of the sample, generated in the database (INSERT ... SELECT over
--- generate_series); runner/sample.py runs one "-- step:" at a time, in order,
+-- generate_series); runner/devtools/sample.py runs one "-- step:" at a time, in order,
 -- inside one transaction, after functions.sql and schema.sql.
 --
--- Input: sample_counts (tbl, ord, n, first_id), filled by runner/sample.py:
+-- Input: sample_counts (tbl, ord, n, first_id), filled by runner/devtools/sample.py:
 -- tenant number ord (1 = first onboarded, the largest) gets n rows of table
 -- tbl, numbered first_id .. first_id + n - 1; the numbers run on from one
 -- tenant to the next. These numbers are the draw numbers that every

@@ -1,5 +1,5 @@
 -- Helpers for data.sql and tenant_schema.sql, created in pg_temp so that they
--- vanish with the session and never become part of the sample. runner/sample.py
+-- vanish with the session and never become part of the sample. runner/devtools/sample.py
 -- first creates the constants pg_temp.seed(), pg_temp.tenant_count() and
 -- pg_temp.user_count() from its arguments.
 --

@@ -1,4 +1,4 @@
--- The Alumate-like hybrid database built by `tenancy sample` (runner/sample.py):
+-- The Alumate-like hybrid database built by `tenancy sample` (runner/devtools/sample.py):
 -- central tables, the twelve shared tables that the migration moves into the
 -- tenant schemas, and the hybrid tables that stay central with tenant_id.
 --

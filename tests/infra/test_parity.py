@@ -9,10 +9,10 @@ import pytest
 
 from infra.mocks import declared_facts, run_program
 from infra.program import Settings
-from runner.grants import OWNER, POLICY, PUBLIC, RLS, read_catalog
-from runner.install import install
+from runner.access.drift import OWNER, POLICY, PUBLIC, RLS, read_catalog
+from runner.access.model import SCHEMA, Privilege, build_model, expand
+from runner.engine.install import install
 from runner.manifest import load_manifest
-from runner.privileges import SCHEMA, Privilege, build_model, expand
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")

@@ -19,9 +19,9 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row, tuple_row
 
-from runner.install import install
+from runner.devtools.sample import build_sample
+from runner.engine.install import install
 from runner.manifest import load_manifest
-from runner.sample import build_sample
 
 REPO = Path(__file__).resolve().parent.parent.parent
 FUNCTIONS = (

@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner.install import install
+from runner.access.model import build_model
+from runner.engine.install import install
 from runner.manifest import load_manifest
-from runner.privileges import build_model
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")

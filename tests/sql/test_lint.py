@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runner.engine.render import render_all, write_rendering
 from runner.manifest import load_manifest
-from runner.render import render_all, write_rendering
 from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[2]

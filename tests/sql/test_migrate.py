@@ -14,10 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import migrate
 from runner.db import typed_errors
+from runner.engine import executor, migrate, validate
+from runner.engine.install import install
 from runner.errors import InvalidTenantId, ManifestError, PreflightFailed, TenantBusy, UnknownTenant
-from runner.install import install
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database
 from tests.snapshots import snapshot
@@ -40,7 +40,7 @@ def db(sample_db: Database, manifest: Manifest) -> Iterator[Database]:
 
 def _tenants(db: Database, manifest: Manifest) -> list[str]:
     with db.connect() as conn:
-        return migrate.registry_tenants(conn, manifest)
+        return executor.registry_tenants(conn, manifest)
 
 
 def test_install_is_idempotent_and_records_version(sample_db: Database, manifest: Manifest) -> None:
@@ -59,7 +59,7 @@ def test_migrate_every_tenant_then_validate(db: Database, manifest: Manifest) ->
     tenants = _tenants(db, manifest)
     results = migrate.migrate_tenants(db.dsn, tenants, jobs=2)
     assert [r.state for r in results] == ["migrated"] * len(tenants)
-    validated = migrate.validate_tenants(db.dsn, tenants)
+    validated = validate.validate_tenants(db.dsn, tenants)
     assert all(v.state == "validated" for v in validated), [v.error for v in validated]
     checks = {c["check_name"] for c in validated[0].checks}
     assert {"row count", "checksum", "no tenant key column", "foreign keys in place", "ledger done"} <= checks
@@ -103,7 +103,7 @@ def test_validate_reports_each_mismatch_as_a_row(db: Database, manifest: Manifes
         conn.execute(f"DELETE FROM tenant_{t}.analytics_events WHERE id = (SELECT min(id) FROM tenant_{t}.analytics_events)")  # noqa: S608
         conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = name || 'x' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
         conn.execute(f"SELECT setval(pg_get_serial_sequence('tenant_{t}.templates', 'id'), 1)")
-    (result,) = migrate.validate_tenants(db.dsn, [t])
+    (result,) = validate.validate_tenants(db.dsn, [t])
     failed = {(c["table_name"], c["check_name"]) for c in result.checks if not c["passed"]}
     assert failed == {
         ("analytics_events", "row count"),
@@ -155,19 +155,19 @@ def test_hostile_tenant_ids_are_refused_and_change_nothing(db: Database, manifes
         assert e.value.diag.message_hint
         # Through the runner.
         with pytest.raises(ManifestError):
-            migrate.select_tenants(conn, manifest, [tenant_id])
+            executor.select_tenants(conn, manifest, [tenant_id])
         assert snapshot(conn) == before
 
 
 def test_unknown_tenant_is_refused_with_hint(db: Database, manifest: Manifest) -> None:
     with db.connect() as conn, pytest.raises(UnknownTenant) as e:
-        migrate.select_tenants(conn, manifest, ["nosuch1"])
+        executor.select_tenants(conn, manifest, ["nosuch1"])
     assert "nosuch1" in str(e.value) and e.value.hint
 
 
 def test_preflight_refuses_rows_the_tenant_table_would_reject(sample_db: Database, manifest: Manifest) -> None:
     with sample_db.connect() as conn:
-        tenants = migrate.registry_tenants(conn, manifest)
+        tenants = executor.registry_tenants(conn, manifest)
         bad, other = tenants[0], tenants[1]
         # A landing page pointing at another tenant's template.
         conn.execute(
@@ -197,7 +197,7 @@ def test_preflight_finds_duplicates_of_a_manifest_unique_key(sample_db: Database
     (tmp_path / "m.toml").write_text(text)
     manifest = load_manifest(tmp_path / "m.toml")
     with sample_db.connect() as conn:
-        t = migrate.registry_tenants(conn, manifest)[0]
+        t = executor.registry_tenants(conn, manifest)[0]
         conn.execute(
             "UPDATE brand_colors SET name = 'same' WHERE id IN "
             "(SELECT id FROM brand_colors WHERE tenant_id = %s ORDER BY id LIMIT 2)",
@@ -248,7 +248,7 @@ def test_batched_migration_equals_single_statement(db: Database, manifest: Manif
             "SELECT max(batches) FROM tenancy.ledger WHERE tenant_id = %s", (tenants[0],)
         ).fetchone()
         assert batches is not None and batches[0] > 10
-    assert all(v.ok for v in migrate.validate_tenants(db.dsn, tenants))
+    assert all(v.ok for v in validate.validate_tenants(db.dsn, tenants))
 
 
 def _ledger_rows(db: Database, tenant: str) -> int:
@@ -296,7 +296,7 @@ def test_runner_killed_mid_tenant_resumes_to_the_same_rows(db: Database, manifes
     assert state == ("migrating",), "the kill must land mid-tenant"
     (result,) = migrate.migrate_tenants(db.dsn, [tenant], batch_size=5)
     assert result.state == "migrated"
-    (check,) = migrate.validate_tenants(db.dsn, [tenant])
+    (check,) = validate.validate_tenants(db.dsn, [tenant])
     assert check.state == "validated", check.error
     with db.connect() as conn:
         rows = conn.execute(f"SELECT count(*) FROM tenant_{tenant}.analytics_events").fetchone()  # noqa: S608
@@ -366,7 +366,7 @@ def test_a_shared_row_changed_after_the_copy_is_reported(db: Database, manifest:
             (tenants, tenants[0]),
         ).fetchall()
     assert single == bulk
-    results = migrate.validate_tenants(db.dsn, tenants, jobs=2)
+    results = validate.validate_tenants(db.dsn, tenants, jobs=2)
     failed = [(r.tenant_id, c["table_name"], c["check_name"]) for r in results for c in r.checks if not c["passed"]]
     assert failed == [(tenants[0], "brand_colors", "checksum")]
     assert [r.state for r in results[1:]] == ["validated"] * (len(tenants) - 1)

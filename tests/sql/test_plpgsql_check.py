@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.install import install
+from runner.engine.install import install
 from runner.manifest import load_manifest
 from tests.conftest import Database
 

@@ -1,4 +1,4 @@
-"""runner.bench on a tiny sample: the three methods run and the result is complete.
+"""runner.devtools.bench on a tiny sample: the three methods run and the result is complete.
 
 Nothing here is timed: the numbers of real runs are in docs/bench.md.
 """
@@ -10,7 +10,7 @@ import json
 import psycopg
 import pytest
 
-from runner.bench import NAIVE_PREFIX, RAW_PREFIX, run_bench
+from runner.devtools.bench import NAIVE_PREFIX, RAW_PREFIX, run_bench
 from runner.errors import TenancyError
 from tests.conftest import Database
 

@@ -1,6 +1,6 @@
 """`tenancy bench`: how fast a migration is, against the limit and the seed's way.
 
-One run builds the sample (``runner.sample``) in a fresh database and, on the
+One run builds the sample (``runner.devtools.sample``) in a fresh database and, on the
 same data and in the same tenant order, measures three ways of moving the
 twelve shared tables into per-tenant tables:
 
@@ -36,23 +36,23 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 from psycopg.types.string import TextLoader
 
-from runner import embedded
-from runner.embedded import fresh_database
+from runner.devtools import embedded
+from runner.devtools.embedded import fresh_database
+from runner.devtools.sample import build_sample
+from runner.engine.executor import for_each_tenant
+from runner.engine.install import install
+from runner.engine.migrate import migrate_tenants
+from runner.engine.validate import validate_tenants
 from runner.errors import TenancyError
-from runner.install import install
 from runner.manifest import Manifest, load_manifest
-from runner.migrate import for_each_tenant, migrate_tenants, validate_tenants
-from runner.sample import build_sample
+from runner.resources import EXAMPLE_MANIFEST
 
-REPO = Path(__file__).resolve().parent.parent
-MANIFEST = REPO / "tenancy.toml"
 BENCH_DATABASE = "tenancy_bench"
 NAIVE_MIN_ROWS = 100_000
 NAIVE_BATCH = 100
@@ -128,7 +128,7 @@ def _median(runs: list[Timing]) -> Timing:
 def _bench(
     dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int, out: Out
 ) -> dict[str, object]:
-    manifest = load_manifest(str(MANIFEST))
+    manifest = load_manifest(EXAMPLE_MANIFEST)
     with psycopg.connect(dsn, autocommit=True) as conn:
         version = conn.info.parameter_status("server_version") or "?"
         out(f"PostgreSQL {version}; {tenants} tenants, {rows} rows, seed {seed}, {jobs} job(s), {repeat} round(s)")

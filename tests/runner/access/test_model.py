@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import ManifestError
-from runner.manifest import load_manifest, parse_manifest
-from runner.privileges import (
+from runner.access.model import (
     ALL,
     MEMBER,
     ROLE,
@@ -20,8 +18,10 @@ from runner.privileges import (
     max_tenant_id_bytes,
     sql_context,
 )
+from runner.errors import ManifestError
+from runner.manifest import load_manifest, parse_manifest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 
 

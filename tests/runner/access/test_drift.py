@@ -8,13 +8,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from runner.access.drift import ATTRIBUTE, POLICY, RLS, Drift, verify
+from runner.access.model import MEMBER, ROLE, Privilege, build_model
 from runner.cli import main
-from runner.grants import ATTRIBUTE, POLICY, RLS, Drift, verify
-from runner.install import install
+from runner.engine.install import install
 from runner.manifest import load_manifest
-from runner.privileges import MEMBER, ROLE, Privilege, build_model
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 
 

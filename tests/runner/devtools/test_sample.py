@@ -1,4 +1,4 @@
-"""runner.sample: the generated Alumate-like database, on a real PostgreSQL."""
+"""runner.devtools.sample: the generated Alumate-like database, on a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner.errors import TenancyError
-from runner.sample import (
+from runner.devtools.sample import (
     CENTRAL_TABLES,
     HYBRID_TABLES,
     MOVED_MIX,
@@ -19,6 +18,7 @@ from runner.sample import (
     build_sample,
     plan_rows,
 )
+from runner.errors import TenancyError
 
 ALL_TABLES = (*CENTRAL_TABLES, *MOVED_TABLES, *HYBRID_TABLES)
 # Ten tenants: enough for the 20% skew, small enough to build in well under a second.

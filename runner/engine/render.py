@@ -14,13 +14,11 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from runner import catalog
+from runner.access.model import sql_context
+from runner.engine import catalog
+from runner.engine.target import TargetTable, derive_table, fk_order
 from runner.manifest import TENANT_ID_PATTERN, Manifest
-from runner.privileges import sql_context
-from runner.target import TargetTable, derive_table, fk_order
-
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-TEMPLATES = SQL_DIR / "templates"
+from runner.resources import TEMPLATES_DIR
 
 _PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
@@ -56,7 +54,7 @@ def quote_literal(value: object) -> str:
 
 def _environment(reserved: frozenset[str]) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # SQL, not HTML: values go through the qi/ql/fmt filters
@@ -94,7 +92,7 @@ def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetT
 # Templates rendered once per install from the manifest (not per table), in
 # install order. Other parts of the tool add theirs here.
 GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2"]
-# Privileges and provisioning, from runner/privileges.py (the privilege model).
+# Privileges and provisioning, from runner/access/model.py (the privilege model).
 GLOBAL_TEMPLATES += [
     "grant_privileges.sql.j2",
     "rls_hybrid_tables.sql.j2",

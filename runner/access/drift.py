@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from runner.privileges import (
+from runner.access.model import (
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
     MEMBER,

@@ -1,4 +1,4 @@
-"""Run the SQL functions per tenant: serially or in parallel on a connection pool.
+"""Migrate tenants: preflight, then one call of the SQL engine per tenant.
 
 No row passes through Python: each tenant is one call of
 tenancy.migrate_tenant() (or CALL tenancy.migrate_tenant_batched()), and what
@@ -8,96 +8,15 @@ comes back is the ledger's rows and the functions' progress NOTICEs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
-from runner.db import (
-    CONNECTION_KWARGS,
-    ProgressEvent,
-    configure,
-    connect,
-    progress_notices,
-    typed_errors,
-)
-from runner.errors import NotInstalled, PreflightFailed, TenancyError
-from runner.manifest import Manifest
-
-
-class Progress(Protocol):
-    """What the runner tells its display (runner.report implements it with rich)."""
-
-    def start(self, tenant_id: str, total_rows: int) -> None: ...
-    def advance(self, event: ProgressEvent) -> None: ...
-    def finish(self, result: TenantResult) -> None: ...
-
-
-@dataclass
-class TableResult:
-    table_name: str
-    state: str
-    rows: int
-    seconds: float | None
-
-
-@dataclass
-class TenantResult:
-    tenant_id: str
-    state: str  # migrated | skipped | failed | validated | invalid | rolled back
-    rows: int = 0
-    seconds: float = 0.0
-    tables: list[TableResult] = field(default_factory=list)
-    error: str | None = None
-    hint: str | None = None
-    detail: str | None = None
-    sqlstate: str | None = None
-    checks: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned")
-
-    @property
-    def rows_per_second(self) -> float | None:
-        return self.rows / self.seconds if self.seconds > 0 and self.rows else None
-
-
-def registry_tenants(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
-    """Every tenant id of the registry, in id order."""
-    reg = manifest.registry
-    q = sql.SQL("SELECT {id}::text FROM {schema}.{table} ORDER BY 1").format(
-        id=sql.Identifier(reg.id_column),
-        schema=sql.Identifier(manifest.central_schema),
-        table=sql.Identifier(reg.table),
-    )
-    return [r[0] for r in conn.execute(q).fetchall()]
-
-
-def require_installed(conn: psycopg.Connection) -> None:
-    """NotInstalled (TY005) when schema tenancy is missing or incomplete."""
-    if conn.execute("SELECT to_regnamespace('tenancy')").fetchone() == (None,):
-        raise NotInstalled("tenancy is not installed in this database", hint="Run `tenancy install` first.")
-    with typed_errors():
-        conn.execute("SELECT tenancy.require_installed()")
-
-
-def select_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequence[str] | None) -> list[str]:
-    """The tenants to work on: the requested ones (each checked first) or the whole registry."""
-    for t in requested or ():
-        manifest.schema_for(t)  # refuses hostile ids before they reach any SQL
-    require_installed(conn)
-    if not requested:
-        return registry_tenants(conn, manifest)
-    with typed_errors():
-        for t in requested:
-            conn.execute("SELECT tenancy.require_tenant(%s)", (t,))
-    return list(dict.fromkeys(requested))
+from runner.db import connect, progress_notices, typed_errors
+from runner.engine.executor import Progress, TableResult, TenantResult, for_each_tenant
+from runner.errors import PreflightFailed, TenancyError
 
 
 def global_preflight(conn: psycopg.Connection) -> None:
@@ -172,32 +91,6 @@ def _migrate_one(
     return result
 
 
-T = TypeVar("T")
-Item = TypeVar("Item")
-
-
-def for_each_tenant(
-    dsn: str, tenants: Sequence[Item], work: Callable[[psycopg.Connection, Item], T], jobs: int = 1
-) -> list[T]:
-    """The executors: `work(conn, tenant)` for each tenant (or group of tenants), serially
-    for jobs == 1, otherwise on `jobs` threads. Connections come from a pool and are reused
-    from one tenant to the next (a new session per tenant would compile every function
-    again). Results keep the order of `tenants`.
-    """
-    size = max(1, min(jobs, len(tenants)))
-    with ConnectionPool(
-        dsn, min_size=size, max_size=size, kwargs=CONNECTION_KWARGS, configure=configure, name="tenancy"
-    ) as pool:
-
-        def run(item: Item) -> T:
-            with pool.connection() as conn:
-                return work(conn, item)
-
-        if size == 1:
-            return [run(t) for t in tenants]
-        with ThreadPoolExecutor(max_workers=size, thread_name_prefix="tenancy") as threads:
-            return list(threads.map(run, tenants))
-
 
 def migrate_tenants(
     dsn: str,
@@ -221,38 +114,6 @@ def migrate_tenants(
         dsn, tenants, lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress), jobs
     )
 
-
-def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[TenantResult]:
-    """tenancy.validate_tenants() over the tenants, split into one chunk per job.
-
-    Each chunk reads every shared table once for all of its tenants.
-    """
-    chunks = [list(tenants[i::jobs]) for i in range(max(1, min(jobs, len(tenants))))]
-
-    def one_chunk(conn: psycopg.Connection, chunk: list[str]) -> list[TenantResult]:
-        started = time.monotonic()
-        with typed_errors():
-            cur = conn.execute("SELECT * FROM tenancy.validate_tenants(%s)", (chunk,))
-            names = [d.name for d in cur.description or ()]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        share = (time.monotonic() - started) / max(len(chunk), 1)
-        results = []
-        for tenant_id in chunk:
-            checks = [r for r in rows if r["tenant_id"] == tenant_id]
-            failed = [c for c in checks if not c["passed"]]
-            results.append(
-                TenantResult(
-                    tenant_id,
-                    "validated" if not failed else "invalid",
-                    seconds=share,
-                    checks=checks,
-                    error=f"{len(failed)} of {len(checks)} checks failed" if failed else None,
-                )
-            )
-        return results
-
-    by_tenant = {r.tenant_id: r for part in for_each_tenant(dsn, chunks, one_chunk, jobs) for r in part}
-    return [by_tenant[t] for t in tenants]
 
 
 def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:

@@ -2,7 +2,7 @@
 
 Prints ratios; asserts nothing (timings belong in a report, not in tests).
 
-One database holds everything (``runner.sample.build_sample``, default 200
+One database holds everything (``runner.devtools.sample.build_sample``, default 200
 tenants, 1M rows in the shared tables, Zipf-sized tenants):
 
 1. Typical tenant queries (the seed's SchemaPerformanceBenchmark plus two
@@ -39,10 +39,10 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg import sql
 
-from runner import embedded
-from runner.install import install
+from runner.devtools import embedded
+from runner.devtools.sample import build_sample
+from runner.engine.install import install
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
-from runner.sample import build_sample
 
 DATABASE = "tenancy_querybench"
 CLAIM_LOW, CLAIM_HIGH = 0.25, 0.40

@@ -17,7 +17,6 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, LiteralString
 
 import psycopg
@@ -25,8 +24,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow, tuple_row
 
 from runner.errors import TenancyError
-
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "sample"
+from runner.resources import SAMPLE_DIR
 
 CENTRAL_TABLES = (
     "tenants",
@@ -350,7 +348,7 @@ def _all_tables() -> tuple[str, ...]:
 
 
 def _read(name: str) -> bytes:
-    return (SQL_DIR / name).read_bytes()
+    return (SAMPLE_DIR / name).read_bytes()
 
 
 def _steps(script: str) -> Iterator[tuple[str, str]]:

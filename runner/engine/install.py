@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import psycopg
 
 from runner import __version__
+from runner.engine.render import Rendering, render_all
 from runner.manifest import Manifest
-from runner.render import SQL_DIR, Rendering, render_all
+from runner.resources import FUNCTIONS_DIR, SQL_DIR
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class InstallResult:
 
 def static_sql() -> list[tuple[str, str]]:
     """(name, text) of the static SQL, in install order."""
-    files = [SQL_DIR / "ledger.sql", *sorted((SQL_DIR / "functions").glob("*.sql"))]
+    files = [SQL_DIR / "ledger.sql", *sorted(FUNCTIONS_DIR.glob("*.sql"))]
     return [(str(f.relative_to(SQL_DIR)), f.read_text(encoding="utf-8")) for f in files]
 
 

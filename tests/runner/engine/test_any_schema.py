@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from runner import migrate
+from runner.engine import executor, migrate, validate
+from runner.engine.install import install
 from runner.errors import PreflightFailed, RenderError
-from runner.install import install
 from runner.manifest import load_manifest
 from tests.conftest import Database
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 SCHEMA = """
 CREATE TABLE accounts (account_no bigint PRIMARY KEY, label text NOT NULL);
@@ -198,10 +198,10 @@ def test_uuid_tenant_key(blank_db: Database, tmp_path: Path) -> None:
     manifest = load_manifest(path)
     with blank_db.connect() as conn:
         install(conn, manifest)
-        tenants = migrate.registry_tenants(conn, manifest)
+        tenants = executor.registry_tenants(conn, manifest)
     results = migrate.migrate_tenants(blank_db.dsn, tenants, batch_size=10)
     assert [r.state for r in results] == ["migrated", "migrated"]
-    assert all(v.ok for v in migrate.validate_tenants(blank_db.dsn, tenants))
+    assert all(v.ok for v in validate.validate_tenants(blank_db.dsn, tenants))
     with blank_db.connect() as conn:
         # '-' in a uuid becomes '_' in the schema name.
         n = conn.execute("SELECT count(*) FROM org_0b9e7c52_1f7a_4d7e_9d5a_2c1e8f0a9b01.notes").fetchone()

@@ -20,7 +20,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from runner.catalog import Check, Column, ForeignKey, Index, IndexKey, KeyConstraint, TableShape
+from runner.engine.catalog import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    IndexKey,
+    KeyConstraint,
+    TableShape,
+)
 from runner.errors import ManifestError, RenderError
 from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest
 

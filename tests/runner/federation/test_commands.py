@@ -19,12 +19,12 @@ import pytest
 from psycopg import sql
 
 from runner import cli
-from runner.federation import FederationDenied, search_graduates, to_table
-from runner.install import install
+from runner.devtools.sample import build_sample
+from runner.engine.install import install
+from runner.federation.commands import FederationDenied, search_graduates, to_table
 from runner.manifest import load_manifest
-from runner.sample import build_sample
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parents[3]
 _names = itertools.count()
 
 

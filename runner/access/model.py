@@ -3,7 +3,7 @@
 Pure Python, no database. Both provisioning paths read it: the Pulumi program
 (infra/) turns it into resources, and the SQL functions rendered from
 sql/templates/ (provision_tenant and friends) are rendered from its context.
-``tenancy verify-grants`` (runner/grants.py) compares the live catalog with it.
+``tenancy verify-grants`` (runner/access/drift.py) compares the live catalog with it.
 
 Per tenant: a schema owned by an owner role (NOLOGIN) that also owns every table
 and sequence in it; an application login role with DML on those tables; a

@@ -1,0 +1,2 @@
+"""The migration engine: read the catalog, derive and render tenant tables,
+install schema `tenancy`, and run migrate / validate per tenant."""

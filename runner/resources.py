@@ -1,0 +1,27 @@
+"""Where the tool's SQL lives, installed or in a checkout.
+
+A built wheel carries the repository's `sql/` folder as `runner/sql` (package
+data, mapped in pyproject.toml); a checkout or an editable install reads the
+repository's `sql/` directly. Everything that reads SQL, templates or the
+example manifest asks here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _sql_dir() -> Path:
+    packaged = _PACKAGE / "sql"
+    return packaged if packaged.is_dir() else _PACKAGE.parent / "sql"
+
+
+SQL_DIR = _sql_dir()
+TEMPLATES_DIR = SQL_DIR / "templates"
+FUNCTIONS_DIR = SQL_DIR / "functions"
+SAMPLE_DIR = SQL_DIR / "sample"
+# The Alumate example manifest (the repository's tenancy.toml); the sample,
+# demo and benchmarks are built to match it.
+EXAMPLE_MANIFEST = SAMPLE_DIR / "tenancy.toml"
