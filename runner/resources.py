@@ -21,6 +21,8 @@ def _sql_dir() -> Path:
 SQL_DIR = _sql_dir()
 TEMPLATES_DIR = SQL_DIR / "templates"
 FUNCTIONS_DIR = SQL_DIR / "functions"
+# Numbered, idempotent files; each later file alters what earlier ones created.
+LEDGER_DIR = SQL_DIR / "ledger"
 SAMPLE_DIR = SQL_DIR / "sample"
 # The Alumate example manifest (the repository's tenancy.toml); the sample,
 # demo and benchmarks are built to match it.

@@ -1,6 +1,7 @@
 """Install schema ``tenancy``: ledger tables, static functions, rendered functions.
 
-Install order: sql/ledger.sql, every sql/functions/*.sql by name, then the
+Install order: sql/ledger/*.sql by name (numbered, each idempotent, so applying
+them all again upgrades an older ledger in place), every sql/functions/*.sql by name, then the
 rendered files. All of it runs in one transaction, so a failed install leaves
 the previous one in place. The installed row records the version and a
 checksum of everything applied; installing the same again changes nothing.
@@ -16,7 +17,7 @@ import psycopg
 from runner import __version__
 from runner.engine.render import Rendering, render_all
 from runner.manifest import Manifest
-from runner.resources import FUNCTIONS_DIR, SQL_DIR
+from runner.resources import FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class InstallResult:
 
 def static_sql() -> list[tuple[str, str]]:
     """(name, text) of the static SQL, in install order."""
-    files = [SQL_DIR / "ledger.sql", *sorted(FUNCTIONS_DIR.glob("*.sql"))]
+    files = [*sorted(LEDGER_DIR.glob("*.sql")), *sorted(FUNCTIONS_DIR.glob("*.sql"))]
     return [(str(f.relative_to(SQL_DIR)), f.read_text(encoding="utf-8")) for f in files]
 
 
