@@ -20,6 +20,7 @@ from runner.devtools import embedded
 from runner.devtools.sample import build_sample
 from runner.engine import executor, migrate
 from runner.engine.executor import TenantResult
+from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
 from runner.engine.render import render_all, write_rendering
 from runner.engine.validate import validate_tenants
@@ -63,11 +64,8 @@ def install(dsn: str | None, manifest: Manifest) -> int:
         result = install_sql(conn, manifest)
     for w in result.rendering.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
-    what = "installed" if result.changed else "already installed (no change)"
-    console.print(
-        f"tenancy {result.version} {what}: {len(result.rendering.tables)} moved tables, "
-        f"checksum {result.checksum[:12]}"
-    )
+    for line in describe_install(result):
+        console.print(line, markup=False, highlight=False)
     return 0
 
 

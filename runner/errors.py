@@ -20,6 +20,8 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY008": ("wrong state", "The tenant is not in a state that allows this step; see `tenancy status`."),
     "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
     "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
+    "TY020": ("upgrade conflict", "The new version no longer defines a routine that a trigger or view uses; drop that object first."),
+    "TY021": ("uninstall refused", "Objects listed in DETAIL still depend on tenancy; roll back or finish them, or pass --force."),
 }
 
 
@@ -89,6 +91,14 @@ class CopyMismatch(DatabaseError):
     sqlstate = "TY010"
 
 
+class UpgradeConflict(DatabaseError):
+    sqlstate = "TY020"
+
+
+class UninstallRefused(DatabaseError):
+    sqlstate = "TY021"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -101,6 +111,8 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         WrongState,
         CentralReference,
         CopyMismatch,
+        UpgradeConflict,
+        UninstallRefused,
     )
 }
 

@@ -24,6 +24,15 @@ FUNCTIONS_DIR = SQL_DIR / "functions"
 # Numbered, idempotent files; each later file alters what earlier ones created.
 LEDGER_DIR = SQL_DIR / "ledger"
 SAMPLE_DIR = SQL_DIR / "sample"
+# What `tenancy install` and `uninstall` run around the files above.
+INSTALL_DIR = SQL_DIR / "install"
+# Queries the runner sends, one per file.
+QUERIES_DIR = SQL_DIR / "queries"
 # The Alumate example manifest (the repository's tenancy.toml); the sample,
 # demo and benchmarks are built to match it.
 EXAMPLE_MANIFEST = SAMPLE_DIR / "tenancy.toml"
+
+
+def read_query(name: str) -> str:
+    """The text of sql/<name> (e.g. "install/routines.sql", "queries/acl_facts.sql")."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")

@@ -1,23 +1,45 @@
-"""Install schema ``tenancy``: ledger tables, static functions, rendered functions.
+"""Install or upgrade schema ``tenancy``: ledger tables, static and rendered functions.
 
-Install order: sql/ledger/*.sql by name (numbered, each idempotent, so applying
-them all again upgrades an older ledger in place), every sql/functions/*.sql by name, then the
-rendered files. All of it runs in one transaction, so a failed install leaves
-the previous one in place. The installed row records the version and a
-checksum of everything applied; installing the same again changes nothing.
+One transaction, so a failed install leaves the previous one in place:
+
+1. ``sql/install/drop_routines.sql`` drops the tool's routines that nothing
+   else uses, so every function file can recreate its routine whatever its new
+   signature or return type (``CREATE OR REPLACE`` alone cannot change those);
+   routines a trigger, view or policy uses are kept and replaced in place.
+2. ``sql/ledger/*.sql`` by name: numbered, each idempotent, so applying them all
+   again alters an older ledger in place and keeps its rows.
+3. ``sql/functions/*.sql`` by name, then the files rendered from the manifest.
+4. ``sql/install/check_routines.sql`` refuses (TY020) when a kept routine is
+   no longer defined by the new version.
+
+The tool's routines are therefore exactly what the files define, and their
+grants are what the files grant. The installed row records the version, a
+checksum of everything applied, and what changed; installing the same again
+changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from runner import __version__
+from runner.db import typed_errors
 from runner.engine.render import Rendering, render_all
 from runner.manifest import Manifest
-from runner.resources import FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR
+from runner.resources import FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR, read_query
+
+
+@dataclass(frozen=True)
+class RoutineChanges:
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    unchanged: int = 0
 
 
 @dataclass(frozen=True)
@@ -27,34 +49,101 @@ class InstallResult:
     changed: bool
     statements_files: int
     rendering: Rendering
+    previous_version: str | None = None
+    ledger_files: tuple[str, ...] = ()
+    routines: RoutineChanges = field(default_factory=RoutineChanges)
 
 
 def static_sql() -> list[tuple[str, str]]:
     """(name, text) of the static SQL, in install order."""
-    files = [*sorted(LEDGER_DIR.glob("*.sql")), *sorted(FUNCTIONS_DIR.glob("*.sql"))]
+    files = [*ledger_files(), *sorted(FUNCTIONS_DIR.glob("*.sql"))]
     return [(str(f.relative_to(SQL_DIR)), f.read_text(encoding="utf-8")) for f in files]
 
 
+def ledger_files() -> list[Path]:
+    return sorted(LEDGER_DIR.glob("*.sql"))
+
+
+def _routines(conn: psycopg.Connection) -> dict[str, str]:
+    """identity -> digest of every routine of the tool now."""
+    return {identity: digest for identity, digest, *_ in conn.execute(read_query("install/routines.sql"))}
+
+
+def _compare(before: dict[str, str], after: dict[str, str]) -> RoutineChanges:
+    return RoutineChanges(
+        added=tuple(sorted(set(after) - set(before))),
+        replaced=tuple(sorted(i for i in set(after) & set(before) if after[i] != before[i])),
+        dropped=tuple(sorted(set(before) - set(after))),
+        unchanged=sum(1 for i in set(after) & set(before) if after[i] == before[i]),
+    )
+
+
+def _in_place(conn: psycopg.Connection) -> tuple[str, str] | None:
+    """(version, checksum) of the install in place, or None."""
+    if conn.execute("SELECT to_regclass('tenancy.installed')").fetchone() == (None,):
+        return None
+    row = conn.execute(
+        "SELECT version, checksum FROM tenancy.installed ORDER BY installed_at DESC LIMIT 1"
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # The routine check compares catalog rows with this transaction's id.
+        raise RuntimeError("install() needs a connection outside any transaction")
     rendering = render_all(conn, manifest)
     parts = static_sql() + [(f"rendered/{f.name}", f.text) for f in rendering.files]
     digest = hashlib.sha256()
     for name, text in parts:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     checksum = digest.hexdigest()
-    with conn.transaction():
-        # Two installs at once would interleave their CREATE OR REPLACE.
+    applied_ledger = tuple(name for name, _ in parts if name.startswith("ledger/"))
+    with conn.transaction(), typed_errors():
+        # Two installs at once would interleave their DROP and CREATE.
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('tenancy:install', 0))")
-        if conn.execute("SELECT to_regclass('tenancy.installed')").fetchone() != (None,):
-            done = conn.execute(
-                "SELECT 1 FROM tenancy.installed WHERE version = %s AND checksum = %s",
-                (__version__, checksum),
-            ).fetchone()
-            if done:
-                return InstallResult(__version__, checksum, False, len(parts), rendering)
+        in_place = _in_place(conn)
+        if in_place == (__version__, checksum):
+            return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
+        before = _routines(conn)
+        conn.execute(read_query("install/drop_routines.sql"))
         for _name, text in parts:
             conn.execute(text.encode())
+        conn.execute(read_query("install/check_routines.sql"))
+        changes = _compare(before, _routines(conn))
+        previous = in_place[0] if in_place else None
         conn.execute(
-            "INSERT INTO tenancy.installed (version, checksum) VALUES (%s, %s)", (__version__, checksum)
+            "SELECT tenancy.record_install(%s, %s, %s, %s, %s)",
+            (
+                __version__,
+                checksum,
+                previous,
+                list(applied_ledger),
+                Jsonb({"added": changes.added, "replaced": changes.replaced, "dropped": changes.dropped}),
+            ),
         )
-    return InstallResult(__version__, checksum, True, len(parts), rendering)
+    return InstallResult(
+        __version__, checksum, True, len(parts), rendering, previous, applied_ledger, changes
+    )
+
+
+def describe_install(result: InstallResult) -> list[str]:
+    """What an install did, in a few lines: versions, ledger files, routines."""
+    tables = f"{len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}"
+    if not result.changed:
+        return [f"tenancy {result.version} already installed (no change): {tables}"]
+    if result.previous_version is None:
+        head = f"tenancy {result.version} installed: {tables}"
+    else:
+        head = f"tenancy upgraded {result.previous_version} -> {result.version}: {tables}"
+    r = result.routines
+    lines = [
+        head,
+        f"  ledger files applied: {', '.join(f.removeprefix('ledger/') for f in result.ledger_files)}",
+        f"  routines: {len(r.added)} added, {len(r.replaced)} replaced, {len(r.dropped)} dropped, "
+        f"{r.unchanged} unchanged",
+    ]
+    if result.previous_version is not None:
+        lines += [f"  {what} {name}" for what, names in (("added", r.added), ("dropped", r.dropped))
+                  for name in names]
+    return lines

@@ -10,9 +10,6 @@
 -- the copied ids, provisions so grants cover the new tables, and marks the
 -- tenant migrated. Returns one row per table. Re-running skips finished tables.
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP FUNCTION IF EXISTS tenancy.finish_tenant_migration(text);
-
 CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migration(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (table_name text, state text, rows_copied bigint, seconds numeric)
 LANGUAGE plpgsql

@@ -10,9 +10,6 @@
 -- migrated is skipped. For huge tenants, CALL tenancy.migrate_tenant_batched()
 -- commits in batches.
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP FUNCTION IF EXISTS tenancy.migrate_tenant(text);
-
 CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric, action text)
 LANGUAGE plpgsql

@@ -7,9 +7,6 @@
 -- p_source_sums as for migrate_tenant. (No SET search_path here: a
 -- procedure with SET cannot COMMIT.)
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP PROCEDURE IF EXISTS tenancy.migrate_tenant_batched(text, integer);
-
 CREATE OR REPLACE PROCEDURE tenancy.migrate_tenant_batched(
     p_tenant_id text,
     p_batch_size integer DEFAULT 10000,

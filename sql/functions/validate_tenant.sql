@@ -12,10 +12,6 @@
 -- Returns one row per check with expected, actual and passed: a failure is a
 -- row, never only a boolean. Read-only.
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP FUNCTION IF EXISTS tenancy.validate_tenant(text);
-DROP FUNCTION IF EXISTS tenancy.validate_tenant(text, boolean);
-
 CREATE OR REPLACE FUNCTION tenancy.validate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
