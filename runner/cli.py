@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
 
+    i = sub.add_parser(
+        "init",
+        help="Write the example manifest (the Alumate tables) to PATH, to edit; never overwrites.",
+        description="Write the example manifest (the Alumate tables) to PATH, to edit; never overwrites.",
+    )
+    i.add_argument("path", nargs="?", type=Path, default=Path(DEFAULT_MANIFEST), metavar="PATH",
+                   help=f"where to write it (default: {DEFAULT_MANIFEST})")
+    i.set_defaults(traceback=False)
+
     s = add("sample", "Build the Alumate-like hybrid sample database (shared tables with tenant_id).")
     s.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
     s.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
@@ -120,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     c = args.command
+    if c == "init":
+        return commands.init(args.path)
     if c == "sample":
         return commands.sample(args.dsn, tenants=args.tenants, rows=args.rows, seed=args.seed, replace=args.replace)
     if c == "status":

@@ -24,12 +24,35 @@ from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
 from runner.engine.render import render_all, write_rendering
 from runner.engine.validate import validate_tenants
+from runner.errors import ManifestError
 from runner.manifest import Manifest
 from runner.report import RichProgress, console, print_failures, results_table, write_report
+from runner.resources import EXAMPLE_MANIFEST
 
 
 def _exit_code(results: list[TenantResult]) -> int:
     return 0 if results and all(r.ok for r in results) else 1
+
+
+def init(path: Path) -> int:
+    """Write the example manifest to path (refuses to overwrite), as Alembic's `init` writes its env."""
+    try:
+        with path.open("x", encoding="utf-8") as f:
+            f.write(EXAMPLE_MANIFEST.read_text(encoding="utf-8"))
+    except FileExistsError:
+        raise ManifestError(
+            f"{str(path)!r} already exists; nothing was written",
+            hint="Edit it, or pass another PATH: `tenancy init other.toml`.",
+        ) from None
+    except OSError as e:
+        raise ManifestError(f"cannot write {str(path)!r}: {e.strerror}", hint="Pass a writable PATH.") from None
+    console.print(
+        f"wrote {path}: the example manifest (the sample's tables). Edit [tenancy], [registry] and the "
+        "table lists for your database; `tenancy sample` builds a database it fits.",
+        markup=False,
+        highlight=False,
+    )
+    return 0
 
 
 def sample(dsn: str | None, *, tenants: int, rows: int, seed: int, replace: bool) -> int:

@@ -49,6 +49,10 @@ class ConnectionConfigError(TenancyError):
     """No usable database to talk to."""
 
 
+class MissingExtra(TenancyError):
+    """A command needs an optional part of the package that is not installed."""
+
+
 class DatabaseError(TenancyError):
     """A project SQLSTATE raised by the SQL functions."""
 

