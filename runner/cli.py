@@ -71,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("install", "Create or update schema tenancy: ledger, static and rendered functions. Idempotent.")
 
+    un = add(
+        "uninstall",
+        "Remove schemas tenancy and tenancy_federation and the shared roles; refuses while anything depends "
+        "on them. Tenant schemas, tenant roles and data always stay.",
+    )
+    un.add_argument(
+        "--force",
+        action="store_true",
+        help="also drop the objects that use tenancy's functions (e.g. triggers on shared tables) and revoke "
+        "the shared roles from their members; never tenant schemas or data",
+    )
+
     tenant_help = "tenant id (repeatable; default: every tenant of the registry)"
     m = add("migrate", "Move each tenant's rows into its schema (preflight, copy, index, verify).")
     m.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
@@ -149,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         return commands.render(args.dsn, manifest, args.out)
     if c == "install":
         return commands.install(args.dsn, manifest)
+    if c == "uninstall":
+        return commands.uninstall(args.dsn, manifest, force=args.force)
     if c == "migrate":
         return commands.migrate_cmd(
             args.dsn,

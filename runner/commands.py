@@ -23,6 +23,7 @@ from runner.engine.executor import TenantResult
 from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
 from runner.engine.render import render_all, write_rendering
+from runner.engine.uninstall import uninstall as uninstall_sql
 from runner.engine.validate import validate_tenants
 from runner.errors import ManifestError
 from runner.manifest import Manifest
@@ -89,6 +90,29 @@ def install(dsn: str | None, manifest: Manifest) -> int:
         console.print(f"[yellow]warning:[/yellow] {w}")
     for line in describe_install(result):
         console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def uninstall(dsn: str | None, manifest: Manifest, *, force: bool) -> int:
+    """Remove the tool's schemas and shared roles (runner/engine/uninstall.py says exactly what)."""
+    with connect(resolve_dsn(dsn)) as conn:
+        result = uninstall_sql(conn, manifest, force=force)
+    for b in result.forced:
+        console.print(f"forced: {b.describe()}", markup=False, highlight=False)
+    if not result.schemas and not result.roles:
+        console.print("tenancy is not installed here: nothing to remove")
+        return 0
+    console.print(
+        f"uninstalled: schemas {', '.join(result.schemas) or '(none)'}; roles {', '.join(result.roles) or '(none)'}",
+        markup=False,
+        highlight=False,
+    )
+    for role in result.kept_roles:
+        console.print(
+            f"kept role {role}: it still holds privileges in another database (uninstall there too)",
+            markup=False,
+            highlight=False,
+        )
     return 0
 
 

@@ -21,7 +21,6 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
     "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
     "TY020": ("upgrade conflict", "The new version no longer defines a routine that a trigger or view uses; drop that object first."),
-    "TY021": ("uninstall refused", "Objects listed in DETAIL still depend on tenancy; roll back or finish them, or pass --force."),
 }
 
 
@@ -47,6 +46,10 @@ class RenderError(TenancyError):
 
 class ConnectionConfigError(TenancyError):
     """No usable database to talk to."""
+
+
+class UninstallRefused(TenancyError):
+    """Something still depends on what `tenancy uninstall` would remove."""
 
 
 class MissingExtra(TenancyError):
@@ -99,10 +102,6 @@ class UpgradeConflict(DatabaseError):
     sqlstate = "TY020"
 
 
-class UninstallRefused(DatabaseError):
-    sqlstate = "TY021"
-
-
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -116,7 +115,6 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         CentralReference,
         CopyMismatch,
         UpgradeConflict,
-        UninstallRefused,
     )
 }
 
