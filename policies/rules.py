@@ -9,13 +9,13 @@ how to fix the resource. Tests call each policy's ``validate`` directly.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
@@ -56,26 +56,19 @@ def manifest() -> Manifest:
     return load_manifest(os.environ.get("TENANCY_MANIFEST") or REPO / "tenancy.toml")
 
 
-def _schema_regex(m: Manifest) -> re.Pattern[str]:
-    return re.compile(
-        "^" + re.escape(m.schema_prefix) + "[a-z0-9_]+" + re.escape(m.schema_suffix) + "$"
-    )
-
-
 def tenant_schema_of_role(m: Manifest, role: str) -> str | None:
     """The tenant schema a tenant role belongs to, or None for any other role."""
-    schema_re = _schema_regex(m)
     for pattern in (m.roles.owner, m.roles.app, m.roles.readonly):
         before, after = pattern.split("{schema}")
         if role.startswith(before) and role.endswith(after) and len(role) > len(before + after):
             schema = role[len(before) : len(role) - len(after)]
-            if schema_re.match(schema):
+            if is_tenant_schema(m, schema):
                 return schema
     return None
 
 
 def is_tenant_schema(m: Manifest, schema: str) -> bool:
-    return bool(_schema_regex(m).match(schema))
+    return m.tenant_part(schema) is not None
 
 
 def _props(args: ResourceValidationArgs) -> dict[str, Any]:
@@ -182,7 +175,7 @@ def login_password_from_secret(
 
 def expected_tenant_facts(m: Manifest, schema: str) -> set[Privilege]:
     """What a tenant with this schema must have: roles, schema, grants, defaults, memberships."""
-    core = schema[len(m.schema_prefix) : len(schema) - len(m.schema_suffix)]
+    core = m.tenant_part(schema) or ""
     plan = tenant_plan(m, core)  # an id with '_' maps to the same schema and roles
     facts = set(plan.privileges)
     facts.add(Privilege(plan.owner.name, OWNER, plan.schema, "", "OWNER"))
@@ -250,7 +243,7 @@ def tenant_complete_set(args: StackValidationArgs, report_violation: ReportViola
             )
 
 
-POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         "no-public-grants",
         "No grant or default privilege to PUBLIC.",

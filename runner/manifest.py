@@ -23,6 +23,13 @@ _SCHEMA_PART = re.compile(r"^[a-z_][a-z0-9_]*$|^$")
 _IDENT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 
 DEFAULT_MANIFEST = "tenancy.toml"
+# A tenant id's '-' is written '_' in its schema name (and so in its role names).
+_ID_TO_SCHEMA = ("-", "_")
+
+
+def sql_literal(value: object) -> str:
+    """A SQL string literal of str(value), as quote_literal() writes it."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,35 @@ class Manifest:
     def max_tenant_id_bytes(self) -> int:
         return MAX_IDENTIFIER_BYTES - len(self.schema_prefix) - len(self.schema_suffix)
 
+    # The one rule for a tenant's schema name: the pattern's prefix and suffix
+    # around the id, with '-' written as '_'. schema_for() applies it here;
+    # schema_sql() writes the same rule as SQL for the templates (rendered into
+    # tenancy.schema_name(), which every SQL function calls); tenant_part()
+    # reads it backwards.
+
     def schema_for(self, tenant_id: str) -> str:
         """The tenant's schema name; raises ManifestError for an id that is not allowed."""
         check_tenant_id(tenant_id, self.max_tenant_id_bytes)
-        return self.schema_prefix + tenant_id.replace("-", "_") + self.schema_suffix
+        return self.schema_prefix + tenant_id.replace(*_ID_TO_SCHEMA) + self.schema_suffix
+
+    def schema_sql(self, id_expr: str) -> str:
+        """schema_for() as a SQL expression over id_expr (a text expression; not validated)."""
+        parts = [f"replace({id_expr}, {sql_literal(_ID_TO_SCHEMA[0])}, {sql_literal(_ID_TO_SCHEMA[1])})"]
+        if self.schema_prefix:
+            parts.insert(0, sql_literal(self.schema_prefix))
+        if self.schema_suffix:
+            parts.append(sql_literal(self.schema_suffix))
+        return " || ".join(parts)
+
+    def tenant_part(self, schema: str) -> str | None:
+        """The part of a schema name that schema_for() made from a tenant id, or None when
+        the name is not a tenant schema's. ('-' and '_' both read back as '_'.)"""
+        core = schema.removeprefix(self.schema_prefix)
+        if self.schema_suffix:
+            core = core.removesuffix(self.schema_suffix) if core.endswith(self.schema_suffix) else ""
+        if not schema.startswith(self.schema_prefix) or not re.fullmatch(r"[a-z0-9_]+", core):
+            return None
+        return core
 
 
 def check_tenant_id(tenant_id: str, max_bytes: int) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from runner.errors import ManifestError
-from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest, RoleNames
+from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest, RoleNames, sql_literal
 
 ALL = "*"
 
@@ -165,7 +165,14 @@ class PrivilegeModel:
 
 
 def role_name(pattern: str, schema: str) -> str:
+    """A tenant role's name: its [roles] pattern around the tenant's schema name."""
     return pattern.replace("{schema}", schema)
+
+
+def role_name_sql(pattern: str, schema_expr: str) -> str:
+    """role_name() as a SQL expression over schema_expr (a text expression), for the templates."""
+    before, after = split_pattern(pattern)
+    return " || ".join([*([sql_literal(before)] if before else []), schema_expr, *([sql_literal(after)] if after else [])])
 
 
 def split_pattern(pattern: str) -> tuple[str, str]:
@@ -319,11 +326,8 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         "central_schema": manifest.central_schema,
         "registry": manifest.registry,
         "tenant_key": manifest.tenant_key,
-        "schema_prefix": manifest.schema_prefix,
-        "schema_suffix": manifest.schema_suffix,
-        "owner_pattern": split_pattern(names.owner),
-        "app_pattern": split_pattern(names.app),
-        "readonly_pattern": split_pattern(names.readonly),
+        # role_sql('owner' | 'app' | 'readonly', schema expression): the role name in SQL.
+        "role_sql": lambda kind, schema_expr: role_name_sql(getattr(names, kind), schema_expr),
         "app_connection_limit": names.app_connection_limit,
         "readonly_connection_limit": names.readonly_connection_limit,
         "max_tenant_id_bytes": max_tenant_id_bytes(manifest),

@@ -40,7 +40,7 @@ import psycopg
 from psycopg import sql
 
 from runner.devtools import embedded
-from runner.devtools.sample import build_sample
+from runner.devtools.sample import build_sample, tenant_schema
 from runner.engine.install import install
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 
@@ -147,7 +147,7 @@ def prepare(conn: psycopg.Connection[Any], manifest_path: Path, tenants: int, ro
     # Both sides vacuumed, so index-only scans (the count) find all-visible pages on both.
     tables = [sql.Identifier("public", t) for t in ("component_themes", "analytics_events")]
     tables += [
-        sql.Identifier(f"tenant_{t}", table)
+        sql.Identifier(tenant_schema(t), table)
         for t in dict.fromkeys(chosen.values())
         for table in ("component_themes", "analytics_events")
     ]
@@ -159,7 +159,7 @@ def prepare(conn: psycopg.Connection[Any], manifest_path: Path, tenants: int, ro
 def bench_tenant_queries(conn: psycopg.Connection[Any], tenant: str, iterations: int
                          ) -> dict[str, tuple[Timing, Timing]]:
     """(before, after) timings per query for one tenant, calls alternating."""
-    schema = f"tenant_{tenant}"
+    schema = tenant_schema(tenant)
     slug_row = conn.execute(
         "SELECT slug FROM public.component_themes WHERE tenant_id = %s ORDER BY id DESC LIMIT 1", (tenant,)
     ).fetchone()
@@ -189,7 +189,7 @@ def bench_tenant_queries(conn: psycopg.Connection[Any], tenant: str, iterations:
 
 
 def index_test(conn: psycopg.Connection[Any], tenant: str) -> tuple[bool, str, int]:
-    schema = f"tenant_{tenant}"
+    schema = tenant_schema(tenant)
     [(themes,)] = conn.execute(
         sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "component_themes"))
     ).fetchall()
@@ -211,7 +211,7 @@ def bench_federated_search(conn: psycopg.Connection[Any], iterations: int) -> li
     conn.execute("DROP TABLE IF EXISTS public.bench_central_graduates")
     branches = sql.SQL(" UNION ALL ").join(
         sql.SQL("SELECT {tid}::text AS tenant_id, g.* FROM {g} AS g").format(
-            tid=sql.Literal(t), g=sql.Identifier(f"tenant_{t}", "graduates")
+            tid=sql.Literal(t), g=sql.Identifier(tenant_schema(t), "graduates")
         )
         for t in tenants
     )
@@ -261,7 +261,7 @@ def _seed_loop(conn: psycopg.Connection[Any], tenants: Sequence[str], params: di
         q = sql.SQL(
             "SELECT id, name, email, graduation_year FROM {} WHERE (%(name)s::text IS NULL OR name ILIKE %(name)s)"
             " AND (%(year)s::integer IS NULL OR graduation_year = %(year)s)"
-        ).format(sql.Identifier(f"tenant_{t}", "graduates"))
+        ).format(sql.Identifier(tenant_schema(t), "graduates"))
         merged += [(r[1], t, r[0]) for r in conn.execute(q, {"name": params["name"], "year": params["year"]})]
     merged.sort()
     del merged[params["limit"]:]
@@ -315,7 +315,7 @@ def run_benchmark(dsn: str | None, *, manifest_path: Path, tenants: int, rows: i
         say("")
         say(f"2. Index test: slug lookup in a tenant table with {THEMES_FOR_INDEX_TEST:,} themes")
         ok, top, themes = index_test(conn, chosen["index-test"])
-        say(f"   tenant_{chosen['index-test']}.component_themes: {themes:,} rows; plan: {top}")
+        say(f"   {tenant_schema(chosen['index-test'])}.component_themes: {themes:,} rows; plan: {top}")
         say(f"   {'PASS: index scan' if ok else 'FAIL: no index scan'}")
 
         say("")

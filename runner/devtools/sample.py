@@ -24,7 +24,8 @@ from psycopg import sql
 from psycopg.rows import TupleRow, tuple_row
 
 from runner.errors import TenancyError
-from runner.resources import SAMPLE_DIR
+from runner.manifest import load_manifest
+from runner.resources import EXAMPLE_MANIFEST, SAMPLE_DIR
 
 CENTRAL_TABLES = (
     "tenants",
@@ -99,8 +100,9 @@ def build_sample(
 
     ``rows`` is the total over the twelve moved tables (exact). Raises
     TenancyError if the database already holds a sample and ``replace`` is
-    False; with ``replace`` the previous sample's tables and every ``tenant_%``
-    schema are dropped first (the database itself never is).
+    False; with ``replace`` the previous sample's tables and every tenant
+    schema (by the example manifest's pattern) are dropped first (the
+    database itself never is).
     """
     _check_arguments(tenants, rows, seed)
     say = progress or (lambda _msg: None)
@@ -126,7 +128,7 @@ def build_sample(
         registry = _rows(conn, "SELECT ord, id FROM sample_tenants ORDER BY ord")
         say(f"tenant schemas: {len(registry)} (courses, graduates)")
         for ord_, tenant_id in registry:
-            _create_tenant_schema(conn, f"tenant_{tenant_id}", ord_)
+            _create_tenant_schema(conn, tenant_schema(tenant_id), ord_)
         conn.execute("SET LOCAL search_path = public")
         say("foreign keys and indexes")
         conn.execute(_read("constraints.sql"))
@@ -250,12 +252,10 @@ def _clear_or_refuse(conn: psycopg.Connection[Any], replace: bool) -> None:
             sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
         )
     )
-    schemas = _rows(
-        conn,
-        "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'tenant_') ORDER BY nspname",
-    )
+    schemas = _rows(conn, "SELECT nspname FROM pg_namespace ORDER BY nspname")
     for (schema,) in schemas:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        if load_manifest(EXAMPLE_MANIFEST).tenant_part(schema) is not None:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def _load_plan(conn: psycopg.Connection[Any], plan: dict[str, list[int]]) -> None:
@@ -317,6 +317,11 @@ def _create_helpers(conn: psycopg.Connection[Any], **constants: int) -> list[str
     script = _read("functions.sql")
     conn.execute(script)
     return [*constants, *re.findall(r"^CREATE FUNCTION pg_temp\.(\w+)", script.decode(), re.M)]
+
+
+def tenant_schema(tenant_id: str) -> str:
+    """A sample tenant's schema: the example manifest's rule (the sample is built to match it)."""
+    return load_manifest(EXAMPLE_MANIFEST).schema_for(tenant_id)
 
 
 def _create_tenant_schema(conn: psycopg.Connection[Any], schema: str, ord_: int) -> None:

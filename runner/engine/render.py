@@ -18,6 +18,7 @@ from runner.access.model import sql_context
 from runner.engine import catalog
 from runner.engine.target import TargetTable, derive_table, fk_order
 from runner.manifest import TENANT_ID_PATTERN, Manifest
+from runner.manifest import sql_literal as quote_literal
 from runner.resources import TEMPLATES_DIR
 
 _PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -46,10 +47,6 @@ def quote_ident_with(reserved: frozenset[str]) -> Callable[[str], str]:
         return '"' + name.replace('"', '""') + '"'
 
     return quote
-
-
-def quote_literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _environment(reserved: frozenset[str]) -> jinja2.Environment:
@@ -91,7 +88,7 @@ def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetT
 
 # Templates rendered once per install from the manifest (not per table), in
 # install order. Other parts of the tool add theirs here.
-GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2"]
+GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2", "schema_name.sql.j2"]
 # Privileges and provisioning, from runner/access/model.py (the privilege model).
 GLOBAL_TEMPLATES += [
     "grant_privileges.sql.j2",

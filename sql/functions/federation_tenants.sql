@@ -46,10 +46,10 @@ BEGIN
         ),
         named AS (
             SELECT g.tenant_id, g.tenant_name,
-                   $3 || replace(g.tenant_id, '-', '_') || $4 AS schema_name
+                   tenancy.schema_name(g.tenant_id) AS schema_name
             FROM registry AS g
             -- Ids the manifest's rule refuses have no schema to read.
-            WHERE g.tenant_id ~ $5 AND octet_length(g.tenant_id) <= $6
+            WHERE g.tenant_id ~ $3 AND octet_length(g.tenant_id) <= $4
         )
         SELECT d.tenant_id, d.tenant_name, d.schema_name,
                coalesce(array(
@@ -71,8 +71,7 @@ BEGIN
         END,
         v_settings.central_schema,
         v_settings.registry_table
-    ) USING p_tenant_ids, p_tables, v_settings.schema_prefix, v_settings.schema_suffix,
-            v_settings.tenant_id_pattern, v_settings.max_tenant_id_bytes;
+    ) USING p_tenant_ids, p_tables, v_settings.tenant_id_pattern, v_settings.max_tenant_id_bytes;
 
 END
 $fn$;

@@ -24,7 +24,7 @@ BEGIN
                              v_settings.max_tenant_id_bytes),
             HINT = 'The tenant schema name must fit PostgreSQL''s 63-byte identifier limit.';
     END IF;
-    RETURN v_settings.schema_prefix || replace(p_tenant_id, '-', '_') || v_settings.schema_suffix;
+    RETURN tenancy.schema_name(p_tenant_id);
 END
 $fn$;
 COMMENT ON FUNCTION tenancy.tenant_schema(text) IS

@@ -167,7 +167,10 @@ def test_roles_section_defaults_when_absent_and_can_be_set() -> None:
     assert plan.app.connection_limit == 50 and plan.readonly.connection_limit == -1
     assert Privilege("mover", ROLE, "", "own_tenant_x", MEMBER) in plan.privileges
     ctx = sql_context(m)
-    assert ctx["owner_pattern"] == ("own_", "") and ctx["app_pattern"] == ("", "_rw")
+    role_sql = ctx["role_sql"]
+    assert callable(role_sql)
+    assert role_sql("owner", "v_schema") == "'own_' || v_schema"
+    assert role_sql("app", "v_schema") == "v_schema || '_rw'"
 
 
 @pytest.mark.parametrize(
