@@ -70,7 +70,7 @@ def run_program(settings: Settings, stack: str = "test") -> tuple[list[Declared]
     )
     holder: dict[str, Built] = {}
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi's decorator has no annotations
     def program() -> pulumi.Output[list[str]]:
         holder["built"] = build(settings)
         return pulumi.Output.all(*[r.urn for r in holder["built"].resources()])

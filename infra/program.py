@@ -25,7 +25,6 @@ from typing import Any
 import psycopg
 import pulumi
 import pulumi_postgresql as postgresql
-from psycopg import sql
 from pulumi_command import local
 
 from runner.access.model import (
@@ -40,9 +39,10 @@ from runner.access.model import (
     RowPolicy,
     build_model,
 )
-from runner.engine.render import quote_literal
+from runner.engine.executor import registry_tenants
 from runner.errors import ManifestError
-from runner.manifest import Manifest, load_manifest
+from runner.manifest import Manifest, load_manifest, sql_literal
+from runner.resources import read_query
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,9 +55,6 @@ SECRET_OUTPUTS = ["password"]
 # The shell that runs the RLS command (pulumi-command's Linux/macOS default,
 # spelled out so the here-document below never meets cmd.exe).
 RLS_INTERPRETER = ["/bin/sh", "-c"]
-# The key of the advisory lock tenancy.provision_shared_privileges() takes, so
-# the command and a concurrent `tenancy provision` do not race on the policies.
-SHARED_LOCK = "tenancy.provision_shared_privileges"
 
 
 @dataclass(frozen=True)
@@ -179,69 +176,17 @@ def rls_fingerprint(policies: tuple[RowPolicy, ...]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
 
 
-def _sql_array(values: tuple[str, ...]) -> str:
-    return "ARRAY[" + ", ".join(quote_literal(v) for v in values) + "]::text[]"
-
-
 def rls_script(policies: tuple[RowPolicy, ...]) -> str:
-    """The SQL the RLS command feeds to psql: check, lock, secure, verify, in one transaction."""
-    tables = sorted({(p.schema, p.table) for p in policies})
-    table_rows = ",\n            ".join(
-        f"({quote_literal(s)}, {quote_literal(t)})" for s, t in tables
+    """The SQL the RLS command feeds to psql: the policies the model expects, then
+    sql/queries/secure_hybrid_tables.sql (check, lock, secure, verify, in one transaction)."""
+    expected = {
+        "tables": sorted([s, t] for s, t in {(p.schema, p.table) for p in policies}),
+        "policies": [[p.schema, p.table, p.name, p.command, list(p.roles)] for p in policies],
+    }
+    return (
+        f"SET tenancy.expected_rls = {sql_literal(json.dumps(expected, sort_keys=True))};\n"
+        + read_query("queries/secure_hybrid_tables.sql")
     )
-    policy_rows = ",\n            ".join(
-        f"({quote_literal(p.schema)}, {quote_literal(p.table)}, {quote_literal(p.name)}, "
-        f"{quote_literal(p.command)}, {_sql_array(p.roles)})"
-        for p in policies
-    )
-    return f"""\
-BEGIN;
-DO $check$
-BEGIN
-    IF to_regprocedure('tenancy.secure_hybrid_tables()') IS NULL THEN
-        RAISE EXCEPTION 'tenancy: function tenancy.secure_hybrid_tables() not found in database %: schema tenancy is not installed', current_database()
-            USING HINT = 'Run `tenancy install --dsn <this database>` once per database (with the manifest of this stack), then `pulumi up` again.';
-    END IF;
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext({quote_literal(SHARED_LOCK)}));
-END
-$check$;
-SELECT * FROM tenancy.secure_hybrid_tables();
-DO $verify$
-DECLARE
-    v_wrong text;
-BEGIN
-    SELECT pg_catalog.string_agg(w.what, '; ' ORDER BY w.what) INTO v_wrong
-    FROM (
-        SELECT pg_catalog.format('%s.%s: %s', t.s, t.t,
-                   CASE WHEN c.oid IS NULL THEN 'table not found'
-                        ELSE 'row level security not enabled' END) AS what
-        FROM (VALUES
-            {table_rows}
-        ) AS t (s, t)
-        LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = t.s
-        LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = t.t
-        WHERE c.relrowsecurity IS NOT TRUE
-        UNION ALL
-        SELECT pg_catalog.format('%s.%s: policy %s (%s to %s) missing or different', p.s, p.t,
-                   p.name, p.cmd, pg_catalog.array_to_string(p.roles, ', '))
-        FROM (VALUES
-            {policy_rows}
-        ) AS p (s, t, name, cmd, roles)
-        WHERE NOT EXISTS (
-            SELECT 1 FROM pg_catalog.pg_policies AS x
-            WHERE x.schemaname = p.s AND x.tablename = p.t AND x.policyname = p.name
-                AND x.cmd = p.cmd AND x.roles::text[] @> p.roles AND x.roles::text[] <@ p.roles)
-    ) AS w;
-    IF v_wrong IS NOT NULL THEN
-        RAISE EXCEPTION 'tenancy: row-level security on the hybrid tables is not what the manifest says: %', v_wrong
-            USING HINT = 'A table or policy missing: run `tenancy install` with this stack''s manifest on this database. '
-                         'A policy with other roles or another command is left alone by tenancy.secure_hybrid_tables(): '
-                         'drop it (DROP POLICY ... ON ...) and run again. `tenancy verify-grants` lists every difference.';
-    END IF;
-END
-$verify$;
-COMMIT;
-"""  # noqa: S608 (every value in it is from the model, through quote_literal)
 
 
 def rls_command(policies: tuple[RowPolicy, ...]) -> str:
@@ -370,11 +315,11 @@ def build(settings: Settings) -> Built:
             )
         else:
             grants[(grantee, object_type, schema, frozenset(privs))].append(name)
-    for (grantee, object_type, schema, privs), names in sorted(
+    for (grantee, object_type, schema, granted), names in sorted(
         grants.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], sorted(kv[0][3]))
     ):
         objects = [] if object_type == SCHEMA or names == [ALL] else sorted(names)
-        suffix = "all" if names == [ALL] else "-".join(sorted(x.lower() for x in privs))
+        suffix = "all" if names == [ALL] else "-".join(sorted(x.lower() for x in granted))
         # A group's grant on a hybrid table waits for row-level security, so
         # no tenant ever holds it on a table that is not yet limited to its rows.
         on_hybrid = (
@@ -389,7 +334,7 @@ def build(settings: Settings) -> Built:
                 schema=schema_ref(schema),
                 object_type=_OBJECT_TYPES[object_type],
                 objects=objects or None,
-                privileges=sorted(privs),
+                privileges=sorted(granted),
                 opts=pulumi.ResourceOptions(depends_on=[after_rls] if after_rls else None),
             )
         )
@@ -400,13 +345,8 @@ def tenants_from_registry(
     conninfo: dict[str, Any], database: str, manifest: Manifest
 ) -> tuple[str, ...]:
     """Every tenant id in the registry table of the target database, sorted."""
-    query = sql.SQL("SELECT {id}::text FROM {schema}.{table} ORDER BY 1").format(
-        id=sql.Identifier(manifest.registry.id_column),
-        schema=sql.Identifier(manifest.central_schema),
-        table=sql.Identifier(manifest.registry.table),
-    )
     with psycopg.connect(dbname=database, **conninfo) as conn:
-        return tuple(row[0] for row in conn.execute(query))
+        return tuple(registry_tenants(conn, manifest))
 
 
 def settings_from_config() -> Settings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -26,6 +27,7 @@ from runner.access.model import (
     RoleSpec,
     expand,
 )
+from runner.resources import read_query
 
 PUBLIC = "PUBLIC"
 OWNER = "owner"
@@ -126,155 +128,65 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
     facts: set[Privilege] = set()
     objects: dict[tuple[str, str], list[str]] = defaultdict(list)
 
-    with conn.cursor() as cur:
-        cur.execute(
-            """
-            SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname,
-                   pg_get_userbyid(c.relowner)
-            FROM pg_catalog.pg_class AS c
-            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-                AND (n.nspname = ANY (%(schemas)s) OR n.nspname = %(central)s)
-            ORDER BY 1, 2, 3
-            """,
-            params,
-        )
-        for kind, schema, name, owner in cur.fetchall():
-            objects[(kind, schema)].append(name)
-            if schema != central:
-                facts.add(Privilege(owner, OWNER, schema, name, "OWNER"))
+    def rows(name: str, extra: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
+        return conn.execute(read_query(f"queries/{name}.sql"), {**params, **(extra or {})}).fetchall()
 
-        cur.execute(
-            """
-            SELECT n.nspname, pg_get_userbyid(n.nspowner)
-            FROM pg_catalog.pg_namespace AS n WHERE n.nspname = ANY (%(schemas)s)
-            """,
-            params,
-        )
-        existing = set()
-        for schema, owner in cur.fetchall():
-            existing.add(schema)
-            facts.add(Privilege(owner, OWNER, schema, "", "OWNER"))
+    for schema, name, kind, owner in rows("grants_relations"):
+        objects[(kind, schema)].append(name)
+        if schema != central:
+            facts.add(Privilege(owner, OWNER, schema, name, "OWNER"))
 
-        # Schema ACLs: tenant schemas whole; elsewhere grants to model roles;
-        # CREATE on the central schema for anyone but its owner.
-        cur.execute(
-            """
-            SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                   n.nspname, a.privilege_type
-            FROM pg_catalog.pg_namespace AS n, aclexplode(n.nspacl) AS a
-            WHERE a.grantee <> n.nspowner
-                AND (n.nspname = ANY (%(schemas)s)
-                     OR pg_get_userbyid(a.grantee) = ANY (%(roles)s)
-                     OR (n.nspname = %(central)s AND a.privilege_type = 'CREATE'))
-            """,
-            params,
-        )
-        for grantee, schema, privilege in cur.fetchall():
-            facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
+    existing = set()
+    for schema, owner in rows("grants_schema_owners"):
+        existing.add(schema)
+        facts.add(Privilege(owner, OWNER, schema, "", "OWNER"))
 
-        cur.execute(
-            """
-            SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                   CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END,
-                   n.nspname, c.relname, a.privilege_type
-            FROM pg_catalog.pg_class AS c
-            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace,
-                 aclexplode(c.relacl) AS a
-            WHERE a.grantee <> c.relowner
-                AND (n.nspname = ANY (%(schemas)s)
-                     OR pg_get_userbyid(a.grantee) = ANY (%(roles)s)
-                     OR (n.nspname = %(central)s AND a.grantee = 0))
-            """,
-            params,
-        )
-        for grantee, kind, schema, name, privilege in cur.fetchall():
-            facts.add(Privilege(grantee, kind, schema, name, privilege))
+    for schema, privilege, grantee in rows("grants_schema_acl"):
+        facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
 
-        cur.execute(
-            """
-            SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                   d.defaclobjtype::text, coalesce(n.nspname, ''), pg_get_userbyid(d.defaclrole),
-                   a.privilege_type
-            FROM pg_catalog.pg_default_acl AS d
-            LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = d.defaclnamespace,
-                 aclexplode(d.defaclacl) AS a
-            WHERE n.nspname = ANY (%(schemas)s)
-                OR pg_get_userbyid(a.grantee) = ANY (%(roles)s)
-                OR pg_get_userbyid(d.defaclrole) = ANY (%(roles)s)
-            """,
-            params,
-        )
-        kinds = {"r": DEFAULT_TABLE, "S": DEFAULT_SEQUENCE}
-        for grantee, objtype, schema, owner, privilege in cur.fetchall():
-            kind = kinds.get(objtype, f"default {objtype}")
-            facts.add(Privilege(grantee, kind, schema, owner, privilege))
+    for schema, name, privilege, grantee, kind in rows("grants_relation_acl"):
+        facts.add(Privilege(grantee, kind, schema, name, privilege))
 
-        cur.execute(
-            """
-            SELECT pg_get_userbyid(m.member), pg_get_userbyid(m.roleid)
-            FROM pg_catalog.pg_auth_members AS m
-            WHERE pg_get_userbyid(m.member) = ANY (%(roles)s)
-                OR pg_get_userbyid(m.roleid) = ANY (%(roles)s)
-            """,
-            params,
-        )
-        for member, role in cur.fetchall():
-            # Roles are cluster-wide: the groups also hold tenants of other
-            # databases, and people are made members of the migrator. Those
-            # are not this database's drift; a shared role's own memberships
-            # (in another shared role or a pg_* role) are.
-            involved = member in tenant_roles or role in tenant_roles
-            shared_own = member in shared_roles and (role in shared_roles or role.startswith("pg_"))
-            if involved or (all_tenants and shared_own):
-                facts.add(Privilege(member, ROLE, "", role, MEMBER))
+    kinds = {"r": DEFAULT_TABLE, "S": DEFAULT_SEQUENCE}
+    for objtype, privilege, grantee, schema, owner in rows("grants_default_acl"):
+        kind = kinds.get(objtype, f"default {objtype}")
+        facts.add(Privilege(grantee, kind, schema, owner, privilege))
 
-        cur.execute(
-            """
-            SELECT r.rolname, r.rolcanlogin, r.rolconnlimit, r.rolsuper, r.rolcreatedb,
-                   r.rolcreaterole, r.rolreplication, r.rolbypassrls, r.rolinherit,
-                   (SELECT substr(c, length('search_path=') + 1)
-                    FROM pg_catalog.pg_db_role_setting AS s, unnest(s.setconfig) AS c
-                    WHERE s.setrole = r.oid AND s.setdatabase = 0 AND c LIKE 'search_path=%%')
-            FROM pg_catalog.pg_roles AS r WHERE r.rolname = ANY (%(roles)s)
-            """,
-            params,
-        )
-        for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, path in cur:
-            attrs = [
-                "LOGIN" if login else "NOLOGIN",
-                f"CONNECTION LIMIT {limit}",
-                "SUPERUSER" if superuser else "NOSUPERUSER",
-                "CREATEDB" if createdb else "NOCREATEDB",
-                "CREATEROLE" if createrole else "NOCREATEROLE",
-                "REPLICATION" if repl else "NOREPLICATION",
-                "BYPASSRLS" if bypass else "NOBYPASSRLS",
-                "INHERIT" if inherit else "NOINHERIT",
-            ]
-            if path is not None:
-                attrs.append("search_path=" + path)
-            facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
+    for member, role in rows("grants_memberships"):
+        # Roles are cluster-wide: the groups also hold tenants of other
+        # databases, and people are made members of the migrator. Those
+        # are not this database's drift; a shared role's own memberships
+        # (in another shared role or a pg_* role) are.
+        involved = member in tenant_roles or role in tenant_roles
+        shared_own = member in shared_roles and (role in shared_roles or role.startswith("pg_"))
+        if involved or (all_tenants and shared_own):
+            facts.add(Privilege(member, ROLE, "", role, MEMBER))
 
-        cur.execute(
-            """
-            SELECT c.relname, c.relrowsecurity, p.polname,
-                   CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
-                                 WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
-                   ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r) END
-                         FROM unnest(p.polroles) AS r)
-            FROM pg_catalog.pg_class AS c
-            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-            LEFT JOIN pg_catalog.pg_policy AS p ON p.polrelid = c.oid
-            WHERE n.nspname = %(central)s AND c.relname = ANY (%(hybrid)s)
-            """,
-            {**params, "hybrid": list(model.manifest.hybrid)},
-        )
-        for table, enabled, policy, command, roles in cur.fetchall():
-            if enabled:
-                facts.add(Privilege("", RLS, central, table, "ENABLED"))
-            if policy is not None:
-                for role in roles:
-                    facts.add(Privilege(role, POLICY, central, f"{table}.{policy}", command))
+    for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, path in rows(
+        "grants_role_attributes"
+    ):
+        attrs = [
+            "LOGIN" if login else "NOLOGIN",
+            f"CONNECTION LIMIT {limit}",
+            "SUPERUSER" if superuser else "NOSUPERUSER",
+            "CREATEDB" if createdb else "NOCREATEDB",
+            "CREATEROLE" if createrole else "NOCREATEROLE",
+            "REPLICATION" if repl else "NOREPLICATION",
+            "BYPASSRLS" if bypass else "NOBYPASSRLS",
+            "INHERIT" if inherit else "NOINHERIT",
+        ]
+        if path is not None:
+            attrs.append("search_path=" + path)
+        facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
+
+    for table, enabled, policy, command, roles in rows(
+        "grants_row_security", {"hybrid": list(model.manifest.hybrid)}
+    ):
+        if enabled:
+            facts.add(Privilege("", RLS, central, table, "ENABLED"))
+        if policy is not None:
+            for role in roles:
+                facts.add(Privilege(role, POLICY, central, f"{table}.{policy}", command))
 
     return LiveCatalog(
         frozenset(facts),
@@ -317,8 +229,6 @@ def provisioned_tenants(
 ) -> list[str]:
     """Those of ``candidates`` whose schema exists."""
     schemas = {schema_of[t] for t in candidates}
-    rows = conn.execute(
-        "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY (%s)", [sorted(schemas)]
-    ).fetchall()
-    present = {r[0] for r in rows}
+    found = conn.execute(read_query("queries/existing_schemas.sql"), {"schemas": sorted(schemas)}).fetchall()
+    present = {r[0] for r in found}
     return [t for t in candidates if schema_of[t] in present]

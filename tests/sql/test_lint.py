@@ -19,7 +19,7 @@ def _lint(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_static_sql_is_lint_clean() -> None:
-    result = _lint(REPO / "sql" / "ledger", REPO / "sql" / "functions", REPO / "sql" / "sample")
+    result = _lint(*(REPO / "sql" / d for d in ("ledger", "functions", "sample", "install", "queries")))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
