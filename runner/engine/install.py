@@ -2,7 +2,7 @@
 
 One transaction, so a failed install leaves the previous one in place:
 
-1. ``sql/install/drop_routines.sql`` drops the tool's routines that nothing
+1. ``sql/install/drop_routines.sql`` (with the helper of ``routines.sql``) drops the tool's routines that nothing
    else uses, so every function file can recreate its routine whatever its new
    signature or return type (``CREATE OR REPLACE`` alone cannot change those);
    routines a trigger, view or policy uses are kept and replaced in place.
@@ -66,7 +66,8 @@ def ledger_files() -> list[Path]:
 
 def _routines(conn: psycopg.Connection) -> dict[str, str]:
     """identity -> digest of every routine of the tool now."""
-    return {identity: digest for identity, digest, *_ in conn.execute(read_query("install/routines.sql"))}
+    rows = conn.execute("SELECT identity, digest FROM pg_temp.tenancy_routines()").fetchall()
+    return dict(rows)
 
 
 def _compare(before: dict[str, str], after: dict[str, str]) -> RoutineChanges:
@@ -105,12 +106,14 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         in_place = _in_place(conn)
         if in_place == (__version__, checksum):
             return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
+        conn.execute(read_query("install/routines.sql"))
         before = _routines(conn)
         conn.execute(read_query("install/drop_routines.sql"))
         for _name, text in parts:
             conn.execute(text.encode())
         conn.execute(read_query("install/check_routines.sql"))
         changes = _compare(before, _routines(conn))
+        conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
         previous = in_place[0] if in_place else None
         conn.execute(
             "SELECT tenancy.record_install(%s, %s, %s, %s, %s)",

@@ -14,96 +14,71 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     RETURN QUERY
-    SELECT 'tenant schema', t.schema_name, format('tenant %s is %s', t.tenant_id, t.state)
-    FROM tenancy.tenants AS t
-    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n WHERE n.nspname = t.schema_name)
-    ORDER BY t.schema_name;
-
-    RETURN QUERY
     WITH tool AS (
         SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname IN ('tenancy', 'tenancy_federation')
     ),
-    tool_objects AS (
-        SELECT 'pg_catalog.pg_proc'::regclass AS classid, p.oid AS objid
-        FROM pg_catalog.pg_proc AS p WHERE p.pronamespace IN (SELECT tool.oid FROM tool)
+    -- Catalog objects with the schema they live in (through their table for
+    -- triggers, policies, rules and defaults).
+    located AS (
+        SELECT 'pg_catalog.pg_namespace'::regclass AS classid, n.oid AS objid, n.oid AS nspoid
+        FROM pg_catalog.pg_namespace AS n
         UNION ALL
-        SELECT 'pg_catalog.pg_class'::regclass, c.oid
-        FROM pg_catalog.pg_class AS c WHERE c.relnamespace IN (SELECT tool.oid FROM tool)
+        SELECT 'pg_catalog.pg_proc'::regclass, p.oid, p.pronamespace FROM pg_catalog.pg_proc AS p
         UNION ALL
-        SELECT 'pg_catalog.pg_type'::regclass, y.oid
-        FROM pg_catalog.pg_type AS y WHERE y.typnamespace IN (SELECT tool.oid FROM tool)
+        SELECT 'pg_catalog.pg_class'::regclass, c.oid, c.relnamespace FROM pg_catalog.pg_class AS c
+        UNION ALL
+        SELECT 'pg_catalog.pg_type'::regclass, y.oid, y.typnamespace FROM pg_catalog.pg_type AS y
+        UNION ALL
+        SELECT 'pg_catalog.pg_constraint'::regclass, k.oid, k.connamespace FROM pg_catalog.pg_constraint AS k
+        UNION ALL
+        SELECT 'pg_catalog.pg_trigger'::regclass, g.oid, c.relnamespace
+        FROM pg_catalog.pg_trigger AS g INNER JOIN pg_catalog.pg_class AS c ON g.tgrelid = c.oid
+        UNION ALL
+        SELECT 'pg_catalog.pg_policy'::regclass, o.oid, c.relnamespace
+        FROM pg_catalog.pg_policy AS o INNER JOIN pg_catalog.pg_class AS c ON o.polrelid = c.oid
+        UNION ALL
+        SELECT 'pg_catalog.pg_rewrite'::regclass, w.oid, c.relnamespace
+        FROM pg_catalog.pg_rewrite AS w INNER JOIN pg_catalog.pg_class AS c ON w.ev_class = c.oid
+        UNION ALL
+        SELECT 'pg_catalog.pg_attrdef'::regclass, a.oid, c.relnamespace
+        FROM pg_catalog.pg_attrdef AS a INNER JOIN pg_catalog.pg_class AS c ON a.adrelid = c.oid
     ),
-    dependents AS (
-        SELECT DISTINCT
-            d.classid,
-            d.objid,
-            d.objsubid,
-            -- The schema the dependent object lives in (through its table for
-            -- triggers, policies, rules, defaults and constraints).
-            CASE d.classid
-                WHEN 'pg_catalog.pg_proc'::regclass THEN
-                    (SELECT p.pronamespace FROM pg_catalog.pg_proc AS p WHERE p.oid = d.objid)
-                WHEN 'pg_catalog.pg_class'::regclass THEN
-                    (SELECT c.relnamespace FROM pg_catalog.pg_class AS c WHERE c.oid = d.objid)
-                WHEN 'pg_catalog.pg_type'::regclass THEN
-                    (SELECT y.typnamespace FROM pg_catalog.pg_type AS y WHERE y.oid = d.objid)
-                WHEN 'pg_catalog.pg_trigger'::regclass THEN
-                    (SELECT c.relnamespace FROM pg_catalog.pg_trigger AS g
-                        INNER JOIN pg_catalog.pg_class AS c ON g.tgrelid = c.oid WHERE g.oid = d.objid)
-                WHEN 'pg_catalog.pg_policy'::regclass THEN
-                    (SELECT c.relnamespace FROM pg_catalog.pg_policy AS o
-                        INNER JOIN pg_catalog.pg_class AS c ON o.polrelid = c.oid WHERE o.oid = d.objid)
-                WHEN 'pg_catalog.pg_rewrite'::regclass THEN
-                    (SELECT c.relnamespace FROM pg_catalog.pg_rewrite AS w
-                        INNER JOIN pg_catalog.pg_class AS c ON w.ev_class = c.oid WHERE w.oid = d.objid)
-                WHEN 'pg_catalog.pg_attrdef'::regclass THEN
-                    (SELECT c.relnamespace FROM pg_catalog.pg_attrdef AS a
-                        INNER JOIN pg_catalog.pg_class AS c ON a.adrelid = c.oid WHERE a.oid = d.objid)
-                WHEN 'pg_catalog.pg_constraint'::regclass THEN
-                    (SELECT k.connamespace FROM pg_catalog.pg_constraint AS k WHERE k.oid = d.objid)
-            END AS nspoid
+    found AS (
+        SELECT 1 AS rank, 'tenant schema' AS kind, t.schema_name AS object_name,
+               format('tenant %s is %s', t.tenant_id, t.state) AS reason
+        FROM tenancy.tenants AS t
+        WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n WHERE n.nspname = t.schema_name)
+        UNION ALL
+        SELECT DISTINCT 2, 'dependent', pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid),
+               'uses an object of schema tenancy or tenancy_federation'
         FROM pg_catalog.pg_depend AS d
-        INNER JOIN tool_objects AS o ON d.refclassid = o.classid AND d.refobjid = o.objid
+        INNER JOIN located AS r ON d.refclassid = r.classid AND d.refobjid = r.objid
+        LEFT JOIN located AS l ON d.classid = l.classid AND d.objid = l.objid
         WHERE d.deptype IN ('n', 'a')
+            AND r.nspoid IN (SELECT tool.oid FROM tool)
+            AND l.nspoid IS DISTINCT FROM r.nspoid
+            AND (l.nspoid IS NULL OR l.nspoid NOT IN (SELECT tool.oid FROM tool))
+        UNION ALL
+        SELECT 3, 'member', m.rolname::text, format('member of %s', g.rolname)
+        FROM pg_catalog.pg_auth_members AS a
+        INNER JOIN pg_catalog.pg_roles AS g ON a.roleid = g.oid
+        INNER JOIN pg_catalog.pg_roles AS m ON a.member = m.oid
+        WHERE g.rolname = ANY (p_roles) AND NOT m.rolname = ANY (p_roles)
+        UNION ALL
+        SELECT 4, 'owned', pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid),
+               format('owned by %s', r.rolname)
+        FROM pg_catalog.pg_shdepend AS s
+        INNER JOIN pg_catalog.pg_roles AS r ON s.refobjid = r.oid
+        INNER JOIN pg_catalog.pg_database AS b ON s.dbid = b.oid
+        LEFT JOIN located AS l ON s.classid = l.classid AND s.objid = l.objid
+        WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass
+            AND s.deptype = 'o'
+            AND b.datname = current_database()
+            AND r.rolname = ANY (p_roles)
+            -- What lives in the tool's schemas goes with them.
+            AND (l.nspoid IS NULL OR l.nspoid NOT IN (SELECT tool.oid FROM tool))
     )
-    SELECT 'dependent', pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid),
-           'uses an object of schema tenancy or tenancy_federation'
-    FROM dependents AS x
-    WHERE x.nspoid IS NULL OR x.nspoid NOT IN (SELECT tool.oid FROM tool)
-    ORDER BY 2;
-
-    RETURN QUERY
-    SELECT 'member', m.rolname::text, format('member of %s', g.rolname)
-    FROM pg_catalog.pg_auth_members AS a
-    INNER JOIN pg_catalog.pg_roles AS g ON a.roleid = g.oid
-    INNER JOIN pg_catalog.pg_roles AS m ON a.member = m.oid
-    WHERE g.rolname = ANY (p_roles) AND NOT m.rolname = ANY (p_roles)
-    ORDER BY 2, 3;
-
-    RETURN QUERY
-    SELECT 'owned', pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid), format('owned by %s', r.rolname)
-    FROM pg_catalog.pg_shdepend AS s
-    INNER JOIN pg_catalog.pg_roles AS r ON s.refobjid = r.oid
-    INNER JOIN pg_catalog.pg_database AS b ON s.dbid = b.oid
-    WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass
-        AND s.deptype = 'o'
-        AND b.datname = current_database()
-        AND r.rolname = ANY (p_roles)
-        -- What lives in the tool's schemas goes with them.
-        AND coalesce(
-            CASE s.classid
-                WHEN 'pg_catalog.pg_namespace'::regclass THEN s.objid
-                WHEN 'pg_catalog.pg_proc'::regclass THEN
-                    (SELECT p.pronamespace FROM pg_catalog.pg_proc AS p WHERE p.oid = s.objid)
-                WHEN 'pg_catalog.pg_class'::regclass THEN
-                    (SELECT c.relnamespace FROM pg_catalog.pg_class AS c WHERE c.oid = s.objid)
-                WHEN 'pg_catalog.pg_type'::regclass THEN
-                    (SELECT y.typnamespace FROM pg_catalog.pg_type AS y WHERE y.oid = s.objid)
-            END NOT IN (SELECT n.oid FROM pg_catalog.pg_namespace AS n
-                        WHERE n.nspname IN ('tenancy', 'tenancy_federation')),
-            true
-        )
-    ORDER BY 2;
+    SELECT f.kind, f.object_name, f.reason FROM found AS f ORDER BY f.rank, f.object_name, f.reason;
 END
 $fn$;
 COMMENT ON FUNCTION tenancy.uninstall_blockers(text []) IS

@@ -1,34 +1,20 @@
 -- After an install applied every file: a routine of the tool that this
 -- install did not (re)create survived only because something outside the
--- tool still uses it (sql/install/drop_routines.sql keeps those). The new
--- version no longer defines it, so installing would leave an outdated routine
--- behind that trigger or view: refuse (TY020); the transaction rolls back and
--- the previous install stays in place.
+-- tool still uses it (drop_routines.sql keeps those). The new version no
+-- longer defines it, so installing would leave an outdated routine behind
+-- that trigger or view: refuse (TY020); the transaction rolls back and the
+-- previous install stays in place.
 DO $do$
 DECLARE
     v_stale text [];
 BEGIN
     SELECT array_agg(
-        format(
-            '%s (used by %s)',
-            p.oid::regprocedure,
-            (
-                SELECT string_agg(pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), ', ')
-                FROM pg_catalog.pg_depend AS d
-                WHERE
-                    d.refclassid = 'pg_catalog.pg_proc'::regclass
-                    AND d.refobjid = p.oid
-                    AND d.deptype IN ('n', 'a')
-            )
-        )
-        ORDER BY p.oid::regprocedure::text
+        format('%s (used by %s)', r.identity, array_to_string(r.dependents, ', '))
+        ORDER BY r.identity
     )
     INTO v_stale
-    FROM pg_catalog.pg_proc AS p
-    INNER JOIN pg_catalog.pg_namespace AS n ON p.pronamespace = n.oid
-    WHERE
-        n.nspname IN ('tenancy', 'tenancy_federation')
-        AND p.xmin <> pg_catalog.pg_current_xact_id()::xid;
+    FROM pg_temp.tenancy_routines() AS r
+    WHERE NOT r.created_now;
     IF v_stale IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY020',
