@@ -57,8 +57,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     yield Installed(wheel, sdist, env_dir / "bin")
 
 
-def test_wheel_carries_the_sql_and_the_example_manifest(installed: Installed) -> None:
-    with zipfile.ZipFile(installed.wheel) as whl:
+def _check_wheel(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as whl:
         names = set(whl.namelist())
         shipped = {n.removeprefix("runner/sql/") for n in names if n.startswith("runner/sql/")}
         # The example manifest is a symlink in the repository: the wheel holds its content.
@@ -70,6 +70,18 @@ def test_wheel_carries_the_sql_and_the_example_manifest(installed: Installed) ->
     }
     assert in_repo <= shipped, sorted(in_repo - shipped)
     assert "runner/cli.py" in names and "runner/py.typed" in names
+
+
+def test_wheel_from_the_sdist_carries_the_sql_and_the_example_manifest(installed: Installed) -> None:
+    _check_wheel(installed.wheel)
+
+
+def test_wheel_from_the_checkout_carries_the_same(tmp_path: Path) -> None:
+    """`pip wheel .`: built straight from the tree, without an sdist in between."""
+    out = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (wheel,) = tmp_path.glob("tenancy-*.whl")
+    _check_wheel(wheel)
 
 
 def test_installed_wheel_runs_the_flow_from_an_empty_directory(
