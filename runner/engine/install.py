@@ -2,10 +2,12 @@
 
 One transaction, so a failed install leaves the previous one in place:
 
-1. ``sql/install/drop_routines.sql`` (with the helper of ``routines.sql``) drops the tool's routines that nothing
+1. ``sql/install/drop_routines.sql`` drops the tool's routines that nothing
    else uses, so every function file can recreate its routine whatever its new
    signature or return type (``CREATE OR REPLACE`` alone cannot change those);
    routines a trigger, view or policy uses are kept and replaced in place.
+   (``sql/install/routines.sql`` is the session-local helper that lists the
+   routines for this step, step 4 and the summary of what changed.)
 2. ``sql/ledger/*.sql`` by name: numbered, each idempotent, so applying them all
    again alters an older ledger in place and keeps its rows.
 3. ``sql/functions/*.sql`` by name, then the files rendered from the manifest.
