@@ -82,10 +82,19 @@ def old_install(sample_db: Database, previous_release: Path, manifest: Manifest)
         tenants = executor.registry_tenants(conn, manifest)
     out = old_tenancy(previous_release, sample_db.dsn, "migrate", "--tenant", tenants[0], "--tenant", tenants[1])
     assert out.returncode == 0, out.stdout + out.stderr
-    # A run that stopped after the first step: tenant tables created, no rows yet.
-    with sample_db.connect() as conn, conn.transaction():
-        conn.execute("SELECT tenancy.lock_tenant(%s)", (tenants[2],))
-        conn.execute("SELECT tenancy.begin_tenant_migration(%s)", (tenants[2],))
+    # A batched run that stopped in the middle of its first table: tenant tables
+    # created, one keyset batch committed (what 0.1.0's migrate_tenant_batched does).
+    with sample_db.connect() as conn:
+        with conn.transaction():
+            conn.execute("SELECT tenancy.lock_tenant(%s)", (tenants[2],))
+            conn.execute("SELECT tenancy.begin_tenant_migration(%s)", (tenants[2],))
+        with conn.transaction():
+            conn.execute("SELECT tenancy.lock_tenant(%s)", (tenants[2],))
+            first = conn.execute(
+                "SELECT table_name FROM tenancy.moved_tables ORDER BY position LIMIT 1"
+            ).fetchone()
+            assert first is not None
+            conn.execute("SELECT tenancy.copy_tenant_table(%s, %s, 5)", (tenants[2], first[0]))
     yield sample_db
 
 
@@ -99,6 +108,11 @@ def test_upgrade_from_0_1_0_keeps_the_ledger_and_finishes_the_migration(
         ).fetchall()
         states = dict(conn.execute("SELECT tenant_id, state FROM tenancy.tenants").fetchall())
         assert states == {tenants[0]: "migrated", tenants[1]: "migrated", tenants[2]: "migrating"}
+        assert conn.execute(
+            "SELECT state, rows_copied, last_key IS NOT NULL FROM tenancy.ledger "
+            "WHERE tenant_id = %s AND state <> 'created'",
+            (tenants[2],),
+        ).fetchall() == [("copying", 5, True)]
 
         result = install(conn, manifest)
 
