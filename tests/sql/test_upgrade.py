@@ -117,7 +117,7 @@ def test_upgrade_from_0_1_0_keeps_the_ledger_and_finishes_the_migration(
         result = install(conn, manifest)
 
         assert result.changed and result.previous_version == "0.1.0" and result.version == __version__
-        assert "ledger/0002_install_history.sql" in result.ledger_files
+        assert "ledger/0002_upgrades.sql" in result.ledger_files
         assert "tenancy.record_install(text,text,text,text[],jsonb)" in result.routines.added
         assert result.routines.unchanged > 20
         lines = describe_install(result)
