@@ -130,6 +130,11 @@ def test_upgrade_from_0_1_0_keeps_the_ledger_and_finishes_the_migration(
             "SELECT version, previous_version FROM tenancy.installed ORDER BY installed_at DESC LIMIT 1"
         ).fetchone() == (__version__, "0.1.0")
         assert conn.execute("SELECT count(*) FROM tenancy.installed").fetchone() == (2,)
+        # 0002 altered the 0.1.0 tables in place.
+        assert conn.execute(
+            "SELECT array_agg(column_name::text ORDER BY column_name) FROM information_schema.columns "
+            "WHERE table_schema = 'tenancy' AND table_name = 'settings' AND column_name LIKE 'schema_%%'"
+        ).fetchone() == (None,)
 
     results = migrate.migrate_tenants(old_install.dsn, tenants[2:])
     assert [(r.tenant_id, r.state) for r in results] == [(t, "migrated") for t in tenants[2:]], [
