@@ -5,6 +5,7 @@ that holds no checkout, against the test server."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -39,12 +40,19 @@ class Installed:
         return run(self.bin / "tenancy", *args, cwd=cwd, env=env)
 
 
+def source_tree(dest: Path) -> Path:
+    """A copy of the checkout (symlinks kept), so builds write nothing into the repository."""
+    skip = shutil.ignore_patterns(".git", ".venv", ".embedded", "build", "dist", "*.egg-info", "*cache*")
+    return Path(shutil.copytree(REPO, dest / "src", symlinks=True, ignore=skip))
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     """sdist, then a wheel built from that sdist, installed into a fresh venv (once per session)."""
     dist = tmp_path_factory.mktemp("dist")
+    src = source_tree(tmp_path_factory.mktemp("tree"))
     # The checkout's own build tools (the dev extra); no network build isolation.
-    out = run(sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", dist, REPO)
+    out = run(sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", dist, src)
     assert out.returncode == 0, out.stdout + out.stderr
     (sdist,) = dist.glob("tenancy-*.tar.gz")
     out = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", dist, sdist)
@@ -78,7 +86,8 @@ def test_wheel_from_the_sdist_carries_the_sql_and_the_example_manifest(installed
 
 def test_wheel_from_the_checkout_carries_the_same(tmp_path: Path) -> None:
     """`pip wheel .`: built straight from the tree, without an sdist in between."""
-    out = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, REPO)
+    src = source_tree(tmp_path)
+    out = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, src)
     assert out.returncode == 0, out.stdout + out.stderr
     (wheel,) = tmp_path.glob("tenancy-*.whl")
     _check_wheel(wheel)
