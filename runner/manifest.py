@@ -7,6 +7,7 @@ example and README "Manifest reference" for every key.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -136,6 +137,28 @@ def _identifier(value: Any, where: str) -> str:
     return value
 
 
+# Every key each section accepts; anything else is a typo or a misplaced key.
+SECTION_KEYS: dict[str, frozenset[str]] = {
+    "tenancy": frozenset({"tenant_key", "central_schema", "schema_pattern"}),
+    "registry": frozenset({"table", "id_column", "name_column"}),
+    "move": frozenset({"tables", "unique"}),
+    "central": frozenset({"tables"}),
+    "hybrid": frozenset({"tables", "public_column"}),
+    "roles": frozenset(RoleNames.__dataclass_fields__),
+}
+
+
+def _reject_unknown(names: Any, known: frozenset[str], where: str) -> None:
+    """ManifestError for an unknown name, naming the nearest valid one."""
+    for name in sorted(set(names) - known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        guess = f": did you mean `{close[0]}`?" if close else ""
+        raise ManifestError(
+            f"unknown {where} `{name}`{guess}",
+            hint=f"Valid names: {', '.join(sorted(known))} (README, Manifest reference).",
+        )
+
+
 def _table_list(section: dict[str, Any], name: str, required: bool) -> tuple[str, ...]:
     raw = section.get("tables")
     if raw is None:
@@ -160,9 +183,6 @@ def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _role_names(section: dict[str, Any]) -> RoleNames:
     defaults = RoleNames()
-    bad = sorted(set(section) - set(RoleNames.__dataclass_fields__))
-    if bad:
-        raise ManifestError(f"unknown key(s) in [roles]: {', '.join(bad)}")
     values: dict[str, Any] = {}
     for key in ("owner", "app", "readonly"):
         pattern = section.get(key, getattr(defaults, key))
@@ -192,13 +212,9 @@ def _role_names(section: dict[str, Any]) -> RoleNames:
 
 
 def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
-    known = {"tenancy", "registry", "move", "central", "hybrid", "roles"}
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise ManifestError(
-            f"unknown manifest section(s): {', '.join(unknown)}",
-            hint=f"Known sections: {', '.join(sorted(known))}.",
-        )
+    _reject_unknown(doc, frozenset(SECTION_KEYS), "manifest section")
+    for name in SECTION_KEYS:
+        _reject_unknown(_section(doc, name), SECTION_KEYS[name], f"key in [{name}]")
     top = _section(doc, "tenancy")
     tenant_key = _identifier(top.get("tenant_key"), "[tenancy] tenant_key")
     central_schema = _identifier(top.get("central_schema", "public"), "[tenancy] central_schema")
@@ -257,18 +273,12 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
         extra_unique[table] = tuple(
             tuple(_identifier(c, f"[move.unique] {table} column") for c in k) for k in keys
         )
-    bad = sorted(set(move_s) - {"tables", "unique"})
-    if bad:
-        raise ManifestError(f"unknown key(s) in [move]: {', '.join(bad)}")
 
     public_column: dict[str, str] = {}
     for table, col in _section(hybrid_s, "public_column").items():
         if table not in hybrid:
             raise ManifestError(f"[hybrid.public_column] names {table!r}, which is not a hybrid table")
         public_column[table] = _identifier(col, f"[hybrid.public_column] {table}")
-    bad = sorted(set(hybrid_s) - {"tables", "public_column"})
-    if bad:
-        raise ManifestError(f"unknown key(s) in [hybrid]: {', '.join(bad)}")
 
     return Manifest(
         tenant_key=tenant_key,
