@@ -7,8 +7,9 @@
 -- load and resets sequences. p_source_sums (from tenancy.source_sums(), which
 -- reads each shared table once for many tenants) saves reading this tenant's
 -- shared rows a second time; without it they are read here. A tenant already
--- migrated is skipped. For huge tenants, CALL tenancy.migrate_tenant_batched()
--- commits in batches.
+-- migrated is skipped; one migrated before a table was added to [move]
+-- gets that table moved (tenancy.migration_complete()). For huge tenants,
+-- CALL tenancy.migrate_tenant_batched() commits in batches.
 
 CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric, action text)
@@ -21,7 +22,7 @@ BEGIN
     PERFORM tenancy.require_tenant(p_tenant_id);
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     tenant_id := p_tenant_id;
-    IF EXISTS (SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id AND t.state = 'migrated') THEN
+    IF tenancy.migration_complete(p_tenant_id) THEN
         FOR table_name, state, rows_copied, seconds IN
             SELECT l.table_name, l.state, l.rows_copied, l.copy_seconds
             FROM tenancy.ledger AS l JOIN tenancy.moved_tables AS m ON m.table_name = l.table_name

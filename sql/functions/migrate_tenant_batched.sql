@@ -25,7 +25,7 @@ BEGIN
     END IF;
     PERFORM tenancy.require_tenant(p_tenant_id);
     PERFORM tenancy.lock_tenant(p_tenant_id, true);
-    IF NOT EXISTS (SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id AND t.state = 'migrated') THEN
+    IF NOT tenancy.migration_complete(p_tenant_id) THEN
         PERFORM tenancy.begin_tenant_migration(p_tenant_id);
         COMMIT;
         FOR v_table IN SELECT m.table_name FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
