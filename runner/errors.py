@@ -21,6 +21,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
     "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
     "TY020": ("upgrade conflict", "The new version no longer defines a routine that a trigger or view uses; drop that object first."),
+    "TY030": ("schema name shared", "Two tenant ids map to one schema name (`ab-1`, `ab_1`); give one of them another id."),
 }
 
 
@@ -102,6 +103,10 @@ class UpgradeConflict(DatabaseError):
     sqlstate = "TY020"
 
 
+class SchemaNameShared(DatabaseError):
+    sqlstate = "TY030"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -115,6 +120,7 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         CentralReference,
         CopyMismatch,
         UpgradeConflict,
+        SchemaNameShared,
     )
 }
 

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from runner.db import connect, progress_notices, typed_errors
 from runner.engine.executor import Progress, TableResult, TenantResult, for_each_tenant
-from runner.errors import PreflightFailed, TenancyError
+from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError
 
 
 def global_preflight(conn: psycopg.Connection) -> None:
@@ -30,6 +30,38 @@ def global_preflight(conn: psycopg.Connection) -> None:
             detail="\n".join(lines),
             hint=rows[0][4],
         )
+
+
+def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
+    """Registry tenants whose ids map to one schema name, each with the error that names its group."""
+    with typed_errors():
+        rows = conn.execute("SELECT tenant_id, schema_name, tenant_ids FROM tenancy.schema_collisions()").fetchall()
+    return {
+        tenant: SchemaNameShared(
+            f"tenant ids {', '.join(repr(i) for i in ids)} all map to schema {schema}; none of them is migrated",
+            hint=SQLSTATES["TY030"][1],
+        )
+        for tenant, schema, ids in rows
+    }
+
+
+def _failed(
+    conn: psycopg.Connection, tenant_id: str, e: TenancyError, started: float, progress: Progress | None
+) -> TenantResult:
+    """Record a tenant's failure in the ledger and report it; the run goes on."""
+    conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
+    result = TenantResult(
+        tenant_id,
+        "failed",
+        seconds=time.monotonic() - started,
+        error=str(e),
+        hint=e.hint,
+        detail=e.detail,
+        sqlstate=getattr(e, "sqlstate", None),
+    )
+    if progress:
+        progress.finish(result)
+    return result
 
 
 def _migrate_one(
@@ -64,19 +96,7 @@ def _migrate_one(
         except TenancyError as e:
             if batch_size:
                 conn.execute("SELECT pg_advisory_unlock_all()")
-            conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
-            result = TenantResult(
-                tenant_id,
-                "failed",
-                seconds=time.monotonic() - started,
-                error=str(e),
-                hint=e.hint,
-                detail=e.detail,
-                sqlstate=getattr(e, "sqlstate", None),
-            )
-            if progress:
-                progress.finish(result)
-            return result
+            return _failed(conn, tenant_id, e, started, progress)
     tables = [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
     state = "skipped" if rows and all(r[4] == "skipped" for r in rows) else "migrated"
     result = TenantResult(
@@ -109,10 +129,15 @@ def migrate_tenants(
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
             # The shared side of every tenant's validation, one pass per shared table.
             row = conn.execute("SELECT tenancy.source_sums(%s)", (list(tenants),)).fetchone()
+        collisions = schema_collisions(conn)
     sums: dict[str, dict[str, Any]] = row[0] if row else {}
-    return for_each_tenant(
-        dsn, tenants, lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress), jobs
-    )
+
+    def work(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
+        if tenant_id in collisions:
+            return _failed(conn, tenant_id, collisions[tenant_id], time.monotonic(), progress)
+        return _migrate_one(conn, tenant_id, sums.get(tenant_id, {}), batch_size, progress)
+
+    return for_each_tenant(dsn, tenants, work, jobs)
 
 
 
@@ -121,6 +146,7 @@ def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
     results = []
     with connect(dsn) as conn, typed_errors():
         global_rows = conn.execute("SELECT * FROM tenancy.preflight()").fetchall()
+        collisions = schema_collisions(conn)
         for t in tenants:
             problems = conn.execute(
                 "SELECT table_name, check_name, problem_rows, detail, hint FROM tenancy.preflight_tenant(%s)", (t,)
@@ -132,6 +158,12 @@ def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
                 {"table_name": p[0], "check_name": p[1], "problem_rows": p[2], "detail": p[3], "hint": p[4]}
                 for p in [*global_rows, *problems]
             ]
+            if t in collisions and not any(c["check_name"] == "schema name shared" for c in checks):
+                e = collisions[t]
+                checks.append(
+                    {"table_name": None, "check_name": "schema name shared", "problem_rows": None,
+                     "detail": str(e), "hint": e.hint}
+                )
             results.append(
                 TenantResult(
                     t,

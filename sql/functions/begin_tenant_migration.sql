@@ -1,5 +1,5 @@
 -- tenancy.begin_tenant_migration(tenant id): the first step of a migration,
--- under the tenant's lock: preflight (raises TY003/TY007/TY009 before any
+-- under the tenant's lock: preflight (raises TY003/TY007/TY009/TY030 before any
 -- write), provision the tenant if it is not yet, mark the tenant migrating, create each tenant
 -- table not created yet. Returns the schema. Re-running skips what exists.
 CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text)
@@ -30,10 +30,12 @@ BEGIN
     END IF;
 
     SELECT count(*),
-           string_agg(format('%s: %s%s (%s)', p.table_name, p.check_name,
+           string_agg(format('%s%s%s (%s)', p.table_name || ': ', p.check_name,
                              coalesce(format(', %s rows', p.problem_rows), ''), p.detail), E'\n'),
-           -- The most specific code wins: central FKs, then name clashes, then rows.
-           CASE WHEN bool_or(p.check_name LIKE 'central foreign key%') THEN 'TY009'
+           -- The most specific code wins: a schema shared by two tenant ids,
+           -- central FKs, then name clashes, then rows.
+           CASE WHEN bool_or(p.check_name = 'schema name shared') THEN 'TY030'
+                WHEN bool_or(p.check_name LIKE 'central foreign key%') THEN 'TY009'
                 WHEN bool_or(p.check_name = 'table already exists') THEN 'TY007'
                 ELSE 'TY003' END,
            min(p.hint)

@@ -2,7 +2,9 @@
 -- migration, one row per problem, before anything is written: rows its tenant
 -- tables would refuse (keys and foreign keys the shared tables do not enforce
 -- per tenant), tables of the same name already in its schema that tenancy did
--- not create, and central foreign keys into moved tables. No rows: none.
+-- not create, another tenant id that already holds its schema name (`ab-1`
+-- and `ab_1`; tenancy.schema_collisions() finds such pairs in the whole
+-- registry), and central foreign keys into moved tables. No rows: none.
 -- Read-only.
 CREATE OR REPLACE FUNCTION tenancy.preflight_tenant(p_tenant_id text)
 RETURNS TABLE (
@@ -17,6 +19,17 @@ DECLARE
     v_table  record;
 BEGIN
     tenant_id := p_tenant_id;
+    FOR check_name, detail IN
+        SELECT 'schema name shared',
+               format('tenant ids %L and %L both map to schema %I', t.tenant_id, p_tenant_id, v_schema)
+        FROM tenancy.tenants AS t
+        WHERE t.schema_name = v_schema AND t.tenant_id <> p_tenant_id
+    LOOP
+        table_name := NULL;
+        problem_rows := NULL;
+        hint := 'Give one of the two tenants another id in the registry: each tenant needs a schema of its own.';
+        RETURN NEXT;
+    END LOOP;
     FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
         table_name := v_table.table_name;
         IF to_regclass(format('%I.%I', v_schema, v_table.table_name)) IS NOT NULL

@@ -7,9 +7,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    INSERT INTO tenancy.tenants AS t (tenant_id, schema_name, state, last_error)
-    VALUES (p_tenant_id, tenancy.tenant_schema(p_tenant_id), 'failed', p_error)
-    ON CONFLICT (tenant_id) DO UPDATE SET state = 'failed', last_error = excluded.last_error;
+    UPDATE tenancy.tenants AS t SET state = 'failed', last_error = p_error WHERE t.tenant_id = p_tenant_id;
+    IF NOT FOUND THEN
+        -- No row when another tenant id already holds this schema name: the
+        -- failure (TY030) is the runner's result for this tenant, not a row.
+        INSERT INTO tenancy.tenants AS t (tenant_id, schema_name, state, last_error)
+        VALUES (p_tenant_id, tenancy.tenant_schema(p_tenant_id), 'failed', p_error)
+        ON CONFLICT DO NOTHING;
+    END IF;
 END
 $fn$;
 COMMENT ON FUNCTION tenancy.record_failure(text, text) IS

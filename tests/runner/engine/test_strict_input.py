@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from runner.engine import executor, migrate, validate
@@ -66,3 +67,49 @@ def test_a_table_added_to_move_later_is_moved_by_the_batched_path(sample_db: Dat
     assert [r.state for r in second] == ["migrated"] * len(tenants)
     validated = validate.validate_tenants(sample_db.dsn, tenants)
     assert [v.state for v in validated] == ["validated"] * len(tenants), [v.error for v in validated]
+
+
+def test_two_tenant_ids_for_one_schema_fail_as_a_pair_and_the_run_goes_on(
+    sample_db: Database, tmp_path: Path
+) -> None:
+    manifest = _manifest(tmp_path, EXAMPLE)
+    with sample_db.connect() as conn:
+        conn.execute("INSERT INTO tenants (id, name, created_at) VALUES ('ab-1', 'A', now()), ('ab_1', 'B', now())")
+        # Rows for both, so that either one alone would migrate.
+        conn.execute(
+            "INSERT INTO brand_fonts (tenant_id, family) "
+            "SELECT t, 'serif' FROM unnest(ARRAY['ab-1', 'ab_1']) AS t"
+        )
+        install(conn, manifest)
+        tenants = executor.registry_tenants(conn, manifest)
+    plan = {r.tenant_id: r for r in migrate.plan_tenants(sample_db.dsn, tenants)}
+    assert plan["ab-1"].state == plan["ab_1"].state == "failed"
+    assert any("'ab-1', 'ab_1'" in str(c.get("detail")) for c in plan["ab_1"].checks)
+
+    results = {r.tenant_id: r for r in migrate.migrate_tenants(sample_db.dsn, tenants)}
+    for t in ("ab-1", "ab_1"):
+        r = results[t]
+        assert r.state == "failed" and r.sqlstate == "TY030"
+        assert "'ab-1', 'ab_1'" in (r.error or "") and "tenant_ab_1" in (r.error or "")
+        assert r.hint and "another id" in r.hint
+    others = [t for t in tenants if t not in ("ab-1", "ab_1")]
+    assert others and all(results[t].state == "migrated" for t in others)
+    with sample_db.connect() as conn:
+        assert conn.execute("SELECT to_regnamespace('tenant_ab_1')").fetchone() == (None,)
+
+
+def test_a_dba_migrating_the_second_id_of_a_shared_schema_is_refused(sample_db: Database, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, EXAMPLE)
+    with sample_db.connect() as conn:
+        conn.execute("INSERT INTO tenants (id, name, created_at) VALUES ('ab-1', 'A', now()), ('ab_1', 'B', now())")
+        install(conn, manifest)
+        conn.execute("SELECT * FROM tenancy.migrate_tenant('ab-1')").fetchall()
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute("SELECT * FROM tenancy.migrate_tenant('ab_1')").fetchall()
+        assert e.value.sqlstate == "TY030"
+        assert "'ab-1' and 'ab_1'" in (e.value.diag.message_detail or "")
+        # Recording the failure does not crash, and leaves the first tenant's row alone.
+        conn.execute("SELECT tenancy.record_failure('ab_1', 'refused')")
+        assert conn.execute(
+            "SELECT tenant_id, state FROM tenancy.tenants WHERE schema_name = 'tenant_ab_1'"
+        ).fetchall() == [("ab-1", "migrated")]
