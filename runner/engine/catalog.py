@@ -8,6 +8,7 @@ valid when executed from any schema.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import psycopg
@@ -15,6 +16,7 @@ from psycopg.rows import dict_row
 
 from runner.errors import RenderError
 from runner.manifest import Manifest
+from runner.resources import read_query
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,14 @@ class Index:
     predicate: str | None
     nulls_not_distinct: bool
     referenced_columns: frozenset[str]  # every column the index uses, plain or in expressions
+    options: tuple[str, ...] = ()  # storage parameters, "name=value"
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    bound: str  # "FOR VALUES ..." or "DEFAULT", as pg_get_expr prints it
+    options: tuple[str, ...]  # storage parameters, "name=value"
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,10 @@ class TableShape:
     checks: tuple[Check, ...]
     foreign_keys: tuple[ForeignKey, ...]
     indexes: tuple[Index, ...]
+    options: tuple[str, ...] = ()  # storage parameters, "name=value"
+    partition_key: str | None = None  # "RANGE (created_at)" for a partitioned table
+    partition_columns: tuple[str, ...] = ()
+    partitions: tuple[Partition, ...] = ()
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -109,94 +123,20 @@ class TableShape:
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
-_COLUMNS = """
-SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid AS type_oid,
-       a.attnotnull, a.attidentity, a.attgenerated,
-       pg_get_expr(d.adbin, d.adrelid) AS default_expr,
-       pg_get_serial_sequence(format('%%I.%%I', n.nspname, c.relname), a.attname) AS owned_seq
-FROM pg_attribute AS a
-JOIN pg_class AS c ON c.oid = a.attrelid
-JOIN pg_namespace AS n ON n.oid = c.relnamespace
-LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
-"""
-
-_CONSTRAINTS = """
-SELECT con.conname, con.contype, con.condeferrable, con.condeferred, con.convalidated,
-       pg_get_constraintdef(con.oid) AS definition,
-       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS columns,
-       fn.nspname AS ref_schema, fc.relname AS ref_table,
-       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_attribute AS a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS ref_columns,
-       con.confupdtype, con.confdeltype, con.confmatchtype,
-       con.conindid,
-       ARRAY(SELECT a.attname FROM pg_index AS i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-             WHERE i.indexrelid = con.conindid AND k.ord > i.indnkeyatts
-             ORDER BY k.ord) AS include,
-       coalesce((SELECT i.indnullsnotdistinct FROM pg_index AS i WHERE i.indexrelid = con.conindid),
-                false) AS nulls_not_distinct
-FROM pg_constraint AS con
-LEFT JOIN pg_class AS fc ON fc.oid = con.confrelid
-LEFT JOIN pg_namespace AS fn ON fn.oid = fc.relnamespace
-WHERE con.conrelid = %s AND con.contype IN ('p', 'u', 'f', 'c', 'x')
-ORDER BY con.conname
-"""
-
-_INDEXES = """
-SELECT ic.relname AS name, i.indisunique, am.amname, i.indnkeyatts, i.indnatts,
-       i.indnullsnotdistinct,
-       pg_get_expr(i.indpred, i.indrelid) AS predicate,
-       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
-             FROM generate_series(1, i.indnatts) AS k ORDER BY k) AS exprs,
-       ARRAY(SELECT coalesce(a.attname, '') FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-             LEFT JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS columns,
-       ARRAY(SELECT o FROM unnest(i.indoption) WITH ORDINALITY AS k(o, ord) ORDER BY ord) AS options,
-       ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE format('%%I.%%I', ocn.nspname, oc.opcname) END
-             FROM unnest(i.indclass) WITH ORDINALITY AS k(opc, ord)
-             JOIN pg_opclass AS oc ON oc.oid = k.opc
-             JOIN pg_namespace AS ocn ON ocn.oid = oc.opcnamespace
-             ORDER BY k.ord) AS opclasses,
-       ARRAY(SELECT DISTINCT a.attname FROM pg_depend AS d
-             JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-             WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
-               AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid
-               AND d.refobjsubid > 0) AS referenced
-FROM pg_index AS i
-JOIN pg_class AS ic ON ic.oid = i.indexrelid
-JOIN pg_am AS am ON am.oid = ic.relam
-WHERE i.indrelid = %s
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS con WHERE con.conindid = i.indexrelid
-                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))
-ORDER BY ic.relname
-"""
-
-
-def table_oid(conn: psycopg.Connection, schema: str, table: str) -> int | None:
-    row = conn.execute(
-        "SELECT c.oid FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-        (schema, table),
-    ).fetchone()
-    return int(row[0]) if row else None
-
 
 def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
     """Read one table's shape; raises RenderError if it does not exist."""
-    oid = table_oid(conn, schema, table)
-    if oid is None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        table_row = cur.execute(read_query("queries/catalog_table.sql"), {"schema": schema, "table": table}).fetchone()
+    if table_row is None:
         raise RenderError(
             f'table "{schema}.{table}" does not exist',
             hint="Check the [move] list of the manifest against the database.",
         )
+    oid = int(table_row["oid"])
     with conn.cursor(row_factory=dict_row) as cur:
         columns = []
-        for r in cur.execute(_COLUMNS, (oid,)):
+        for r in cur.execute(read_query("queries/catalog_columns.sql"), {"oid": oid}):
             default = r["default_expr"]
             serial = bool(
                 r["owned_seq"]
@@ -220,7 +160,7 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
         uniques: list[KeyConstraint] = []
         checks: list[Check] = []
         fks: list[ForeignKey] = []
-        for r in cur.execute(_CONSTRAINTS, (oid,)):
+        for r in cur.execute(read_query("queries/catalog_constraints.sql"), {"oid": oid}):
             kind = r["contype"]
             if kind in ("p", "u"):
                 key = KeyConstraint(
@@ -262,14 +202,14 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
                     hint="Drop it before the migration and re-create it in each tenant schema afterwards.",
                 )
         indexes = []
-        for r in cur.execute(_INDEXES, (oid,)):
+        for r in cur.execute(read_query("queries/catalog_indexes.sql"), {"oid": oid}):
             nkey = r["indnkeyatts"]
             keys = tuple(
                 IndexKey(
                     expression=r["exprs"][k],
                     column=r["columns"][k] or None,
-                    descending=bool(r["options"][k] & 1),
-                    nulls_first=bool(r["options"][k] & 2),
+                    descending=bool(r["options_per_key"][k] & 1),
+                    nulls_first=bool(r["options_per_key"][k] & 2),
                     opclass=r["opclasses"][k] or None,
                 )
                 for k in range(nkey)
@@ -284,8 +224,18 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
                     predicate=r["predicate"],
                     nulls_not_distinct=r["indnullsnotdistinct"],
                     referenced_columns=frozenset(r["referenced"]),
+                    options=tuple(r["options"]),
                 )
             )
+        partitions = []
+        for r in cur.execute(read_query("queries/catalog_partitions.sql"), {"oid": oid}):
+            if r["relkind"] == "p":
+                raise RenderError(
+                    f'table "{schema}.{table}": partition {r["name"]} is partitioned again; '
+                    "sub-partitioning is not supported",
+                    hint="Attach its rows to a plain partition (or use one partitioning level) before the migration.",
+                )
+            partitions.append(Partition(r["name"], r["bound"], tuple(r["options"])))
     return TableShape(
         schema=schema,
         name=table,
@@ -296,6 +246,10 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
         checks=tuple(checks),
         foreign_keys=tuple(fks),
         indexes=tuple(indexes),
+        options=tuple(table_row["options"]),
+        partition_key=table_row["partition_key"],
+        partition_columns=tuple(table_row["partition_columns"]),
+        partitions=tuple(partitions),
     )
 
 
@@ -314,7 +268,7 @@ def hashable_types(conn: psycopg.Connection, type_names: set[str]) -> set[str]:
 
 def reserved_words(conn: psycopg.Connection) -> frozenset[str]:
     """Keywords that must be quoted as identifiers on this server."""
-    rows = conn.execute("SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'").fetchall()
+    rows = conn.execute(read_query("queries/catalog_reserved_words.sql")).fetchall()
     return frozenset(r[0] for r in rows)
 
 
@@ -322,9 +276,49 @@ def unlisted_tenant_tables(conn: psycopg.Connection, manifest: Manifest) -> list
     """Tables of the central schema with the tenant key column that the manifest does not list."""
     listed = set(manifest.move) | set(manifest.central) | set(manifest.hybrid)
     rows = conn.execute(
-        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attname = %s AND NOT a.attisdropped "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
-        (manifest.tenant_key, manifest.central_schema),
+        read_query("queries/catalog_unlisted_tables.sql"), {"key": manifest.tenant_key, "schema": manifest.central_schema}
     ).fetchall()
     return [r[0] for r in rows if r[0] not in listed]
+
+
+def _nearest(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
+    """What the manifest names that the database does not have: tables of every
+    section, the registry's columns, the tenant key in moved and hybrid tables,
+    the public column of hybrid tables. Empty when everything is there."""
+    reg = manifest.registry
+    wanted = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
+    schema = manifest.central_schema
+    rows = conn.execute(read_query("queries/catalog_table_columns.sql"), {"schema": schema, "tables": wanted}).fetchall()
+    columns: dict[str, list[str]] = {r[0]: list(r[1]) for r in rows}
+    present = conn.execute(read_query("queries/catalog_tables.sql"), {"schema": schema}).fetchall()
+    all_tables = [r[0] for r in present]
+    problems: list[str] = []
+
+    def need_column(table: str, column: str, role: str) -> None:
+        if table in columns and column not in columns[table]:
+            problems.append(
+                f'{role}: table "{schema}.{table}" has no column {column}{_nearest(column, columns[table])}'
+            )
+
+    for section, names in (
+        ("registry", (reg.table,)),
+        ("move", manifest.move),
+        ("central", manifest.central),
+        ("hybrid", manifest.hybrid),
+    ):
+        for t in names:
+            if t not in columns:
+                problems.append(f'[{section}] table "{schema}.{t}" does not exist{_nearest(t, all_tables)}')
+    need_column(reg.table, reg.id_column, "[registry] id_column")
+    if reg.name_column:
+        need_column(reg.table, reg.name_column, "[registry] name_column")
+    for t in (*manifest.move, *manifest.hybrid):
+        need_column(t, manifest.tenant_key, "[tenancy] tenant_key")
+    for t, col in manifest.public_column.items():
+        need_column(t, col, "[hybrid.public_column]")
+    return problems

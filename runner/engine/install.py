@@ -1,6 +1,8 @@
 """Install or upgrade schema ``tenancy``: ledger tables, static and rendered functions.
 
-One transaction, so a failed install leaves the previous one in place:
+First the manifest is checked against the catalog (tables, registry columns,
+tenant key), so a typo fails before anything changes. Then one transaction, so
+a failed install leaves the previous one in place:
 
 1. ``sql/install/drop_routines.sql`` drops the tool's routines that nothing
    else uses, so every function file can recreate its routine whatever its new
@@ -31,7 +33,9 @@ from psycopg.types.json import Jsonb
 
 from runner import __version__
 from runner.db import typed_errors
+from runner.engine.catalog import manifest_problems
 from runner.engine.render import Rendering, render_all
+from runner.errors import ManifestError
 from runner.manifest import Manifest
 from runner.resources import FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR, read_query
 
@@ -91,10 +95,24 @@ def _in_place(conn: psycopg.Connection) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
+def check_manifest(conn: psycopg.Connection, manifest: Manifest) -> None:
+    """ManifestError, before anything is changed, when the manifest names tables or
+    columns the database does not have."""
+    problems = manifest_problems(conn, manifest)
+    if problems:
+        raise ManifestError(
+            f"the manifest does not match the database: {problems[0]}"
+            + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""),
+            detail="\n".join(problems),
+            hint="Correct the names in the manifest (or create what is missing), then run `tenancy install` again.",
+        )
+
+
 def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         # The routine check compares catalog rows with this transaction's id.
         raise RuntimeError("install() needs a connection outside any transaction")
+    check_manifest(conn, manifest)
     rendering = render_all(conn, manifest)
     parts = static_sql() + [(f"rendered/{f.name}", f.text) for f in rendering.files]
     digest = hashlib.sha256()

@@ -12,7 +12,7 @@ import pytest
 
 from runner.engine import executor, migrate, validate
 from runner.engine.install import install
-from runner.errors import PreflightFailed, RenderError
+from runner.errors import ManifestError, PreflightFailed, RenderError
 from runner.manifest import load_manifest
 from tests.conftest import Database
 
@@ -168,7 +168,7 @@ def test_manifest_naming_a_missing_table_is_refused(other_db: tuple[Database, Pa
     db, _ = other_db
     path = tmp_path / "m.toml"
     path.write_text(MANIFEST.replace('"projects"]', '"projects", "nope"]'))
-    with db.connect() as conn, pytest.raises(RenderError, match=r'"public\.nope" does not exist'):
+    with db.connect() as conn, pytest.raises(ManifestError, match=r'\[move\] table "public\.nope" does not exist'):
         install(conn, load_manifest(path))
     with db.connect() as conn:
         assert conn.execute("SELECT to_regnamespace('tenancy')").fetchone() == (None,)

@@ -4,6 +4,8 @@ already migrated, and two tenant ids that map to one schema fail as a pair."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -11,8 +13,10 @@ import pytest
 
 from runner.engine import executor, migrate, validate
 from runner.engine.install import install
+from runner.errors import ManifestError
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database
+from tests.snapshots import snapshot
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = (REPO / "tenancy.toml").read_text()
@@ -113,3 +117,51 @@ def test_a_dba_migrating_the_second_id_of_a_shared_schema_is_refused(sample_db: 
         assert conn.execute(
             "SELECT tenant_id, state FROM tenancy.tenants WHERE schema_name = 'tenant_ab_1'"
         ).fetchall() == [("ab-1", "migrated")]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('table = "tenants"', 'table = "tenant"'), '[registry] table "public.tenant" does not exist (did you mean tenants?)'),
+        (('id_column = "id"', 'id_column = "uid"'), '[registry] id_column: table "public.tenants" has no column uid'),
+        (('name_column = "name"', 'name_column = "nmae"'), "has no column nmae (did you mean name?)"),
+        (('tenant_key = "tenant_id"', 'tenant_key = "org_id"'), "[tenancy] tenant_key: table"),
+        (('"domains",', '"domain",'), '[central] table "public.domain" does not exist (did you mean domains?)'),
+        (('"employers"', '"employer"'), '[hybrid] table "public.employer" does not exist'),
+        (('jobs = "is_public"', 'jobs = "public"'), '[hybrid.public_column]: table "public.jobs" has no column public'),
+    ],
+)
+def test_install_checks_the_manifest_against_the_database_before_any_change(
+    sample_db: Database, tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    assert edit[0] in EXAMPLE
+    manifest = _manifest(tmp_path, EXAMPLE.replace(edit[0], edit[1], 1))
+    with sample_db.connect() as conn:
+        before = snapshot(conn)
+        with pytest.raises(ManifestError) as e:
+            install(conn, manifest)
+        assert message in str(e.value)
+        assert e.value.hint and "tenancy install" in e.value.hint
+        assert snapshot(conn) == before
+
+
+def test_a_tenant_key_missing_from_a_hybrid_table_is_named(sample_db: Database, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, EXAMPLE)
+    with sample_db.connect() as conn:
+        conn.execute("ALTER TABLE leads RENAME COLUMN tenant_id TO tenant")
+        before = snapshot(conn)
+        with pytest.raises(ManifestError, match=r'table "public\.leads" has no column tenant_id \(did you mean tenant\?\)'):
+            install(conn, manifest)
+        assert snapshot(conn) == before
+
+
+def test_cli_install_prints_failed_and_the_hint(sample_db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(EXAMPLE.replace('id_column = "id"', 'id_column = "ident"'))
+    run = subprocess.run(
+        [sys.executable, "-m", "runner.cli", "install", "--dsn", sample_db.dsn, "--manifest", str(path)],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "FAILED:" in run.stderr and "has no column ident" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -1,0 +1,17 @@
+-- A table of the central schema (plain or partitioned), or no row: its oid,
+-- kind, storage parameters and partition key. Used by runner/engine/catalog.py.
+SELECT
+    c.oid,
+    c.relkind,
+    coalesce(c.reloptions, '{}') AS options,
+    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+    array(
+        SELECT a.attname
+        FROM pg_partitioned_table AS p
+        CROSS JOIN LATERAL unnest(p.partattrs::int2 []) AS k (attnum)
+        INNER JOIN pg_attribute AS a ON p.partrelid = a.attrelid AND k.attnum = a.attnum
+        WHERE p.partrelid = c.oid
+    ) AS partition_columns
+FROM pg_class AS c
+INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
+WHERE n.nspname = %(schema)s AND c.relname = %(table)s AND c.relkind IN ('r', 'p')
