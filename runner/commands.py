@@ -145,6 +145,13 @@ def migrate_cmd(
         if report:
             write_report(report, "migrate --dry-run", results)
         return _exit_code(results)
+    if batch_size:
+        for name in migrate.unbatched_tables(url):
+            console.print(
+                f"[yellow]warning:[/yellow] --batch-size does not apply to {escape(name)}: it has no primary key, "
+                "so each tenant's rows of it are copied in one statement",
+                highlight=False,
+            )
     mode = "parallel" if jobs > 1 else "serial"
     with RichProgress(ids, mode) as progress:
         results = migrate.migrate_tenants(url, ids, batch_size=batch_size, jobs=jobs, progress=progress)

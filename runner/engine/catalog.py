@@ -57,6 +57,7 @@ class KeyConstraint:
     nulls_not_distinct: bool
     deferrable: bool
     deferred: bool
+    options: tuple[str, ...] = ()  # storage parameters of its index, "name=value"
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
                     nulls_not_distinct=r["nulls_not_distinct"],
                     deferrable=r["condeferrable"],
                     deferred=r["condeferred"],
+                    options=tuple(r["index_options"]),
                 )
                 if kind == "p":
                     pk = key

@@ -32,6 +32,16 @@ def global_preflight(conn: psycopg.Connection) -> None:
         )
 
 
+def unbatched_tables(dsn: str) -> list[str]:
+    """What --batch-size cannot apply to: moved tables without a primary key (keyset
+    batches need one), each copied in one statement instead."""
+    with connect(dsn) as conn, typed_errors():
+        rows = conn.execute(
+            "SELECT table_name FROM tenancy.moved_tables WHERE NOT batchable ORDER BY position"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
     """Registry tenants whose ids map to one schema name, each with the error that names its group."""
     with typed_errors():

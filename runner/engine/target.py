@@ -8,7 +8,13 @@ The rules, in one place:
 - foreign keys between moved tables become tenant-local (the tenant key pair is
   dropped); the FK on the tenant key alone (to the registry) is dropped; FKs to
   tables that stay central are kept, schema-qualified;
-- CHECKs on the tenant key alone are dropped;
+- CHECKs on the tenant key alone are dropped; NOT VALID CHECKs and foreign keys
+  are added after the copy, NOT VALID again, so legacy rows copy as they are;
+- a partitioned table stays partitioned with the same key and partition
+  bounds, unless it is partitioned by the tenant key: then each tenant's table
+  is a plain table (a tenant's rows were all in one partition anyway);
+- storage parameters (fillfactor, autovacuum_*, ...) of tables, partitions and
+  indexes are kept;
 - serial columns get their own sequence per tenant table; identity stays identity;
 - anything else that uses the tenant key cannot be rewritten and is an error.
 Keys the source does not already enforce per tenant (extra keys from the
@@ -18,6 +24,7 @@ manifest, FKs that did not include the tenant key) get a preflight check.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from runner.engine.catalog import (
@@ -34,6 +41,20 @@ from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest
 
 _SERIAL_TYPES = {"bigint": "bigserial", "integer": "serial", "smallint": "smallserial"}
 _LONGEST_SUFFIX = "__source_count"
+_OPTION_NAME = re.compile(r"^[a-z_][a-z0-9_.]*$")
+
+StorageOptions = tuple[tuple[str, str], ...]  # (name, value) of WITH (name = 'value', ...)
+
+
+def storage_options(options: tuple[str, ...], where: str) -> StorageOptions:
+    """reloptions ("name=value") as (name, value) pairs; a name that is not a plain word is refused."""
+    pairs = []
+    for opt in options:
+        name, _, value = opt.partition("=")
+        if not _OPTION_NAME.match(name):
+            raise RenderError(f"{where}: storage parameter {opt!r} cannot be rendered")
+        pairs.append((name, value))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,7 @@ class TargetKey:
     deferrable: bool = False
     deferred: bool = False
     enforced_by_source: bool = True
+    options: StorageOptions = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,14 @@ class TargetIndex:
     include: tuple[str, ...]
     predicate: str | None
     nulls_not_distinct: bool
+    options: StorageOptions = ()
+
+
+@dataclass(frozen=True)
+class TargetPartition:
+    name: str
+    bound: str  # "FOR VALUES ..." or "DEFAULT"
+    options: StorageOptions
 
 
 @dataclass(frozen=True)
@@ -74,7 +104,7 @@ class TargetForeignKey:
     deferrable: bool
     deferred: bool
     validated: bool
-    enforced_by_source: bool
+    enforced_by_source: bool  # false: preflight must look for rows the tenant FK would refuse
 
 
 @dataclass(frozen=True)
@@ -108,6 +138,19 @@ class TargetTable:
     indexes: tuple[TargetIndex, ...]
     foreign_keys: tuple[TargetForeignKey, ...]
     notes: tuple[str, ...] = field(default=())
+    options: StorageOptions = ()
+    partition_key: str | None = None  # "RANGE (created_at)": the tenant table is partitioned so
+    partitions: tuple[TargetPartition, ...] = ()
+
+    @property
+    def valid_checks(self) -> tuple[Check, ...]:
+        """CHECKs created with the table: every row copied satisfies them."""
+        return tuple(c for c in self.checks if c.validated)
+
+    @property
+    def not_valid_checks(self) -> tuple[Check, ...]:
+        """CHECKs that were NOT VALID in the shared table: added after the copy, NOT VALID again."""
+        return tuple(c for c in self.checks if not c.validated)
 
     @property
     def copy_columns(self) -> tuple[TargetColumn, ...]:
@@ -146,8 +189,9 @@ def _without(names: tuple[str, ...], key: str) -> tuple[str, ...]:
     return tuple(n for n in names if n != key)
 
 
-def _rewrite_key(k: KeyConstraint, key: str) -> TargetKey:
+def _rewrite_key(k: KeyConstraint, key: str, table: str) -> TargetKey:
     return TargetKey(
+        options=storage_options(k.options, f'key "{k.name}" of "{table}"'),
         name=k.name,
         primary=k.primary,
         columns=_without(k.columns, key),
@@ -177,6 +221,7 @@ def _rewrite_index(shape: TableShape, idx: Index, key: str) -> TargetIndex | str
         include=_without(idx.include, key),
         predicate=idx.predicate,
         nulls_not_distinct=idx.nulls_not_distinct,
+        options=storage_options(idx.options, f'index "{idx.name}" of "{shape.name}"'),
     )
 
 
@@ -208,7 +253,9 @@ def _rewrite_fk(
             deferrable=fk.deferrable,
             deferred=fk.deferred,
             validated=fk.validated,
-            enforced_by_source=fk.validated and len(kept) < len(pairs),
+            # A NOT VALID key stays NOT VALID: existing rows are not checked,
+            # so there is nothing for preflight to find.
+            enforced_by_source=not fk.validated or len(kept) < len(pairs),
         )
     if key in fk.columns:
         raise RenderError(
@@ -269,8 +316,8 @@ def derive_table(
     notes: list[str] = []
     moved = set(manifest.move)
 
-    primary = _rewrite_key(shape.primary_key, key) if shape.primary_key else None
-    uniques = [_rewrite_key(u, key) for u in shape.uniques]
+    primary = _rewrite_key(shape.primary_key, key, shape.name) if shape.primary_key else None
+    uniques = [_rewrite_key(u, key, shape.name) for u in shape.uniques]
     indexes: list[TargetIndex] = []
     for idx in shape.indexes:
         out = _rewrite_index(shape, idx, key)
@@ -319,6 +366,17 @@ def derive_table(
         else:
             fks.append(out_fk)
 
+    partition_key: str | None = shape.partition_key
+    partitions: tuple[TargetPartition, ...] = ()
+    if partition_key and key in shape.partition_columns:
+        notes.append(f"partitioned by {partition_key}, which uses {key}: each tenant table is a plain table")
+        partition_key = None
+    elif partition_key:
+        partitions = tuple(
+            TargetPartition(p.name, p.bound, storage_options(p.options, f'partition "{p.name}" of "{shape.name}"'))
+            for p in shape.partitions
+        )
+
     for c in columns:
         if c.default and "nextval(" in c.default:
             notes.append(f"column {c.name} keeps its default {c.default} (a sequence it does not own)")
@@ -337,6 +395,9 @@ def derive_table(
         indexes=tuple(indexes),
         foreign_keys=tuple(fks),
         notes=tuple(notes),
+        options=storage_options(shape.options, f'table "{shape.name}"'),
+        partition_key=partition_key,
+        partitions=partitions,
     )
 
 

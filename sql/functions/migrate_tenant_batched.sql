@@ -24,6 +24,11 @@ BEGIN
             HINT = 'Use tenancy.migrate_tenant() for one statement per table.';
     END IF;
     PERFORM tenancy.require_tenant(p_tenant_id);
+    -- Keyset batches need a primary key; a table without one is copied whole.
+    FOR v_table IN SELECT m.table_name FROM tenancy.moved_tables AS m WHERE NOT m.batchable ORDER BY m.position LOOP
+        RAISE WARNING 'table % has no primary key: its rows are copied in one statement, not in batches of %',
+            quote_ident(v_table), p_batch_size;
+    END LOOP;
     PERFORM tenancy.lock_tenant(p_tenant_id, true);
     IF NOT tenancy.migration_complete(p_tenant_id) THEN
         PERFORM tenancy.begin_tenant_migration(p_tenant_id);

@@ -1,7 +1,7 @@
 -- The constraints of a table (primary key, unique, foreign key, check,
 -- exclusion): definition, columns in key order, referenced table and columns,
--- actions, INCLUDE columns of the backing index, NULLS NOT DISTINCT. Run with
--- search_path = pg_catalog. Used by runner/engine/catalog.py.
+-- actions, INCLUDE columns, NULLS NOT DISTINCT and storage parameters of the
+-- backing index. Run with search_path = pg_catalog. Used by runner/engine/catalog.py.
 SELECT
     con.conname,
     con.contype,
@@ -37,7 +37,8 @@ SELECT
     ) AS include,
     coalesce(
         (SELECT i.indnullsnotdistinct FROM pg_index AS i WHERE i.indexrelid = con.conindid), false
-    ) AS nulls_not_distinct
+    ) AS nulls_not_distinct,
+    coalesce((SELECT ic.reloptions FROM pg_class AS ic WHERE ic.oid = con.conindid), '{}') AS index_options
 FROM pg_constraint AS con
 LEFT JOIN pg_class AS fc ON con.confrelid = fc.oid
 LEFT JOIN pg_namespace AS fn ON fc.relnamespace = fn.oid

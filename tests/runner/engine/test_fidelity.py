@@ -1,0 +1,214 @@
+"""Fidelity of the tenant tables against a real PostgreSQL: partitioned tables keep
+their partitioning and bounds, NOT VALID constraints stay NOT VALID (legacy rows copy),
+storage parameters are kept, and --batch-size on a table without a key says so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runner.engine import executor, migrate, validate
+from runner.engine.install import install
+from runner.engine.render import render_all
+from runner.manifest import Manifest, load_manifest
+from tests.conftest import Database
+
+REPO = Path(__file__).resolve().parents[3]
+
+SCHEMA = """
+CREATE TABLE orgs (id integer PRIMARY KEY, name text NOT NULL);
+INSERT INTO orgs VALUES (1, 'one'), (2, 'two');
+
+-- Partitioned by a column other than the tenant key, with a default partition.
+CREATE TABLE events (
+    org_id integer NOT NULL REFERENCES orgs,
+    id bigserial,
+    happened date NOT NULL,
+    amount integer NOT NULL,
+    PRIMARY KEY (org_id, id, happened)
+) PARTITION BY RANGE (happened);
+CREATE TABLE events_2024 PARTITION OF events
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') WITH (fillfactor = 80);
+CREATE TABLE events_other PARTITION OF events DEFAULT;
+CREATE INDEX events_amount ON events (org_id, amount);
+INSERT INTO events (org_id, happened, amount)
+SELECT 1 + n % 2, date '2024-06-01' + (n % 400), n FROM generate_series(1, 300) AS n;
+
+-- Partitioned by the tenant key: each tenant table is a plain table.
+CREATE TABLE logs (org_id integer NOT NULL, id bigint NOT NULL, msg text, PRIMARY KEY (org_id, id))
+    PARTITION BY LIST (org_id);
+CREATE TABLE logs_1 PARTITION OF logs FOR VALUES IN (1);
+CREATE TABLE logs_2 PARTITION OF logs FOR VALUES IN (2);
+INSERT INTO logs SELECT 1 + n % 2, n, 'm' || n FROM generate_series(1, 50) AS n;
+
+-- Storage parameters, and constraints added NOT VALID over legacy rows.
+CREATE TABLE items (
+    org_id integer NOT NULL REFERENCES orgs,
+    id integer NOT NULL,
+    parent_id integer,
+    price integer,
+    PRIMARY KEY (org_id, id) WITH (fillfactor = 90)
+) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.05);
+CREATE INDEX items_price ON items (price) WITH (fillfactor = 60);
+INSERT INTO items SELECT 1 + n % 2, n, NULL, n FROM generate_series(1, 40) AS n;
+INSERT INTO items VALUES (1, 1001, NULL, -5), (2, 1002, 999999, 7);
+ALTER TABLE items ADD CONSTRAINT items_price_positive CHECK (price > 0) NOT VALID;
+ALTER TABLE items ADD CONSTRAINT items_parent FOREIGN KEY (org_id, parent_id) REFERENCES items (org_id, id) NOT VALID;
+
+-- No primary key: --batch-size cannot apply.
+CREATE TABLE notes (org_id integer NOT NULL REFERENCES orgs, body text);
+INSERT INTO notes SELECT 1 + n % 2, 'n' || n FROM generate_series(1, 30) AS n;
+"""
+
+MANIFEST = """
+[tenancy]
+tenant_key = "org_id"
+schema_pattern = "org_{id}"
+[registry]
+table = "orgs"
+[move]
+tables = ["events", "logs", "items", "notes"]
+[central]
+tables = ["orgs"]
+"""
+
+
+@pytest.fixture
+def fidelity_db(blank_db: Database, tmp_path: Path) -> Iterator[tuple[Database, Manifest]]:
+    with blank_db.connect() as conn:
+        conn.execute(SCHEMA)
+    path = tmp_path / "fidelity.toml"
+    path.write_text(MANIFEST)
+    manifest = load_manifest(path)
+    with blank_db.connect() as conn:
+        install(conn, manifest)
+    yield blank_db, manifest
+
+
+def _migrate_and_validate(db: Database, manifest: Manifest, batch_size: int | None = None) -> None:
+    with db.connect() as conn:
+        tenants = executor.registry_tenants(conn, manifest)
+    results = migrate.migrate_tenants(db.dsn, tenants, batch_size=batch_size)
+    assert [r.state for r in results] == ["migrated", "migrated"], [r.error for r in results]
+    validated = validate.validate_tenants(db.dsn, tenants)
+    assert [v.state for v in validated] == ["validated", "validated"], [v.error for v in validated]
+
+
+def _bounds(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits AS i "
+        "JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass ORDER BY 1",
+        (table,),
+    ).fetchall()
+
+
+def _options(conn: psycopg.Connection, relation: str) -> list[str]:
+    row = conn.execute("SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = %s::regclass", (relation,))
+    return sorted(row.fetchone()[0])  # type: ignore[index]
+
+
+def test_a_partitioned_table_stays_partitioned_with_the_same_bounds(
+    fidelity_db: tuple[Database, Manifest],
+) -> None:
+    db, manifest = fidelity_db
+    _migrate_and_validate(db, manifest)
+    with db.connect() as conn:
+        kind = conn.execute("SELECT relkind FROM pg_class WHERE oid = 'org_1.events'::regclass").fetchone()
+        assert kind == ("p",)
+        key = conn.execute("SELECT pg_get_partkeydef('org_1.events'::regclass)").fetchone()
+        assert key == ("RANGE (happened)",)
+        assert _bounds(conn, "org_1.events") == [
+            (name, bound) for name, bound in _bounds(conn, "public.events")
+        ]
+        assert [b[0] for b in _bounds(conn, "org_1.events")] == ["events_2024", "events_other"]
+        assert _options(conn, "org_1.events_2024") == ["fillfactor=80"]
+        # Rows landed in the partition their date says.
+        per_part = conn.execute(
+            "SELECT tableoid::regclass::text, count(*) FROM org_2.events GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert [p[0] for p in per_part] == ["org_2.events_2024", "org_2.events_other"]
+        assert sum(p[1] for p in per_part) == conn.execute(
+            "SELECT count(*) FROM public.events WHERE org_id = 2"
+        ).fetchone()[0]  # type: ignore[index]
+
+
+def test_a_table_partitioned_by_the_tenant_key_becomes_a_plain_table(
+    fidelity_db: tuple[Database, Manifest],
+) -> None:
+    db, manifest = fidelity_db
+    _migrate_and_validate(db, manifest)
+    with db.connect() as conn:
+        assert conn.execute("SELECT relkind FROM pg_class WHERE oid = 'org_1.logs'::regclass").fetchone() == ("r",)
+        assert conn.execute("SELECT count(*) FROM org_1.logs").fetchone() == (25,)
+        notes = conn.execute("SELECT notes FROM tenancy.moved_tables WHERE table_name = 'logs'").fetchone()
+        assert notes and any("plain table" in n for n in notes[0])
+
+
+def test_partitions_raise_no_unlisted_table_warning(fidelity_db: tuple[Database, Manifest]) -> None:
+    db, manifest = fidelity_db
+    with db.connect() as conn:
+        rendering = render_all(conn, manifest)
+    assert rendering.warnings == ()
+
+
+def test_not_valid_constraints_stay_not_valid_and_legacy_rows_copy(
+    fidelity_db: tuple[Database, Manifest],
+) -> None:
+    db, manifest = fidelity_db
+    _migrate_and_validate(db, manifest)
+    with db.connect() as conn:
+        rows = conn.execute(
+            "SELECT conname, contype, convalidated FROM pg_constraint "
+            "WHERE conrelid = 'org_1.items'::regclass AND contype IN ('c', 'f') ORDER BY 1"
+        ).fetchall()
+        assert rows == [("items_parent", "f", False), ("items_price_positive", "c", False)]
+        assert conn.execute("SELECT price FROM org_1.items WHERE id = 1001").fetchone() == (-5,)
+        assert conn.execute("SELECT parent_id FROM org_2.items WHERE id = 1002").fetchone() == (999999,)
+        # Still enforced for new rows.
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("INSERT INTO org_1.items (id, price) VALUES (5000, -1)")
+
+
+def test_storage_parameters_are_kept(fidelity_db: tuple[Database, Manifest]) -> None:
+    db, manifest = fidelity_db
+    _migrate_and_validate(db, manifest)
+    with db.connect() as conn:
+        assert _options(conn, "org_2.items") == ["autovacuum_vacuum_scale_factor=0.05", "fillfactor=70"]
+        assert _options(conn, "org_2.items_price") == ["fillfactor=60"]
+        assert _options(conn, "org_2.items_pkey") == ["fillfactor=90"]
+
+
+def test_batch_size_on_a_table_without_a_primary_key_says_so_once(
+    fidelity_db: tuple[Database, Manifest],
+) -> None:
+    db, manifest = fidelity_db
+    assert migrate.unbatched_tables(db.dsn) == ["notes"]
+    run = subprocess.run(
+        [sys.executable, "-m", "runner.cli", "migrate", "--dsn", db.dsn, "--manifest", str(manifest.path),
+         "--batch-size", "7"],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = " ".join((run.stdout + run.stderr).split())
+    assert out.count("--batch-size does not apply to notes") == 1
+    assert "no primary key" in out
+    validated = validate.validate_tenants(db.dsn, ["1", "2"])
+    assert [v.state for v in validated] == ["validated", "validated"]
+
+
+def test_the_batched_procedure_warns_a_dba_about_a_table_without_a_key(
+    fidelity_db: tuple[Database, Manifest],
+) -> None:
+    db, _ = fidelity_db
+    warnings: list[str] = []
+    with db.connect() as conn:
+        conn.add_notice_handler(lambda d: warnings.append(f"{d.severity_nonlocalized}: {d.message_primary}"))
+        conn.execute("CALL tenancy.migrate_tenant_batched('1', 7)")
+    assert [w for w in warnings if "no primary key" in w] == [
+        "WARNING: table notes has no primary key: its rows are copied in one statement, not in batches of 7"
+    ]
