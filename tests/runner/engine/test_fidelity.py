@@ -12,6 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from runner.access import drift as grants
+from runner.access.model import build_model
 from runner.engine import executor, migrate, validate
 from runner.engine.install import install
 from runner.engine.render import render_all
@@ -212,3 +214,18 @@ def test_the_batched_procedure_warns_a_dba_about_a_table_without_a_key(
     assert [w for w in warnings if "no primary key" in w] == [
         "WARNING: table notes has no primary key: its rows are copied in one statement, not in batches of 7"
     ]
+
+
+def test_partitioned_tenant_tables_have_their_grants_and_roll_back(fidelity_db: tuple[Database, Manifest]) -> None:
+    db, manifest = fidelity_db
+    _migrate_and_validate(db, manifest)
+    with db.connect() as conn:
+        assert grants.verify(conn, build_model(manifest, ["1", "2"]), all_tenants=True) == []
+    result = migrate.rollback_tenant(db.dsn, "1")
+    assert "events" in [t.table_name for t in result.tables]
+    with db.connect() as conn:
+        left = conn.execute(
+            "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'org_1' AND c.relkind IN ('r', 'p') ORDER BY 1"
+        ).fetchall()
+        assert left == []
