@@ -86,10 +86,18 @@ def render(dsn: str | None, manifest: Manifest, out: Path | None) -> int:
 def install(dsn: str | None, manifest: Manifest) -> int:
     with connect(resolve_dsn(dsn)) as conn:
         result = install_sql(conn, manifest)
+        incomplete = migrate.incomplete_tenants(conn)
     for w in result.rendering.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     for line in describe_install(result):
         console.print(line, markup=False, highlight=False)
+    if incomplete:
+        tables = sorted({t for missing in incomplete.values() for t in missing})
+        console.print(
+            f"{len(incomplete)} migrated tenant(s) do not have {', '.join(tables)} yet: "
+            "`tenancy migrate` moves it for them",
+            markup=False, highlight=False,
+        )
     return 0
 
 

@@ -42,6 +42,13 @@ def unbatched_tables(dsn: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def incomplete_tenants(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """Migrated tenants that miss tables added to [move] later: {tenant: [tables]}."""
+    with typed_errors():
+        rows = conn.execute("SELECT tenant_id, missing_tables FROM tenancy.incomplete_tenants()").fetchall()
+    return {r[0]: list(r[1]) for r in rows}
+
+
 def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
     """Registry tenants whose ids map to one schema name, each with the error that names its group."""
     with typed_errors():

@@ -4,17 +4,14 @@
 -- migration moves that table too instead of skipping the tenant. Read-only.
 CREATE OR REPLACE FUNCTION tenancy.migration_complete(p_tenant_id text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT EXISTS (SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id AND t.state = 'migrated')
-        AND NOT EXISTS (
-            SELECT 1 FROM tenancy.moved_tables AS m
-            WHERE NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l
-                              WHERE l.tenant_id = p_tenant_id AND l.table_name = m.table_name
-                                  AND l.state = 'done')
-        )
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id AND t.state = 'migrated')
+        AND cardinality(tenancy.missing_tables(p_tenant_id)) = 0;
+END
 $fn$;
 COMMENT ON FUNCTION tenancy.migration_complete(text) IS
 'True when the tenant is migrated and every moved table is done for it (a table added later makes it false).';
