@@ -14,6 +14,7 @@ DECLARE
     v_table    text;
     v_null     bigint;
     v_unknown  bigint;
+    v_referencing text;
 BEGIN
     FOR v_table IN SELECT m.table_name FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
         EXECUTE format(
@@ -45,14 +46,14 @@ BEGIN
             RETURN NEXT;
         END IF;
     END LOOP;
-    FOR table_name, check_name, detail IN
-        SELECT c.table_name, 'central foreign key ' || c.constraint_name,
+    FOR table_name, check_name, v_referencing, detail IN
+        SELECT c.table_name, 'central foreign key ' || c.constraint_name, c.referencing_table,
                format('%s references %I.%I, which moves to tenant schemas', c.referencing_table,
                       v_settings.central_schema, c.table_name)
         FROM tenancy.central_references() AS c
     LOOP
         problem_rows := NULL;
-        hint := 'Drop that foreign key, or move the referencing table too (list it under [move]).';
+        hint := tenancy.central_reference_hint(v_referencing, table_name);
         RETURN NEXT;
     END LOOP;
 END

@@ -17,6 +17,7 @@ AS $fn$
 DECLARE
     v_schema text := tenancy.require_tenant(p_tenant_id);
     v_table  record;
+    v_referencing text;
 BEGIN
     tenant_id := p_tenant_id;
     FOR check_name, detail IN
@@ -47,13 +48,13 @@ BEGIN
             RETURN NEXT;
         END LOOP;
     END LOOP;
-    FOR table_name, check_name, detail IN
-        SELECT c.table_name, 'central foreign key ' || c.constraint_name,
+    FOR table_name, check_name, v_referencing, detail IN
+        SELECT c.table_name, 'central foreign key ' || c.constraint_name, c.referencing_table,
                format('%s references the moved table %s', c.referencing_table, c.table_name)
         FROM tenancy.central_references() AS c
     LOOP
         problem_rows := NULL;
-        hint := 'Drop that foreign key, or move the referencing table too (list it under [move]).';
+        hint := tenancy.central_reference_hint(v_referencing, table_name);
         RETURN NEXT;
     END LOOP;
 END

@@ -13,7 +13,7 @@ import pytest
 
 from runner.engine import executor, migrate, validate
 from runner.engine.install import install
-from runner.errors import ManifestError
+from runner.errors import ManifestError, PreflightFailed
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database
 from tests.snapshots import snapshot
@@ -173,3 +173,29 @@ def test_cli_install_prints_failed_and_the_hint(sample_db: Database, tmp_path: P
     assert run.returncode == 2, run.stderr
     assert "FAILED:" in run.stderr and "has no column ident" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_table_added_later_that_moved_tables_reference_asks_for_a_second_migration(
+    sample_db: Database, tmp_path: Path
+) -> None:
+    """landing_pages and template_variants reference templates by id alone: moved first,
+    their tenant tables point at the shared templates; moving templates later is refused
+    until those tenants are rolled back and migrated again, as the hint says."""
+    without = _manifest(tmp_path, EXAMPLE.replace('    "templates",\n', ""), "before.toml")
+    full = _manifest(tmp_path, EXAMPLE, "after.toml")
+    with sample_db.connect() as conn:
+        install(conn, without)
+        tenants = executor.registry_tenants(conn, full)
+    migrate.migrate_tenants(sample_db.dsn, tenants)
+    with sample_db.connect() as conn:
+        install(conn, full)
+    with pytest.raises(PreflightFailed) as e:
+        migrate.migrate_tenants(sample_db.dsn, tenants)
+    assert "references public.templates" in (e.value.detail or "")
+    assert "tenancy rollback --tenant" in e.value.hint and "migrate it again" in e.value.hint
+    for t in tenants:
+        migrate.rollback_tenant(sample_db.dsn, t)
+    again = migrate.migrate_tenants(sample_db.dsn, tenants)
+    assert [r.state for r in again] == ["migrated"] * len(tenants), [r.error for r in again]
+    validated = validate.validate_tenants(sample_db.dsn, tenants)
+    assert [v.state for v in validated] == ["validated"] * len(tenants), [v.error for v in validated]
