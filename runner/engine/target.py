@@ -13,7 +13,7 @@ The rules, in one place:
 - a partitioned table stays partitioned with the same key and partition
   bounds, unless it is partitioned by the tenant key: then each tenant's table
   is a plain table (a tenant's rows were all in one partition anyway);
-- storage parameters (fillfactor, autovacuum_*, ...) of tables, partitions and
+- storage parameters (fillfactor, autovacuum_*, toast.*, ...) of tables, partitions and
   indexes are kept;
 - serial columns get their own sequence per tenant table; identity stays identity;
 - anything else that uses the tenant key cannot be rewritten and is an error.

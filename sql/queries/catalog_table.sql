@@ -1,9 +1,15 @@
 -- A table of the central schema (plain or partitioned), or no row: its oid,
--- kind, storage parameters and partition key. Used by runner/engine/catalog.py.
+-- kind, storage parameters (its TOAST table's as toast.*), partition key and
+-- partition key columns. Used by runner/engine/catalog.py.
 SELECT
     c.oid,
     c.relkind,
-    coalesce(c.reloptions, '{}') AS options,
+    coalesce(c.reloptions, '{}')
+    || array(
+        SELECT 'toast.' || o.opt
+        FROM pg_class AS t CROSS JOIN LATERAL unnest(t.reloptions) AS o (opt)
+        WHERE t.oid = c.reltoastrelid
+    ) AS options,
     CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
     array(
         SELECT a.attname

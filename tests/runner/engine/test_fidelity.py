@@ -56,6 +56,7 @@ CREATE TABLE items (
     price integer,
     PRIMARY KEY (org_id, id) WITH (fillfactor = 90)
 ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.05);
+
 CREATE INDEX items_price ON items (price) WITH (fillfactor = 60);
 INSERT INTO items SELECT 1 + n % 2, n, NULL, n FROM generate_series(1, 40) AS n;
 INSERT INTO items VALUES (1, 1001, NULL, -5), (2, 1002, 999999, 7);
@@ -65,6 +66,8 @@ ALTER TABLE items ADD CONSTRAINT items_parent FOREIGN KEY (org_id, parent_id) RE
 -- No primary key: --batch-size cannot apply.
 CREATE TABLE notes (org_id integer NOT NULL REFERENCES orgs, body text);
 INSERT INTO notes SELECT 1 + n % 2, 'n' || n FROM generate_series(1, 30) AS n;
+-- Parameters of its TOAST table (text columns give it one).
+ALTER TABLE notes SET (toast.autovacuum_enabled = false);
 """
 
 MANIFEST = """
@@ -183,6 +186,11 @@ def test_storage_parameters_are_kept(fidelity_db: tuple[Database, Manifest]) -> 
         assert _options(conn, "org_2.items") == ["autovacuum_vacuum_scale_factor=0.05", "fillfactor=70"]
         assert _options(conn, "org_2.items_price") == ["fillfactor=60"]
         assert _options(conn, "org_2.items_pkey") == ["fillfactor=90"]
+        toast = conn.execute(
+            "SELECT t.reloptions FROM pg_class AS c JOIN pg_class AS t ON t.oid = c.reltoastrelid "
+            "WHERE c.oid = 'org_2.notes'::regclass"
+        ).fetchone()
+        assert toast == (["autovacuum_enabled=false"],)
 
 
 def test_batch_size_on_a_table_without_a_primary_key_says_so_once(
