@@ -162,7 +162,9 @@ def migrate_cmd(
             )
     mode = "parallel" if jobs > 1 else "serial"
     with RichProgress(ids, mode) as progress:
-        results = migrate.migrate_tenants(url, ids, batch_size=batch_size, jobs=jobs, progress=progress)
+        results = migrate.migrate_tenants(
+            url, ids, batch_size=batch_size, jobs=jobs, progress=progress, split=not tenants
+        )
     console.print(results_table(results, "migrate"))
     print_failures(results)
     if report:

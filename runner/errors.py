@@ -22,6 +22,11 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
     "TY020": ("upgrade conflict", "The new version no longer defines a routine that a trigger or view uses; drop that object first."),
     "TY030": ("schema name shared", "Two tenant ids map to one schema name (`ab-1`, `ab_1`); give one of them another id."),
+    "TY080": ("not a moved table", "Name a table listed in tenancy.moved_tables (the manifest's [move] tables)."),
+    "TY081": ("setting too low", "Raise the server setting named in the message (postgresql.conf, then restart)."),
+    # Raised and caught inside the federation functions (a block that ends in it
+    # releases its locks); never reaches a caller.
+    "TY089": ("internal: lock release", "Not an error a caller sees; report it if one does."),
 }
 
 
@@ -107,6 +112,14 @@ class SchemaNameShared(DatabaseError):
     sqlstate = "TY030"
 
 
+class NotMovedTable(DatabaseError):
+    sqlstate = "TY080"
+
+
+class SettingTooLow(DatabaseError):
+    sqlstate = "TY081"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -121,6 +134,8 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         CopyMismatch,
         UpgradeConflict,
         SchemaNameShared,
+        NotMovedTable,
+        SettingTooLow,
     )
 }
 

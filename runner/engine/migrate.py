@@ -1,8 +1,11 @@
-"""Migrate tenants: preflight, then one call of the SQL engine per tenant.
+"""Migrate tenants: preflight, then calls of the SQL engine.
 
-No row passes through Python: each tenant is one call of
-tenancy.migrate_tenant() (or CALL tenancy.migrate_tenant_batched()), and what
-comes back is the ledger's rows and the functions' progress NOTICEs.
+No row passes through Python. A whole run migrates tenants in batches, one
+call of tenancy.migrate_tenants() per batch (one pass per shared table for the
+batch, the split copy); named tenants (`--tenant`) and `--batch-size` runs
+take the per-tenant path: tenancy.migrate_tenant() (or CALL
+tenancy.migrate_tenant_batched()) per tenant. What comes back is the ledger's
+rows and the functions' progress NOTICEs.
 """
 
 from __future__ import annotations
@@ -128,6 +131,63 @@ def _migrate_one(
     return result
 
 
+def _migrate_batch(
+    conn: psycopg.Connection,
+    batch: list[str],
+    sums: dict[str, dict[str, Any]],
+    progress: Progress | None,
+) -> list[TenantResult]:
+    """One batch in one transaction (tenancy.migrate_tenants). When the batch as a whole
+    fails (a statement shared by its tenants), each tenant is migrated on its own, so the
+    error lands on the tenant that caused it and the others still move."""
+    started = time.monotonic()
+    if progress:
+        for t in batch:
+            progress.start(t, sum(int(v[0]) for v in sums.get(t, {}).values()))
+    # Progress NOTICEs only when something shows them.
+    conn.execute("SELECT set_config('client_min_messages', %s, false)", ("notice" if progress else "warning",))
+    try:
+        with progress_notices(conn, progress.advance if progress else None), typed_errors():
+            cur = conn.execute(
+                "SELECT * FROM tenancy.migrate_tenants(%s, %s)",
+                (batch, Jsonb({t: sums[t] for t in batch if t in sums})),
+            )
+            names = [d.name for d in cur.description or ()]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    except (TenancyError, psycopg.DatabaseError):
+        conn.rollback()
+        return [_migrate_one(conn, t, sums.get(t, {}), None, progress) for t in batch]
+    share = (time.monotonic() - started) / len(batch)
+    results = []
+    for t in batch:
+        mine = [r for r in rows if r["tenant_id"] == t]
+        failure = next((r for r in mine if r["action"] == "failed"), None)
+        if failure:
+            conn.execute("SELECT tenancy.record_failure(%s, %s)", (t, failure["error"]))
+            result = TenantResult(
+                t,
+                "failed",
+                seconds=share,
+                error=failure["error"],
+                hint=failure["error_hint"],
+                detail=failure["error_detail"],
+                sqlstate=failure["error_code"],
+            )
+        else:
+            tables = [
+                TableResult(r["table_name"], r["state"], int(r["rows_copied"]),
+                            float(r["seconds"]) if r["seconds"] is not None else None)
+                for r in mine
+            ]
+            skipped = bool(mine) and all(r["action"] == "skipped" for r in mine)
+            result = TenantResult(
+                t, "skipped" if skipped else "migrated", rows=sum(x.rows for x in tables), seconds=share, tables=tables
+            )
+        if progress:
+            progress.finish(result)
+        results.append(result)
+    return results
+
 
 def migrate_tenants(
     dsn: str,
@@ -136,26 +196,55 @@ def migrate_tenants(
     batch_size: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    split: bool = True,
 ) -> list[TenantResult]:
-    """Migrate each tenant on `jobs` connections; one failing tenant is reported and the others go on."""
+    """Migrate each tenant on `jobs` connections; one failing tenant is reported and the others go on.
+
+    With split (and no batch_size), tenants go in batches of tenancy.tenant_batch_size(jobs),
+    each shared table read once per batch; otherwise one tenant at a time."""
     with connect(dsn) as conn:
-        global_preflight(conn)
-        # What all tenants share, once per run and in its own short transaction,
-        # so tenants migrated in parallel never wait on its lock.
+        # A re-run skips the tenants already migrated with one read of the ledger.
         with typed_errors():
+            done_rows = conn.execute("SELECT * FROM tenancy.migrated_tables(%s)", (list(tenants),)).fetchall()
+        skipped: dict[str, list[TableResult]] = {}
+        for d in done_rows:
+            skipped.setdefault(d[0], []).append(
+                TableResult(d[1], d[2], int(d[3]), float(d[4]) if d[4] is not None else None)
+            )
+        pending = [t for t in tenants if t not in skipped]
+        results = {t: TenantResult(t, "skipped", rows=sum(x.rows for x in ts), tables=ts) for t, ts in skipped.items()}
+        if progress:
+            for skip in results.values():
+                progress.start(skip.tenant_id, skip.rows)
+                progress.finish(skip)
+        if not pending:
+            return [results[t] for t in tenants]
+        global_preflight(conn)
+        with typed_errors():
+            # Refuses settings too low for even one tenant, before any work.
+            size_row = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchone()
+            # What all tenants share, once per run and in its own short transaction,
+            # so tenants migrated in parallel never wait on its lock.
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
             # The shared side of every tenant's validation, one pass per shared table.
-            row = conn.execute("SELECT tenancy.source_sums(%s)", (list(tenants),)).fetchone()
+            row = conn.execute("SELECT tenancy.source_sums(%s)", (pending,)).fetchone()
         collisions = schema_collisions(conn)
+        failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
     sums: dict[str, dict[str, Any]] = row[0] if row else {}
-
-    def work(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
-        if tenant_id in collisions:
-            return _failed(conn, tenant_id, collisions[tenant_id], time.monotonic(), progress)
-        return _migrate_one(conn, tenant_id, sums.get(tenant_id, {}), batch_size, progress)
-
-    return for_each_tenant(dsn, tenants, work, jobs)
-
+    pending = [t for t in pending if t not in collisions]
+    if split and not batch_size:
+        size = int(size_row[0]) if size_row else 1
+        # No bigger than an even share, so that every job gets work.
+        size = max(1, min(size, -(-len(pending) // max(jobs, 1))))
+        batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+        parts = for_each_tenant(dsn, batches, lambda conn, b: _migrate_batch(conn, b, sums, progress), jobs)
+        moved = [r for part in parts for r in part]
+    else:
+        moved = for_each_tenant(
+            dsn, pending, lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress), jobs
+        )
+    results.update((r.tenant_id, r) for r in failed + moved)
+    return [results[t] for t in tenants]
 
 
 def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
@@ -166,7 +255,7 @@ def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
         collisions = schema_collisions(conn)
         for t in tenants:
             problems = conn.execute(
-                "SELECT table_name, check_name, problem_rows, detail, hint FROM tenancy.preflight_tenant(%s)", (t,)
+                "SELECT table_name, check_name, problem_rows, detail, hint FROM tenancy.preflight_tenant(%s, false)", (t,)
             ).fetchall()
             plan = conn.execute(
                 "SELECT table_name, state, rows_to_move, ddl FROM tenancy.plan_tenant(%s)", (t,)

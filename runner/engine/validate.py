@@ -1,33 +1,50 @@
-"""Validate migrated tenants row by row (tenancy.validate_tenants), in chunks per job."""
+"""Validate migrated tenants row by row (tenancy.validate_tenants), in chunks.
+
+The shared side (count and checksum of every tenant's shared rows) is read
+once per run, one pass per shared table; the tenant tables are then read in
+chunks of tenancy.tenant_batch_size(jobs) tenants, one transaction each, so
+that a run over thousands of tenants fits the default lock table.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
-from runner.db import typed_errors
+from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult, for_each_tenant
 
 
 def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[TenantResult]:
-    """tenancy.validate_tenants() over the tenants, split into one chunk per job.
-
-    Each chunk reads every shared table once for all of its tenants.
-    """
-    chunks = [list(tenants[i::jobs]) for i in range(max(1, min(jobs, len(tenants))))]
+    """tenancy.validate_tenants() over the tenants, in lock-table-sized chunks on `jobs` connections."""
+    if not tenants:
+        return []
+    with connect(dsn) as conn, typed_errors():
+        size_row = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchone()
+        sums_row = conn.execute("SELECT tenancy.source_sums(%s)", (list(tenants),)).fetchone()
+    sums: dict[str, Any] = sums_row[0] if sums_row else {}
+    size = max(1, min(int(size_row[0]) if size_row else 1, -(-len(tenants) // max(jobs, 1))))
+    chunks = [list(tenants[i : i + size]) for i in range(0, len(tenants), size)]
 
     def one_chunk(conn: psycopg.Connection, chunk: list[str]) -> list[TenantResult]:
         started = time.monotonic()
         with typed_errors():
-            cur = conn.execute("SELECT * FROM tenancy.validate_tenants(%s)", (chunk,))
+            cur = conn.execute(
+                "SELECT * FROM tenancy.validate_tenants(%s, %s)", (chunk, Jsonb({t: sums.get(t, {}) for t in chunk}))
+            )
             names = [d.name for d in cur.description or ()]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         share = (time.monotonic() - started) / max(len(chunk), 1)
+        by_tenant: dict[str, list[dict[str, Any]]] = {t: [] for t in chunk}
+        for r in rows:
+            by_tenant[r["tenant_id"]].append(r)
         results = []
         for tenant_id in chunk:
-            checks = [r for r in rows if r["tenant_id"] == tenant_id]
+            checks = by_tenant[tenant_id]
             failed = [c for c in checks if not c["passed"]]
             results.append(
                 TenantResult(
@@ -40,6 +57,4 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
             )
         return results
 
-    by_tenant = {r.tenant_id: r for part in for_each_tenant(dsn, chunks, one_chunk, jobs) for r in part}
-    return [by_tenant[t] for t in tenants]
-
+    return [r for part in for_each_tenant(dsn, chunks, one_chunk, jobs) for r in part]

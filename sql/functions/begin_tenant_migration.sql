@@ -2,7 +2,13 @@
 -- under the tenant's lock: preflight (raises TY003/TY007/TY009/TY030 before any
 -- write), provision the tenant if it is not yet, mark the tenant migrating, create each tenant
 -- table not created yet. Returns the schema. Re-running skips what exists.
-CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text)
+-- p_central false skips the global check of central foreign keys (TY009),
+-- for a caller that made it once for many tenants.
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP FUNCTION IF EXISTS tenancy.begin_tenant_migration(text);
+
+CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text, p_central boolean DEFAULT true)
 RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -40,7 +46,7 @@ BEGIN
                 ELSE 'TY003' END,
            min(p.hint)
     INTO v_count, v_problems, v_code, v_hint
-    FROM tenancy.preflight_tenant(p_tenant_id) AS p;
+    FROM tenancy.preflight_tenant(p_tenant_id, p_central) AS p;
     IF v_count > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = v_code,
@@ -85,5 +91,5 @@ BEGIN
     RETURN v_schema;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.begin_tenant_migration(text) IS
+COMMENT ON FUNCTION tenancy.begin_tenant_migration(text, boolean) IS
 'Migration step 1 (needs the tenant lock): preflight, provision, create the tenant tables not created yet.';

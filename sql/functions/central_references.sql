@@ -1,7 +1,8 @@
 -- tenancy.central_references(): foreign keys from tables that are not moved
 -- into moved tables. Such a table would point at rows that leave the central
--- schema; every one blocks the migration (TY009). Read-only; one scan of
--- pg_constraint, whatever the number of tenant schemas.
+-- schema; every one blocks the migration (TY009). The partitions of a moved
+-- table move with it: their inherited foreign keys are not central. Read-only;
+-- one scan of pg_constraint, whatever the number of tenant schemas.
 CREATE OR REPLACE FUNCTION tenancy.central_references()
 RETURNS TABLE (table_name text, constraint_name text, referencing_table text)
 LANGUAGE sql
@@ -16,7 +17,7 @@ AS $fn$
     FROM pg_constraint AS c
     JOIN moved AS mv ON c.confrelid = mv.rel
     WHERE c.contype = 'f'
-        AND NOT EXISTS (SELECT 1 FROM moved AS x WHERE x.rel = c.conrelid)
+        AND NOT EXISTS (SELECT 1 FROM moved AS x WHERE x.rel = coalesce(pg_partition_root(c.conrelid), c.conrelid))
     ORDER BY 1, 2
 $fn$;
 COMMENT ON FUNCTION tenancy.central_references() IS

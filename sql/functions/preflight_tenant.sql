@@ -4,9 +4,14 @@
 -- per tenant), tables of the same name already in its schema that tenancy did
 -- not create, another tenant id that already holds its schema name (`ab-1`
 -- and `ab_1`; tenancy.schema_collisions() finds such pairs in the whole
--- registry), and central foreign keys into moved tables. No rows: none.
--- Read-only.
-CREATE OR REPLACE FUNCTION tenancy.preflight_tenant(p_tenant_id text)
+-- registry), and (unless p_central is false: a caller that checked
+-- tenancy.central_references() once for many tenants) central foreign keys
+-- into moved tables. No rows: none. Read-only.
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP FUNCTION IF EXISTS tenancy.preflight_tenant(text);
+
+CREATE OR REPLACE FUNCTION tenancy.preflight_tenant(p_tenant_id text, p_central boolean DEFAULT true)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, problem_rows bigint, detail text, hint text
 )
@@ -52,6 +57,7 @@ BEGIN
         SELECT c.table_name, 'central foreign key ' || c.constraint_name, c.referencing_table,
                format('%s references the moved table %s', c.referencing_table, c.table_name)
         FROM tenancy.central_references() AS c
+        WHERE p_central
     LOOP
         problem_rows := NULL;
         hint := tenancy.central_reference_hint(v_referencing, table_name);
@@ -59,5 +65,5 @@ BEGIN
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.preflight_tenant(text) IS
+COMMENT ON FUNCTION tenancy.preflight_tenant(text, boolean) IS
 'Problems that block one tenant''s migration (rows the tenant tables would refuse, name clashes, central FKs).';

@@ -4,7 +4,14 @@
 -- read and compared. Validating every tenant this way costs about one scan of
 -- the shared tables plus one of the tenant tables, instead of one scan of
 -- every shared table per tenant. Same rows as validate_tenant. Read-only.
-CREATE OR REPLACE FUNCTION tenancy.validate_tenants(p_tenant_ids text [])
+-- p_source_sums, when given, is tenancy.source_sums() of these tenants (or
+-- more) taken once for a whole run that validates in chunks: each chunk
+-- then reads only its tenant tables, never the shared tables again.
+
+-- Earlier versions had another signature: drop it so calls stay unambiguous.
+DROP FUNCTION IF EXISTS tenancy.validate_tenants(text []);
+
+CREATE OR REPLACE FUNCTION tenancy.validate_tenants(p_tenant_ids text [], p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
 )
@@ -13,7 +20,7 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_sums jsonb := tenancy.source_sums(p_tenant_ids);
+    v_sums jsonb := coalesce(p_source_sums, tenancy.source_sums(p_tenant_ids));
     v_id   text;
 BEGIN
     FOREACH v_id IN ARRAY coalesce(p_tenant_ids, '{}') LOOP
@@ -21,5 +28,5 @@ BEGIN
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.validate_tenants(text []) IS
+COMMENT ON FUNCTION tenancy.validate_tenants(text [], jsonb) IS
 'validate_tenant for many tenants, hashing each shared table once for all of them.';

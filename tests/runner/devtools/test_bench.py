@@ -27,6 +27,12 @@ KEYS = {
     "validation_checks",
     "validation_failures",
     "naive_rows",
+    "split_raw_rows_per_s",
+    "ratio_vs_split_raw",
+    "migrate_seconds_per_tenant",
+    "raw_seconds_per_tenant",
+    "noop_rerun_seconds",
+    "runner_cpu_seconds",
 }
 
 
@@ -39,10 +45,20 @@ def test_bench_runs_every_method_and_ends_with_json(blank_db: Database) -> None:
     assert result.keys() >= KEYS
     assert result["rows"] == 3000
     assert result["tenants"] == 3
-    for key in ("migrate_rows_per_s", "raw_rows_per_s", "naive_rows_per_s", "peak_rss_mb"):
+    for key in (
+        "migrate_rows_per_s",
+        "raw_rows_per_s",
+        "naive_rows_per_s",
+        "split_raw_rows_per_s",
+        "peak_rss_mb",
+        "migrate_seconds_per_tenant",
+        "noop_rerun_seconds",
+        "runner_cpu_seconds",
+    ):
         assert isinstance(result[key], int | float) and result[key] > 0, key
     assert isinstance(result["ratio_vs_raw"], float) and result["ratio_vs_raw"] > 0
     assert isinstance(result["ratio_vs_naive"], float) and result["ratio_vs_naive"] > 0
+    assert isinstance(result["ratio_vs_split_raw"], float) and result["ratio_vs_split_raw"] > 0
     # (a) validated every tenant and every check passed.
     assert isinstance(result["validation_checks"], int) and result["validation_checks"] > 0
     assert result["validation_failures"] == 0

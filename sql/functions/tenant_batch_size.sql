@@ -1,0 +1,37 @@
+-- tenancy.tenant_batch_size(jobs): how many tenants one transaction may
+-- take: a batch of tenancy.migrate_tenants(), a chunk of
+-- tenancy.validate_tenants(). Every tenant of a batch holds about six locks
+-- per moved table (table, TOAST table and index, sequence, keys and indexes)
+-- until the transaction ends; the server's lock table holds
+-- max_locks_per_transaction * (max_connections + max_prepared_transactions).
+-- A batch may use half of it, shared by p_jobs sessions at once, so that a
+-- run with the default settings never fails with "out of shared memory".
+-- Between 1 and 200. Raises TY081 before any work when not even one tenant
+-- fits. Read-only.
+CREATE OR REPLACE FUNCTION tenancy.tenant_batch_size(p_jobs integer DEFAULT 1)
+RETURNS integer
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_locks  bigint := current_setting('max_locks_per_transaction')::bigint;
+    v_slots  bigint := v_locks * (current_setting('max_connections')::bigint
+                                  + current_setting('max_prepared_transactions')::bigint);
+    v_tenant bigint := 6 * greatest((SELECT count(*) FROM tenancy.moved_tables), 1) + 1;
+    v_fits   bigint := v_slots / 2 / greatest(p_jobs, 1) / v_tenant;
+BEGIN
+    IF v_fits < 1 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'TY081',
+            MESSAGE = format('max_locks_per_transaction = %s is too low for %s sessions at once', v_locks, p_jobs),
+            DETAIL = format('one tenant takes about %s locks; the lock table has %s slots, half of them for this run',
+                            v_tenant, v_slots),
+            HINT = format('Set max_locks_per_transaction to at least %s (or run fewer --jobs), then restart the server.',
+                          (2 * greatest(p_jobs, 1) * v_tenant * v_locks + v_slots - 1) / v_slots * v_locks);
+    END IF;
+    RETURN least(v_fits, 200)::integer;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.tenant_batch_size(integer) IS
+'Tenants per transaction (migrate batch, validation chunk) that fit the lock table with p_jobs sessions at once.';
