@@ -5,9 +5,6 @@
 -- p_central false skips the global check of central foreign keys (TY009),
 -- for a caller that made it once for many tenants.
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP FUNCTION IF EXISTS tenancy.begin_tenant_migration(text);
-
 CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text, p_central boolean DEFAULT true)
 RETURNS text
 LANGUAGE plpgsql

@@ -8,9 +8,6 @@
 -- tenancy.central_references() once for many tenants) central foreign keys
 -- into moved tables. No rows: none. Read-only.
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP FUNCTION IF EXISTS tenancy.preflight_tenant(text);
-
 CREATE OR REPLACE FUNCTION tenancy.preflight_tenant(p_tenant_id text, p_central boolean DEFAULT true)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, problem_rows bigint, detail text, hint text

@@ -8,9 +8,6 @@
 -- more) taken once for a whole run that validates in chunks: each chunk
 -- then reads only its tenant tables, never the shared tables again.
 
--- Earlier versions had another signature: drop it so calls stay unambiguous.
-DROP FUNCTION IF EXISTS tenancy.validate_tenants(text []);
-
 CREATE OR REPLACE FUNCTION tenancy.validate_tenants(p_tenant_ids text [], p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
