@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from rich.markup import escape
 
 from runner import __version__, commands
 from runner.devtools import bench, querybench
 from runner.errors import TenancyError
 from runner.federation import commands as federation
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
-from runner.report import err_console
+from runner.report import say
 
 DESCRIPTION = """\
 Move a multi-tenant PostgreSQL database from shared tenant_id tables to one
@@ -22,8 +21,16 @@ schema per tenant. All data moves inside PostgreSQL (PL/pgSQL in schema
 `tenancy`); this command only calls those functions and reports.
 
 flow: sample (optional) -> render -> install -> migrate -> validate (-> rollback)
-database: --dsn or DATABASE_URL; `tenancy demo` needs neither.
-exit codes: 0 ok, 1 a tenant failed or did not validate, 2 bad input (FAILED: + hint).
+database: --dsn, default $DATABASE_URL; `tenancy demo` starts an embedded one if neither is set.
+output: tables on stdout (plain text when not a terminal, JSON with --json);
+        progress, warnings and failures on stderr.
+"""
+
+EXIT_CODES = """\
+exit codes:
+  0  success
+  1  a tenant failed, is invalid or is not migrated (or drift was found)
+  2  bad input or environment: manifest, tenant id, database, path (FAILED: + hint)
 """
 
 
@@ -34,22 +41,50 @@ def _positive(value: str) -> int:
     return n
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--dsn", help="PostgreSQL connection string (default: $DATABASE_URL)")
-    common.add_argument(
+def _options() -> dict[str, argparse.ArgumentParser]:
+    """Option groups a command takes only if it uses them."""
+
+    def group() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    dsn = group()
+    dsn.add_argument(
+        "--dsn", default=None, help="PostgreSQL connection string (default: $DATABASE_URL)"
+    )
+    dsn.add_argument("--traceback", action="store_true", help="show tracebacks of expected errors too")
+    manifest = group()
+    manifest.add_argument(
         "--manifest", type=Path, default=Path(DEFAULT_MANIFEST), help=f"manifest TOML (default: {DEFAULT_MANIFEST})"
     )
-    common.add_argument("--traceback", action="store_true", help="show tracebacks of expected errors too")
+    as_json = group()
+    as_json.add_argument("--json", action="store_true", help="print JSON on stdout instead of a table")
+    report = group()
+    report.add_argument(
+        "--report", type=Path, help="also write the JSON report to this file (checked before any work)"
+    )
+    return {"dsn": dsn, "manifest": manifest, "json": as_json, "report": report}
 
+
+def build_parser() -> argparse.ArgumentParser:
+    opts = _options()
     p = argparse.ArgumentParser(
-        prog="tenancy", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="tenancy",
+        description=DESCRIPTION,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"tenancy {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+    def add(name: str, help_text: str, *groups: str, details: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            parents=[opts["dsn"], *(opts[g] for g in groups)],
+            help=help_text,
+            description=help_text + ("\n\n" + details if details else ""),
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
     i = sub.add_parser(
         "init",
@@ -60,21 +95,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"where to write it (default: {DEFAULT_MANIFEST})")
     i.set_defaults(traceback=False)
 
-    s = add("sample", "Build the Alumate-like hybrid sample database (shared tables with tenant_id).")
+    s = add(
+        "sample",
+        "Build the Alumate-like hybrid sample database (shared tables with tenant_id).",
+        details="Deterministic for a seed. Refuses a database that already holds a sample unless --replace.",
+    )
     s.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
     s.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
     s.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
     s.add_argument("--replace", action="store_true", help="drop an existing sample first")
 
-    r = add("render", "Render the per-table SQL from the live catalog (prints it, or writes files to --out).")
+    r = add(
+        "render",
+        "Render the per-table SQL from the live catalog (prints it, or writes files to --out).",
+        "manifest",
+        details="Reads the shared tables named in the manifest; changes nothing.",
+    )
     r.add_argument("--out", type=Path, help="directory to write the rendered .sql files to")
 
-    add("install", "Create or update schema tenancy: ledger, static and rendered functions. Idempotent.")
+    add(
+        "install",
+        "Create or update schema tenancy: ledger, static and rendered functions. Idempotent.",
+        "manifest",
+        details="Run once by an administrator, again after the manifest or the shared tables change.",
+    )
 
     un = add(
         "uninstall",
         "Remove schemas tenancy and tenancy_federation and the shared roles; refuses while anything depends "
         "on them. Tenant schemas, tenant roles and data always stay.",
+        "manifest",
     )
     un.add_argument(
         "--force",
@@ -84,46 +134,92 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     tenant_help = "tenant id (repeatable; default: every tenant of the registry)"
-    m = add("migrate", "Move each tenant's rows into its schema (preflight, copy, index, verify).")
+    m = add(
+        "migrate",
+        "Move each tenant's rows into its schema (preflight, copy, validate, keys, indexes, FKs).",
+        "manifest",
+        "json",
+        "report",
+        details="Each tenant is one transaction; a tenant already migrated is skipped, a failed one is\n"
+        "reported and the others go on. --dry-run lists the rows to move and every preflight\n"
+        "problem with its hint, and changes nothing.",
+    )
     m.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
-    m.add_argument("--dry-run", action="store_true", help="show rows to move, problems and DDL; change nothing")
+    m.add_argument("--dry-run", action="store_true", help="list rows to move, preflight problems and DDL; change nothing")
     m.add_argument(
         "--batch-size", type=_positive, help="commit every N rows per table (keyset batches; default: one statement)"
     )
     m.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
-    m.add_argument("--report", type=Path, help="write a JSON report to this file")
 
-    v = add("validate", "Check every tenant row by row: counts, checksums, no tenant key, sequences, FKs.")
+    v = add(
+        "validate",
+        "Check every migrated tenant row by row: counts, checksums, no tenant key, sequences, FKs.",
+        "manifest",
+        "json",
+        "report",
+        details="A tenant never migrated is reported as \"not migrated\" (not as invalid); like an invalid\n"
+        "tenant it makes the exit code 1. Each result is recorded: `tenancy status` shows it.",
+    )
     v.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
     v.add_argument("--jobs", type=_positive, default=1, help="tenants validated in parallel (default 1)")
-    v.add_argument("--report", type=Path, help="write a JSON report to this file")
 
-    b = add("rollback", "Drop a tenant's new tables and ledger rows (before cutover); shared tables untouched.")
+    b = add(
+        "rollback",
+        "Drop a tenant's new tables and ledger rows (before cutover); shared tables untouched.",
+        "manifest",
+        "json",
+        "report",
+    )
     b.add_argument("--tenant", action="append", dest="tenants", metavar="ID", required=True, help="tenant id (repeatable)")
-    b.add_argument("--report", type=Path, help="write a JSON report to this file")
 
-    st = add("status", "Show each tenant's migration state from the ledger.")
-    st.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add(
+        "status",
+        "Show every registry tenant: state, tables, rows, seconds, validated (yes/no, when).",
+        "json",
+        details="States: new (untouched), provisioned, migrating, migrated, failed. Reads the settings\n"
+        "recorded at install, so it needs no manifest.",
+    )
 
-    d = add("demo", "Sample, install, provision, migrate and validate on an embedded PostgreSQL (or DATABASE_URL).")
+    d = add(
+        "demo",
+        "Sample, install, provision, migrate and validate, then print a report.",
+        "report",
+        details="Runs on --dsn / $DATABASE_URL when given (that database gets the sample: it must not\n"
+        "hold one unless --replace), otherwise on an embedded PostgreSQL in database tenancy_demo.",
+    )
     d.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
     d.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
     d.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
     d.add_argument("--jobs", type=_positive, default=2, help="tenants migrated in parallel (default 2)")
     d.add_argument("--batch-size", type=_positive, help="commit every N rows per table")
-    d.add_argument("--replace", action="store_true", help="with DATABASE_URL: rebuild an existing sample there")
-    d.add_argument("--report", type=Path, help="write a JSON report to this file")
+    d.add_argument("--replace", action="store_true", help="with --dsn / DATABASE_URL: rebuild an existing sample there")
 
     # Privileges (runner/access/model.py: the model; runner/access/drift.py: the drift check).
-    pv = add("provision", "Create or repair each tenant's schema, roles and grants (tenancy.provision_tenant).")
+    pv = add(
+        "provision",
+        "Create or repair each tenant's schema, roles and grants (tenancy.provision_tenant).",
+        "manifest",
+        "json",
+        details="Idempotent; prints one line per tenant with its changes counted (--json lists them).",
+    )
     pv.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
-    vg = add("verify-grants", "Compare live owners, ACLs, role flags and RLS with the privilege model; exit 1 on drift.")
+    vg = add(
+        "verify-grants",
+        "Compare live owners, ACLs, role flags and RLS with the privilege model; exit 1 on drift.",
+        "manifest",
+        "json",
+    )
     vg.add_argument(
         "--tenant", action="append", dest="tenants", metavar="ID",
         help="tenant id (repeatable; default: every registry tenant whose schema exists)",
     )
 
-    bn = add("bench", "Measure migrate+validate against a raw INSERT ... SELECT and the seed's client copy.")
+    bn = add(
+        "bench",
+        "Measure migrate+validate against a raw INSERT ... SELECT and a client-side row copy.",
+        details="Builds the sample in --dsn / $DATABASE_URL (which must be empty) or, when neither is\n"
+        "set, in database tenancy_bench of an embedded PostgreSQL. The last line is JSON.",
+    )
     bn.add_argument("--tenants", type=_positive, default=60, help="number of tenants (default 60)")
     bn.add_argument("--rows", type=_positive, default=1_000_000, help="rows over the shared tables (default 1000000)")
     bn.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
@@ -133,10 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     # Cross-tenant reads (runner/federation/commands.py).
-    federation.add_federation_commands(sub, [common])
-    # The seed's query-performance claims (runner/devtools/querybench.py).
-    querybench.add_querybench_command(sub, [common])
+    federation.add_federation_commands(sub, [opts["dsn"]])
+    # Query performance before and after (runner/devtools/querybench.py).
+    querybench.add_querybench_command(sub, [opts["dsn"]])
     return p
+
+
+def _dsn_or_env(dsn: str | None) -> str | None:
+    """For the commands that start an embedded server when no database is given."""
+    return dsn or os.environ.get("DATABASE_URL") or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,12 +251,29 @@ def run(args: argparse.Namespace) -> int:
     if c == "federation":
         return federation.run_federation(args)
     if c == "bench-queries":
+        args.dsn = _dsn_or_env(args.dsn)
         return querybench.run_querybench(args)
     if c == "bench":
         bench.run_bench(
-            tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, jobs=args.jobs, repeat=args.repeat
+            tenants=args.tenants,
+            rows=args.rows,
+            seed=args.seed,
+            dsn=_dsn_or_env(args.dsn),
+            jobs=args.jobs,
+            repeat=args.repeat,
         )
         return 0
+    if c == "demo":
+        return commands.demo(
+            _dsn_or_env(args.dsn),
+            tenants=args.tenants,
+            rows=args.rows,
+            seed=args.seed,
+            jobs=args.jobs,
+            batch_size=args.batch_size,
+            replace=args.replace,
+            report=args.report,
+        )
     manifest = load_manifest(args.manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
@@ -172,26 +290,18 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             jobs=args.jobs,
             report=args.report,
+            as_json=args.json,
         )
     if c == "validate":
-        return commands.validate(args.dsn, manifest, tenants=args.tenants, jobs=args.jobs, report=args.report)
-    if c == "rollback":
-        return commands.rollback(args.dsn, manifest, tenants=args.tenants, report=args.report)
-    if c == "provision":
-        return commands.provision(args.dsn, manifest, tenants=args.tenants)
-    if c == "verify-grants":
-        return commands.verify_grants(args.dsn, manifest, tenants=args.tenants)
-    if c == "demo":
-        return commands.demo(
-            manifest,
-            tenants=args.tenants,
-            rows=args.rows,
-            seed=args.seed,
-            jobs=args.jobs,
-            batch_size=args.batch_size,
-            replace=args.replace,
-            report=args.report,
+        return commands.validate(
+            args.dsn, manifest, tenants=args.tenants, jobs=args.jobs, report=args.report, as_json=args.json
         )
+    if c == "rollback":
+        return commands.rollback(args.dsn, manifest, tenants=args.tenants, report=args.report, as_json=args.json)
+    if c == "provision":
+        return commands.provision(args.dsn, manifest, tenants=args.tenants, as_json=args.json)
+    if c == "verify-grants":
+        return commands.verify_grants(args.dsn, manifest, tenants=args.tenants, as_json=args.json)
     raise AssertionError(f"unhandled command {c}")
 
 
@@ -202,12 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TenancyError as e:
         if args.traceback:
             raise
-        err_console.print(f"[red]FAILED:[/red] {escape(str(e))}", highlight=False)
-        if e.detail:
-            for line in e.detail.splitlines():
-                err_console.print(f"  {line}", markup=False)
+        say(f"FAILED: {e}", style="red", err=True)
+        for line in (e.detail or "").splitlines():
+            say(f"  {line}", err=True)
         if e.hint:
-            err_console.print(f"  hint: {e.hint}", markup=False)
+            say(f"  hint: {e.hint}", err=True)
         return 2
 
 

@@ -1,17 +1,16 @@
 """One plain function per CLI verb. Each returns the process exit code:
-0 success, 1 some tenant failed or did not validate. Errors the user can fix
-raise TenancyError (the CLI prints FAILED: and the hint, exit 2).
+0 success, 1 some tenant failed, did not validate or is not migrated. Errors
+the user can fix raise TenancyError (the CLI prints FAILED: and the hint, exit 2).
+Results go to stdout (a table, or JSON with --json); progress and failures to stderr.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
-
-from rich.markup import escape
-from rich.table import Table
+from typing import Any
 
 from runner.access import drift as grants
 from runner.access.model import build_model
@@ -23,11 +22,22 @@ from runner.engine.executor import TenantResult
 from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
 from runner.engine.render import render_all, write_rendering
+from runner.engine.status import not_migrated_result, record_validation, tenant_status
 from runner.engine.uninstall import uninstall as uninstall_sql
 from runner.engine.validate import validate_tenants
 from runner.errors import ManifestError
-from runner.manifest import Manifest
-from runner.report import RichProgress, console, print_failures, results_table, write_report
+from runner.manifest import Manifest, load_manifest
+from runner.report import (
+    ProgressDisplay,
+    check_report_path,
+    print_failures,
+    print_json,
+    print_table,
+    report_doc,
+    say,
+    warn,
+    write_report,
+)
 from runner.resources import EXAMPLE_MANIFEST
 
 
@@ -47,22 +57,44 @@ def init(path: Path) -> int:
         ) from None
     except OSError as e:
         raise ManifestError(f"cannot write {str(path)!r}: {e.strerror}", hint="Pass a writable PATH.") from None
-    console.print(
+    say(
         f"wrote {path}: the example manifest (the sample's tables). Edit [tenancy], [registry] and the "
-        "table lists for your database; `tenancy sample` builds a database it fits.",
-        markup=False,
-        highlight=False,
+        "table lists for your database; `tenancy sample` builds a database it fits."
     )
     return 0
+
+
+def _finish(command: str, results: list[TenantResult], *, report: Path | None, as_json: bool) -> int:
+    """The end of every per-tenant command: JSON or failures, the report, the exit code."""
+    doc = report_doc(command, results)
+    if as_json:
+        print_json(doc)
+    print_failures(results)
+    if report:
+        write_report(report, doc)
+    return _exit_code(results)
+
+
+def _results_table(results: list[TenantResult], title: str) -> None:
+    print_table(
+        title,
+        ("tenant", "state", "rows", "seconds", "rows/s", "error"),
+        [
+            (r.tenant_id, r.state, r.rows, round(r.seconds, 2), round(r.rows_per_second or 0), r.error)
+            for r in results
+        ],
+        right=("rows", "seconds", "rows/s"),
+        err_rows=[i for i, r in enumerate(results) if not r.ok],
+    )
 
 
 def sample(dsn: str | None, *, tenants: int, rows: int, seed: int, replace: bool) -> int:
     with connect(resolve_dsn(dsn)) as conn:
         started = time.monotonic()
         summary = build_sample(
-            conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: console.print(f"  {m}")
+            conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: say(f"  {m}", err=True)
         )
-    console.print(
+    say(
         f"sample: {len(summary.tenants)} tenants, {summary.moved_rows:,} rows in shared tables "
         f"({time.monotonic() - started:.1f}s)"
     )
@@ -73,13 +105,13 @@ def render(dsn: str | None, manifest: Manifest, out: Path | None) -> int:
     with connect(resolve_dsn(dsn)) as conn:
         rendering = render_all(conn, manifest)
     for w in rendering.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        warn(w)
     if out is None:
         for f in rendering.files:
-            console.print(f.text, markup=False, highlight=False)
+            say(f.text)
         return 0
     for path in write_rendering(rendering, out):
-        console.print(f"wrote {path}")
+        say(f"wrote {path}")
     return 0
 
 
@@ -88,15 +120,14 @@ def install(dsn: str | None, manifest: Manifest) -> int:
         result = install_sql(conn, manifest)
         incomplete = migrate.incomplete_tenants(conn)
     for w in result.rendering.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        warn(w)
     for line in describe_install(result):
-        console.print(line, markup=False, highlight=False)
+        say(line)
     if incomplete:
         tables = sorted({t for missing in incomplete.values() for t in missing})
-        console.print(
+        say(
             f"{len(incomplete)} migrated tenant(s) do not have {', '.join(tables)} yet: "
-            "`tenancy migrate` moves it for them",
-            markup=False, highlight=False,
+            "`tenancy migrate` moves it for them"
         )
     return 0
 
@@ -106,21 +137,13 @@ def uninstall(dsn: str | None, manifest: Manifest, *, force: bool) -> int:
     with connect(resolve_dsn(dsn)) as conn:
         result = uninstall_sql(conn, manifest, force=force)
     for b in result.forced:
-        console.print(f"forced: {b.describe()}", markup=False, highlight=False)
+        say(f"forced: {b.describe()}")
     if not result.schemas and not result.roles:
-        console.print("tenancy is not installed here: nothing to remove")
+        say("tenancy is not installed here: nothing to remove")
         return 0
-    console.print(
-        f"uninstalled: schemas {', '.join(result.schemas) or '(none)'}; roles {', '.join(result.roles) or '(none)'}",
-        markup=False,
-        highlight=False,
-    )
+    say(f"uninstalled: schemas {', '.join(result.schemas) or '(none)'}; roles {', '.join(result.roles) or '(none)'}")
     for role in result.kept_roles:
-        console.print(
-            f"kept role {role}: it still holds privileges in another database (uninstall there too)",
-            markup=False,
-            highlight=False,
-        )
+        say(f"kept role {role}: it still holds privileges in another database (uninstall there too)")
     return 0
 
 
@@ -133,100 +156,141 @@ def migrate_cmd(
     batch_size: int | None,
     jobs: int,
     report: Path | None,
+    as_json: bool = False,
 ) -> int:
+    check_report_path(report)
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
     if dry_run:
         results = migrate.plan_tenants(url, ids)
-        for r in results:
-            table = Table(title=f"dry run: tenant {r.tenant_id} (nothing is changed)")
-            for col in ("table", "state", "rows to move"):
-                table.add_column(col)
-            for t in r.tables:
-                table.add_row(t.table_name, t.state, f"{t.rows:,}")
-            console.print(table)
-            for c in r.checks:
-                if "ddl" in c:
-                    console.print(f"-- {c['table_name']}\n{c['ddl']}", markup=False)
-        print_failures(results)
-        if report:
-            write_report(report, "migrate --dry-run", results)
-        return _exit_code(results)
+        if not as_json:
+            _print_plan(results)
+        return _finish("migrate --dry-run", results, report=report, as_json=as_json)
     if batch_size:
         for name in migrate.unbatched_tables(url):
-            console.print(
-                f"[yellow]warning:[/yellow] --batch-size does not apply to {escape(name)}: it has no primary key, "
-                "so each tenant's rows of it are copied in one statement",
-                highlight=False,
+            warn(
+                f"--batch-size does not apply to {name}: it has no primary key, "
+                "so each tenant's rows of it are copied in one statement"
             )
-    mode = "parallel" if jobs > 1 else "serial"
-    with RichProgress(ids, mode) as progress:
+    with ProgressDisplay(ids, "parallel" if jobs > 1 else "serial") as progress:
         results = migrate.migrate_tenants(
             url, ids, batch_size=batch_size, jobs=jobs, progress=progress, split=not tenants
         )
-    console.print(results_table(results, "migrate"))
-    print_failures(results)
-    if report:
-        write_report(report, "migrate", results)
-    return _exit_code(results)
+    if not as_json:
+        _results_table(results, "migrate")
+    return _finish("migrate", results, report=report, as_json=as_json)
 
 
-def validate(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, jobs: int, report: Path | None) -> int:
+def _print_plan(results: list[TenantResult]) -> None:
+    """The dry run: per tenant the rows to move and every preflight problem with its hint, then the DDL."""
+    say("dry run: nothing is changed")
+    for r in results:
+        problems = [c for c in r.checks if "check_name" in c]
+        say(f"tenant {r.tenant_id}: {r.rows:,} rows to move in {len(r.tables)} tables, {len(problems)} problem(s)")
+        for t in r.tables:
+            say(f"  {t.table_name}: {t.state}, {t.rows:,} rows to move")
+        for p in problems:
+            rows = f", {p['problem_rows']:,} rows" if p["problem_rows"] is not None else ""
+            say(f"  problem: {p['table_name']}: {p['check_name']}{rows}: {p['detail']}", style="red")
+            if p["hint"]:
+                say(f"    hint: {p['hint']}")
+    for r in results[:1]:
+        say(f"DDL for each tenant (shown for tenant {r.tenant_id}):")
+        for c in r.checks:
+            if "ddl" in c:
+                say(f"-- {c['table_name']}\n{c['ddl']}")
+
+
+def validate(
+    dsn: str | None,
+    manifest: Manifest,
+    *,
+    tenants: list[str] | None,
+    jobs: int,
+    report: Path | None,
+    as_json: bool = False,
+) -> int:
+    """Validate each migrated tenant; a tenant never migrated is "not migrated" (exit 1), not invalid."""
+    check_report_path(report)
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-    results = validate_tenants(url, ids, jobs)
-    _print_validation(results)
-    if report:
-        write_report(report, "validate", results)
-    return _exit_code(results)
+        statuses = {s.tenant_id: s for s in tenant_status(conn, ids)}
+        migrated = [t for t in ids if statuses[t].migrated]
+        checked = {r.tenant_id: r for r in validate_tenants(url, migrated, jobs)} if migrated else {}
+        record_validation(conn, list(checked.values()))
+    results = [checked.get(t) or not_migrated_result(statuses[t]) for t in ids]
+    if not as_json:
+        print_table(
+            "validate",
+            ("tenant", "state", "checks", "failed"),
+            [(r.tenant_id, r.state, len(r.checks), sum(1 for c in r.checks if c["passed"] is False)) for r in results],
+            right=("checks", "failed"),
+            err_rows=[i for i, r in enumerate(results) if not r.ok],
+        )
+        counts = Counter(r.state for r in results)
+        say("validate: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    return _finish("validate", results, report=report, as_json=as_json)
 
 
-def _print_validation(results: list[TenantResult]) -> None:
-    table = Table(title="validate")
-    for col in ("tenant", "state", "checks", "failed"):
-        table.add_column(col)
-    for r in results:
-        failed = sum(1 for c in r.checks if not c["passed"])
-        table.add_row(r.tenant_id, r.state if r.ok else f"[red]{r.state}[/red]", str(len(r.checks)), str(failed))
-    console.print(table)
-    print_failures(results)
-
-
-def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None) -> int:
+def rollback(
+    dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None, as_json: bool = False
+) -> int:
+    check_report_path(report)
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
     results = [migrate.rollback_tenant(url, t) for t in ids]
-    for r in results:
-        dropped = [t.table_name for t in r.tables if t.state == "dropped"]
-        console.print(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
-    if report:
-        write_report(report, "rollback", results)
-    return 0
+    if not as_json:
+        for r in results:
+            dropped = [t.table_name for t in r.tables if t.state == "dropped"]
+            say(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+    return _finish("rollback", results, report=report, as_json=as_json)
 
 
 def status(dsn: str | None, *, as_json: bool) -> int:
+    """Every registry tenant: state, tables, rows, seconds, validated (yes/no, when)."""
     with connect(resolve_dsn(dsn)) as conn:
         executor.require_installed(conn)
-        cur = conn.execute("SELECT * FROM tenancy.status ORDER BY tenant_id")
-        names = [d.name for d in cur.description or ()]
-        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        rows = tenant_status(conn)
     if as_json:
-        console.print(json.dumps(rows, default=str, indent=2), markup=False, highlight=False)
+        print_json([vars(r) for r in rows])
         return 0
-    table = Table(title="tenancy status")
-    for n in names:
-        table.add_column(n)
-    for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r.values()))
-    console.print(table)
+    print_table(
+        "tenancy status",
+        ("tenant", "schema", "state", "tables", "rows", "seconds", "validated", "validated at", "error"),
+        [
+            (
+                r.tenant_id,
+                r.schema_name,
+                r.state,
+                f"{r.tables_done}/{r.tables}" if r.tables else "",
+                r.rows_copied,
+                r.seconds,
+                _validated(r.validated, r.failed_checks),
+                r.validated_at,
+                r.last_error,
+            )
+            for r in rows
+        ],
+        right=("tables", "rows", "seconds"),
+        err_rows=[i for i, r in enumerate(rows) if r.state == "failed" or r.validated is False],
+    )
+    counts = Counter(r.state for r in rows)
+    validated = sum(1 for r in rows if r.validated)
+    say(f"{len(rows)} tenants: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {validated} validated")
     return 0
 
 
+def _validated(validated: bool | None, failed_checks: int | None) -> str:
+    if validated is None:
+        return "not yet"
+    return "yes" if validated else f"no ({failed_checks} failed)"
+
+
 def demo(
-    manifest: Manifest,
+    dsn: str | None,
     *,
     tenants: int,
     rows: int,
@@ -236,79 +300,93 @@ def demo(
     replace: bool,
     report: Path | None,
 ) -> int:
-    """Sample → install → provision → migrate → validate, on the embedded server unless DATABASE_URL is set."""
+    """Sample → install → provision → migrate → validate, on --dsn / DATABASE_URL or the embedded server."""
+    check_report_path(report)
     started = time.monotonic()
-    url = os.environ.get("DATABASE_URL")
+    url = dsn or os.environ.get("DATABASE_URL")
     if url:
-        console.print("[bold]1/6[/bold] using DATABASE_URL")
+        say("1/6 using the database of --dsn / DATABASE_URL")
     else:
-        console.print(f"[bold]1/6[/bold] starting the embedded PostgreSQL (data in {embedded.data_dir()})")
+        say(f"1/6 starting the embedded PostgreSQL (data in {embedded.data_dir()})")
         url = embedded.fresh_database(embedded.start(), "tenancy_demo")
     with connect(url) as conn:
-        console.print(f"[bold]2/6[/bold] building the sample: {tenants} tenants, about {rows:,} rows")
+        say(f"2/6 building the sample: {tenants} tenants, about {rows:,} rows")
         summary = build_sample(
-            conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: console.print(f"  {m}")
+            conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: say(f"  {m}", err=True)
         )
-        console.print("[bold]3/6[/bold] installing schema tenancy")
-        result = install_sql(conn, manifest)
-        console.print(f"  {len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}")
-        console.print("[bold]4/6[/bold] provisioning tenant schemas")
+        say("3/6 installing schema tenancy")
+        result = install_sql(conn, load_manifest(EXAMPLE_MANIFEST))
+        say(f"  {len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}")
+        say("4/6 provisioning tenant schemas")
         with typed_errors():
             for t in summary.tenants:
                 conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
-        console.print(f"  {len(summary.tenants)} tenants provisioned")
-    console.print(f"[bold]5/6[/bold] migrating {summary.moved_rows:,} rows")
-    mode = "parallel" if jobs > 1 else "serial"
-    with RichProgress(summary.tenants, mode) as progress:
+        say(f"  {len(summary.tenants)} tenants provisioned")
+    say(f"5/6 migrating {summary.moved_rows:,} rows")
+    with ProgressDisplay(summary.tenants, "parallel" if jobs > 1 else "serial") as progress:
         migrated = migrate.migrate_tenants(url, summary.tenants, batch_size=batch_size, jobs=jobs, progress=progress)
-    console.print("[bold]6/6[/bold] validating every tenant, row by row")
+    say("6/6 validating every tenant, row by row")
     validated = validate_tenants(url, summary.tenants, jobs)
+    with connect(url) as conn:
+        record_validation(conn, validated)
     by_tenant = {v.tenant_id: v for v in validated}
-    table = Table(title="demo report")
-    for col in ("tenant", "migrate", "rows", "seconds", "rows/s", "validate"):
-        table.add_column(col, justify="right" if col in ("rows", "seconds", "rows/s") else "left")
-    for m in migrated:
-        v = by_tenant[m.tenant_id]
-        rps = m.rows_per_second
-        table.add_row(
-            m.tenant_id,
-            m.state if m.ok else f"[red]{m.state}[/red]",
-            f"{m.rows:,}",
-            f"{m.seconds:.2f}",
-            f"{rps:,.0f}" if rps else "",
-            f"{len(v.checks)} checks passed" if v.ok else f"[red]{v.error}[/red]",
-        )
-    console.print(table)
+    print_table(
+        "demo report",
+        ("tenant", "migrate", "rows", "seconds", "rows/s", "validate"),
+        [
+            (
+                m.tenant_id,
+                m.state,
+                m.rows,
+                round(m.seconds, 2),
+                round(m.rows_per_second or 0),
+                f"{len(v.checks)} checks passed" if v.ok else v.error,
+            )
+            for m in migrated
+            for v in [by_tenant[m.tenant_id]]
+        ],
+        right=("rows", "seconds", "rows/s"),
+        err_rows=[i for i, m in enumerate(migrated) if not (m.ok and by_tenant[m.tenant_id].ok)],
+    )
     print_failures(migrated + validated)
     ok = all(r.ok for r in migrated + validated)
     total = sum(m.rows for m in migrated)
     elapsed = time.monotonic() - started
-    console.print(
-        f"{'[green]OK[/green]' if ok else '[red]FAILED[/red]'}: {sum(m.ok for m in migrated)}/{len(migrated)} tenants "
-        f"migrated, {sum(v.ok for v in validated)}/{len(validated)} validated, {total:,} rows, {elapsed:.1f}s in all"
+    say(
+        f"{'OK' if ok else 'FAILED'}: {sum(m.ok for m in migrated)}/{len(migrated)} tenants "
+        f"migrated, {sum(v.ok for v in validated)}/{len(validated)} validated, {total:,} rows, {elapsed:.1f}s in all",
+        style="green" if ok else "red",
     )
     if report:
-        write_report(report, "demo", migrated + validated)
+        write_report(report, report_doc("demo", migrated + validated))
     return 0 if ok else 1
 
 
 # -- privileges (runner/access/model.py, runner/access/drift.py) ---------------------
 
 
-def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:
-    """Give each tenant its schema, roles and grants (tenancy.provision_tenant); idempotent."""
+def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, as_json: bool = False) -> int:
+    """Give each tenant its schema, roles and grants (tenancy.provision_tenant); idempotent.
+
+    One line per tenant: its changes counted by action; --json lists every change.
+    """
+    changes: dict[str, list[dict[str, Any]]] = {}
     with connect(resolve_dsn(dsn)) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
         for i, tenant_id in enumerate(ids, 1):
             with typed_errors():
                 rows = conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
-            console.print(f"[{i}/{len(ids)} provision:{tenant_id}] {len(rows)} change(s)", markup=False)
-            for object_type, object_name, action in rows:
-                console.print(f"  {object_type} {object_name}: {action}", markup=False, highlight=False)
+            changes[tenant_id] = [{"object_type": r[0], "object_name": r[1], "action": r[2]} for r in rows]
+            if not as_json:
+                counts = Counter(r[2] for r in rows)
+                what = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no change"
+                say(f"[{i}/{len(ids)} provision:{tenant_id}] {what}")
+    if as_json:
+        print_json({"command": "provision", "tenants": [{"tenant_id": t, "changes": c} for t, c in changes.items()]})
     return 0
 
 
-def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:
+def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, as_json: bool = False) -> int:
     """Compare the live catalog with the privilege model; one row per missing or extra fact.
 
     Without --tenant: every registry tenant whose schema exists, and the shared
@@ -323,14 +401,25 @@ def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | N
             schema_of = {t: manifest.schema_for(t) for t in registry}
             ids = grants.provisioned_tenants(conn, registry, schema_of)
         drift = grants.verify(conn, build_model(manifest, ids), all_tenants=not tenants)
+    if as_json:
+        print_json(
+            {
+                "command": "verify-grants",
+                "ok": not drift,
+                "tenants_checked": len(ids),
+                "drift": [
+                    {"status": d.status, "tenant": d.tenant, "type": d.fact.object_type, "fact": d.describe()}
+                    for d in drift
+                ],
+            }
+        )
+        return 1 if drift else 0
     if drift:
-        table = Table(title="verify-grants: drift")
-        for col in ("status", "tenant", "type", "fact"):
-            table.add_column(col)
-        for d in drift:
-            colour = "red" if d.status == "missing" else "yellow"
-            table.add_row(f"[{colour}]{d.status}[/{colour}]", d.tenant or "(shared)", d.fact.object_type,
-                          escape(d.describe()))
-        console.print(table)
-    console.print(f"verify-grants: {len(ids)} tenant(s) checked, {len(drift)} drift row(s)")
+        print_table(
+            "verify-grants: drift",
+            ("status", "tenant", "type", "fact"),
+            [(d.status, d.tenant or "(shared)", d.fact.object_type, d.describe()) for d in drift],
+            err_rows=[i for i, d in enumerate(drift) if d.status == "missing"],
+        )
+    say(f"verify-grants: {len(ids)} tenant(s) checked, {len(drift)} drift row(s)")
     return 1 if drift else 0

@@ -62,6 +62,10 @@ class MissingExtra(TenancyError):
     """A command needs an optional part of the package that is not installed."""
 
 
+class ReportPathError(TenancyError):
+    """A --report path that cannot be written (checked before any work)."""
+
+
 class DatabaseError(TenancyError):
     """A project SQLSTATE raised by the SQL functions."""
 

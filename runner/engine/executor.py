@@ -6,7 +6,8 @@ pool of connections; `TenantResult` is what every command reports per tenant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -61,15 +62,30 @@ class TenantResult:
         return self.rows / self.seconds if self.seconds > 0 and self.rows else None
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(tenant_id: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key that orders the digit runs of ids as numbers: 1, 2, 10, 11, a2, a10."""
+    return tuple(
+        (0, int(part), part) if part.isdigit() else (1, 0, part) for part in _DIGITS.split(tenant_id) if part
+    )
+
+
+def natural_order(tenant_ids: Iterable[str]) -> list[str]:
+    """Tenant ids in the order people expect (1, 2, 10), every listing uses it."""
+    return sorted(tenant_ids, key=natural_key)
+
+
 def registry_tenants(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
-    """Every tenant id of the registry, in id order."""
+    """Every tenant id of the registry, in natural order (1, 2, 10)."""
     reg = manifest.registry
     q = sql.SQL("SELECT {id}::text FROM {schema}.{table} ORDER BY 1").format(
         id=sql.Identifier(reg.id_column),
         schema=sql.Identifier(manifest.central_schema),
         table=sql.Identifier(reg.table),
     )
-    return [r[0] for r in conn.execute(q).fetchall()]
+    return natural_order(r[0] for r in conn.execute(q).fetchall())
 
 
 def require_installed(conn: psycopg.Connection) -> None:
