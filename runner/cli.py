@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from runner import __version__, commands
@@ -232,7 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
     federation.add_federation_commands(sub, [opts["dsn"]])
     # Query performance before and after (runner/devtools/querybench.py).
     querybench.add_querybench_command(sub, [opts["dsn"]])
+    _with_exit_codes(sub.choices.values())
     return p
+
+
+def _with_exit_codes(parsers: Iterable[argparse.ArgumentParser]) -> None:
+    """Every command's --help ends with the exit codes, its nested verbs' too."""
+    for parser in parsers:
+        parser.epilog = parser.epilog or EXIT_CODES
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _with_exit_codes(action.choices.values())
 
 
 def _dsn_or_env(dsn: str | None) -> str | None:

@@ -353,10 +353,10 @@ def add_querybench_command(subparsers: Any, parents: Sequence[argparse.ArgumentP
         "bench-queries",
         parents=list(parents),
         help="Measure query times before and after migration, an index test and federated search.",
-        description="Builds a sample, migrates three tenants and prints p50/p95 ratios and a verdict on the "
-        "original plan's claim of 25-40% faster queries. Works inside --dsn / $DATABASE_URL, which must be "
-        "an empty database (it is never dropped), or, when neither is set, in database tenancy_querybench "
-        "of an embedded PostgreSQL.",
+        description="Builds a sample, migrates three tenants and prints p50/p95 ratios and a verdict on\n"
+        "the original plan's claim of 25-40% faster queries. Works inside --dsn / $DATABASE_URL,\n"
+        "which must be an empty database (it is never dropped), or, when neither is set, in\n"
+        "database tenancy_querybench of an embedded PostgreSQL.",
     )
     p.add_argument("--tenants", type=int, default=200, help="number of tenants (default 200)")
     p.add_argument("--rows", type=int, default=1_000_000, help="rows over the shared tables (default 1000000)")

@@ -167,7 +167,7 @@ def add_federation_commands(
     fed = subparsers.add_parser(
         "federation",
         help="Cross-tenant reads (schema tenancy_federation; needs role tenancy_federation).",
-        description="Cross-tenant reads: one query over every tenant schema of the registry. "
+        description="Cross-tenant reads: one query over every tenant schema of the registry.\n"
         "The connected role must be a member of tenancy_federation.",
     )
     verbs = fed.add_subparsers(dest="federation_command", required=True, metavar="VERB")
