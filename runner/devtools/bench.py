@@ -1,4 +1,4 @@
-"""`tenancy bench`: how fast a migration is, against the limit and the seed's way.
+"""`tenancy bench`: how fast a migration is, against the limit and the original plan's way.
 
 One run builds the sample (``runner.devtools.sample``) in a fresh database and, on the
 same data and in the same tenant order, measures three ways of moving the
@@ -22,10 +22,10 @@ twelve shared tables into per-tenant tables:
     ``__split`` (one ``INSERT … SELECT`` routed through a staging table
     partitioned by the tenant key), keys and indexes after (``__index``), one
     transaction per batch. No preflight, ledger, validation, FKs or grants.
-(c) ``naive``: the seed's client copy. Rows fetched into Python and inserted
+(c) ``naive``: the original plan's client copy. Rows fetched into Python and inserted
     back 100 at a time (multi-row ``INSERT … VALUES``, one statement per
     batch, autocommit), into tables created with their keys and indexes first,
-    as the seed's tables were. It runs about 10k rows/s, so it covers only the
+    as the original plan's tables were. It runs about 10k rows/s, so it covers only the
     first tenants (in the same order) until ``NAIVE_MIN_ROWS`` rows; its
     rows/s is reported for that subset and says so.
 
@@ -123,7 +123,7 @@ def _embedded_database(out: Out) -> Iterator[str]:
     """Start the embedded server in its own folder; yield a DSN to a fresh tenancy_bench.
 
     The folder is on disk, beside the demo's, not on tmpfs: commits cost what
-    they cost on a real server, which is what the seed's method pays per batch.
+    they cost on a real server, which is what the original plan's method pays per batch.
     """
     pgdata = embedded.data_dir().parent / "bench-pg"
     out(f"embedded PostgreSQL in {pgdata}")
@@ -434,7 +434,7 @@ def _measure_naive(
             schema = f"{NAIVE_PREFIX}{i}"
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
             for table in tables:
-                # The seed's tables had their keys from CREATE TABLE on.
+                # The original plan's tables had their keys from CREATE TABLE on.
                 _run_ddl(conn, table, "create", schema)
                 _run_ddl(conn, table, "index", schema)
                 columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)

@@ -1,11 +1,11 @@
-"""`tenancy bench-queries`: the seed's query-performance claims, measured in one run.
+"""`tenancy bench-queries`: the original plan's query-performance claims, measured in one run.
 
 Prints ratios; asserts nothing (timings belong in a report, not in tests).
 
 One database holds everything (``runner.devtools.sample.build_sample``, default 200
 tenants, 1M rows in the shared tables, Zipf-sized tenants):
 
-1. Typical tenant queries (the seed's SchemaPerformanceBenchmark plus two
+1. Typical tenant queries (the original plan's SchemaPerformanceBenchmark plus two
    the app runs constantly), before and after the migration, for the
    smallest, the median and the largest tenant. "Before" is the shared table
    with the best tenant-leading index for each query; "after" is the tenant
@@ -14,15 +14,15 @@ tenants, 1M rows in the shared tables, Zipf-sized tenants):
    copies, the shared rows stay), so they share the cache and the run, and
    the calls alternate before/after so drift hits both alike. Each query is
    a prepared statement timed at the client: p50 and p95 per side. The
-   seed's claim "25-40% improvement in average query time" is checked on the
+   original plan's claim "25-40% improvement in average query time" is checked on the
    mean over the five queries' means, per tenant and over the three tenants.
-2. The seed's index test: 10,000 themes for one tenant, inserted into the
+2. The original plan's index test: 10,000 themes for one tenant, inserted into the
    shared table before the migration; EXPLAIN ANALYZE of the slug lookup in
    the tenant table must show an index scan.
 3. Federated search across all tenants (tenancy_federation.search_graduates,
    one query over the tenant schemas) vs the same search on one central
    graduates table with tenant_id (built here from the tenant schemas, as it
-   would have been before schema-per-tenant) vs the seed's loop of one query
+   would have been before schema-per-tenant) vs the original plan's loop of one query
    per tenant.
 """
 
@@ -50,7 +50,7 @@ DATABASE = "tenancy_querybench"
 CLAIM_LOW, CLAIM_HIGH = 0.25, 0.40
 THEMES_FOR_INDEX_TEST = 10_000
 
-# Best tenant-leading indexes for the seed's queries; the migration turns each
+# Best tenant-leading indexes for the original plan's queries; the migration turns each
 # into the same index without tenant_id in the tenant tables.
 EXTRA_INDEXES: tuple[LiteralString, ...] = (
     "CREATE INDEX component_themes_tenant_default_idx ON public.component_themes (tenant_id, is_default)",
@@ -256,7 +256,7 @@ def bench_federated_search(conn: psycopg.Connection[Any], iterations: int) -> li
 
 
 def _seed_loop(conn: psycopg.Connection[Any], tenants: Sequence[str], params: dict[str, Any]) -> float:
-    """The seed's TenantFederationService: one query per tenant, merged and sorted in the client."""
+    """The original plan's TenantFederationService: one query per tenant, merged and sorted in the client."""
     start = time.perf_counter()
     merged: list[tuple[Any, ...]] = []
     for t in tenants:
@@ -286,7 +286,7 @@ def require_empty(conn: psycopg.Connection[Any]) -> None:
 
 def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, tenants: int, rows: int, seed: int,
                   iterations: int, say: Callable[[str], None] = print) -> bool:
-    """Run all three parts and print them; returns whether the seed's claim held.
+    """Run all three parts and print them; returns whether the original plan's claim held.
 
     With a dsn, it works inside that database, which must be empty (it is never
     dropped); without one, in database tenancy_querybench of the embedded
@@ -331,7 +331,7 @@ def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, te
         holds = all(v >= CLAIM_LOW for v in per.values())
         say(f"   over the three tenants: {overall_b:.3f} ms -> {overall_a:.3f} ms, improvement {overall:+.0%}")
         verdict = "HOLDS" if holds else "DOES NOT HOLD"
-        say(f"   VERDICT: the seed's claim of a 25-40% improvement in average query time {verdict} on this data"
+        say(f"   VERDICT: the original plan's claim of a 25-40% improvement in average query time {verdict} on this data"
             f" (per tenant: {', '.join(f'{r} {v:+.0%}' for r, v in per.items())}).")
 
         say("")
@@ -344,7 +344,7 @@ def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, te
         say(f"3. Federated search across {tenants} tenants: one query over the tenant schemas vs one central table")
         for label, fed, cen, loop in bench_federated_search(conn, max(10, iterations // 10)):
             say(f"   {label:30} federated {fed:8.2f} ms  central {cen:8.2f} ms  ratio {fed / cen:6.2f}"
-                f"  | seed's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)")
+                f"  | original plan's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)")
     return holds
 
 

@@ -1,4 +1,4 @@
--- One tenant schema as it exists before the migration: the seed's "core tenant
+-- One tenant schema as it exists before the migration: the original plan's "core tenant
 -- tables (already exist)", courses and graduates. runner/devtools/sample.py runs this
 -- once per tenant after data.sql, having created the schema and set
 -- search_path to it (then public), and sample.ord to the tenant's number in

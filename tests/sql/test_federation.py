@@ -1,6 +1,6 @@
 """Federated reads (sql/functions/federation_*.sql), live on the sample database.
 
-The seed's PureSchemaIsolationTest cases, the security of schema
+The original plan's PureSchemaIsolationTest cases, the security of schema
 tenancy_federation (only role tenancy_federation may call it, tenant roles are
 denied), hostile filter values, and each function against an oracle that
 reads every tenant schema one by one.
@@ -121,7 +121,7 @@ def _key(r: dict[str, Any]) -> tuple[str, str]:
     return (r["tenant_id"], str(r["graduate_id"]))
 
 
-# -- The seed's PureSchemaIsolationTest -------------------------------------
+# -- The original plan's PureSchemaIsolationTest -------------------------------------
 
 
 def test_tenant_data_complete_isolation(db: psycopg.Connection[Any]) -> None:
