@@ -76,15 +76,24 @@ def _finish(command: str, results: list[TenantResult], *, report: Path | None, a
 
 
 def _results_table(results: list[TenantResult], title: str) -> None:
-    print_table(
-        title,
-        ("tenant", "state", "rows", "seconds", "rows/s", "error"),
-        [
-            (r.tenant_id, r.state, r.rows, round(r.seconds, 2), round(r.rows_per_second or 0), r.error)
-            for r in results
-        ],
-        right=("rows", "seconds", "rows/s"),
-        err_rows=[i for i, r in enumerate(results) if not r.ok],
+    """One row per tenant that did work or failed; tenants skipped (nothing to do) are counted."""
+    shown = [r for r in results if r.state != "skipped"]
+    if shown:
+        print_table(
+            title,
+            ("tenant", "state", "rows", "seconds", "rows/s", "error"),
+            [
+                (r.tenant_id, r.state, r.rows, round(r.seconds, 2), round(r.rows_per_second or 0), r.error)
+                for r in shown
+            ],
+            right=("rows", "seconds", "rows/s"),
+            err_rows=[i for i, r in enumerate(shown) if not r.ok],
+        )
+    counts = Counter(r.state for r in results)
+    say(
+        f"{title}: {len(results)} tenants: "
+        + ", ".join(f"{n} {state}" + (" (already done)" if state == "skipped" else "") for state, n in counts.items())
+        + f"; {sum(r.rows for r in results if r.state != 'skipped'):,} rows moved"
     )
 
 

@@ -312,7 +312,8 @@ class ProgressDisplay:
             self._in_flight.pop(result.tenant_id, None)
             self._rows_in_flight.pop(result.tenant_id, None)
             self._done += 1
-            self._rows += result.rows
+            if result.state != "skipped":  # a skipped tenant's rows were moved by an earlier run
+                self._rows += result.rows
             if not result.ok:
                 self._failures.append(f"{result.tenant_id}: {result.error}")
             now = time.monotonic()

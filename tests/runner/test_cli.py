@@ -295,3 +295,29 @@ def test_piped_output_is_plain_and_unwrapped(sample_db: Database) -> None:
     assert out.stderr.count("migrate: 4/4 tenants") == 1 and len(out.stderr.splitlines()) == 1
     header = out.stdout.splitlines()[1]
     assert header.split() == ["tenant", "state", "rows", "seconds", "rows/s", "error"]
+
+
+def test_a_no_op_re_run_prints_a_summary_not_a_row_per_tenant(sample_db: Database) -> None:
+    dsn = sample_db.dsn
+    assert tenancy("install", dsn=dsn).returncode == 0
+    assert tenancy("migrate", dsn=dsn).returncode == 0
+    out = tenancy("migrate", dsn=dsn)
+    assert out.returncode == 0
+    assert out.stdout == "migrate: 4 tenants: 4 skipped (already done); 0 rows moved\n"
+    assert out.stderr.startswith("migrate: 4/4 tenants, 0 rows, ")
+
+
+def test_provision_prints_one_line_per_tenant(sample_db: Database) -> None:
+    dsn = sample_db.dsn
+    assert tenancy("install", dsn=dsn).returncode == 0
+    out = tenancy("provision", dsn=dsn)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4
+    assert all(line.startswith(f"[{i}/4 provision:") for i, line in enumerate(lines, 1))
+    assert "no change" not in lines[0]
+    # Idempotent: the second run changes nothing, and --json says so per tenant.
+    again = tenancy("provision", "--json", dsn=dsn)
+    assert again.returncode == 0
+    assert [t["changes"] for t in json.loads(again.stdout)["tenants"]] == [[], [], [], []]
+    assert tenancy("provision", dsn=dsn).stdout.count("] no change\n") == 4
