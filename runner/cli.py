@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
     s.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
     s.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
-    s.add_argument("--replace", action="store_true", help="drop an existing sample first")
+    s.add_argument(
+        "--replace", action="store_true", help="drop an existing sample first: its tables, tenant schemas and schema tenancy"
+    )
 
     r = add(
         "render",
@@ -183,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = add(
         "demo",
         "Sample, install, provision, migrate and validate, then print a report.",
+        "json",
         "report",
         details="Runs on --dsn / $DATABASE_URL when given (that database gets the sample: it must not\n"
         "hold one unless --replace), otherwise on an embedded PostgreSQL in database tenancy_demo.",
@@ -192,7 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
     d.add_argument("--jobs", type=_positive, default=2, help="tenants migrated in parallel (default 2)")
     d.add_argument("--batch-size", type=_positive, help="commit every N rows per table")
-    d.add_argument("--replace", action="store_true", help="with --dsn / DATABASE_URL: rebuild an existing sample there")
+    d.add_argument(
+        "--replace", action="store_true",
+        help="with --dsn / DATABASE_URL: rebuild an existing sample there (its tenant schemas and schema tenancy too)",
+    )
 
     # Privileges (runner/access/model.py: the model; runner/access/drift.py: the drift check).
     pv = add(
@@ -284,6 +290,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             replace=args.replace,
             report=args.report,
+            as_json=args.json,
         )
     manifest = load_manifest(args.manifest)
     if c == "render":

@@ -308,36 +308,48 @@ def demo(
     batch_size: int | None,
     replace: bool,
     report: Path | None,
+    as_json: bool = False,
 ) -> int:
-    """Sample → install → provision → migrate → validate, on --dsn / DATABASE_URL or the embedded server."""
+    """Sample → install → provision → migrate → validate, on --dsn / DATABASE_URL or the embedded server.
+
+    The steps are progress (stderr); the report table and the verdict are the result (stdout).
+    """
     check_report_path(report)
     started = time.monotonic()
     url = dsn or os.environ.get("DATABASE_URL")
     if url:
-        say("1/6 using the database of --dsn / DATABASE_URL")
+        say("1/6 using the database of --dsn / DATABASE_URL", err=True)
     else:
-        say(f"1/6 starting the embedded PostgreSQL (data in {embedded.data_dir()})")
+        say(f"1/6 starting the embedded PostgreSQL (data in {embedded.data_dir()})", err=True)
         url = embedded.fresh_database(embedded.start(), "tenancy_demo")
     with connect(url) as conn:
-        say(f"2/6 building the sample: {tenants} tenants, about {rows:,} rows")
+        say(f"2/6 building the sample: {tenants} tenants, about {rows:,} rows", err=True)
         summary = build_sample(
             conn, tenants=tenants, rows=rows, seed=seed, replace=replace, progress=lambda m: say(f"  {m}", err=True)
         )
-        say("3/6 installing schema tenancy")
+        say("3/6 installing schema tenancy", err=True)
         result = install_sql(conn, load_manifest(EXAMPLE_MANIFEST))
-        say(f"  {len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}")
-        say("4/6 provisioning tenant schemas")
+        say(f"  {len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}", err=True)
+        say("4/6 provisioning tenant schemas", err=True)
         with typed_errors():
             for t in summary.tenants:
                 conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
-        say(f"  {len(summary.tenants)} tenants provisioned")
-    say(f"5/6 migrating {summary.moved_rows:,} rows")
+        say(f"  {len(summary.tenants)} tenants provisioned", err=True)
+    say(f"5/6 migrating {summary.moved_rows:,} rows", err=True)
     with ProgressDisplay(summary.tenants, "parallel" if jobs > 1 else "serial") as progress:
         migrated = migrate.migrate_tenants(url, summary.tenants, batch_size=batch_size, jobs=jobs, progress=progress)
-    say("6/6 validating every tenant, row by row")
+    say("6/6 validating every tenant, row by row", err=True)
     validated = validate_tenants(url, summary.tenants, jobs)
     with connect(url) as conn:
         record_validation(conn, validated)
+    ok = all(r.ok for r in migrated + validated)
+    doc = report_doc("demo", migrated + validated)
+    if report:
+        write_report(report, doc)
+    if as_json:
+        print_json(doc)
+        print_failures(migrated + validated)
+        return 0 if ok else 1
     by_tenant = {v.tenant_id: v for v in validated}
     print_table(
         "demo report",
@@ -358,7 +370,6 @@ def demo(
         err_rows=[i for i, m in enumerate(migrated) if not (m.ok and by_tenant[m.tenant_id].ok)],
     )
     print_failures(migrated + validated)
-    ok = all(r.ok for r in migrated + validated)
     total = sum(m.rows for m in migrated)
     elapsed = time.monotonic() - started
     say(
@@ -366,8 +377,6 @@ def demo(
         f"migrated, {sum(v.ok for v in validated)}/{len(validated)} validated, {total:,} rows, {elapsed:.1f}s in all",
         style="green" if ok else "red",
     )
-    if report:
-        write_report(report, report_doc("demo", migrated + validated))
     return 0 if ok else 1
 
 

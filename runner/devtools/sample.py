@@ -100,9 +100,9 @@ def build_sample(
 
     ``rows`` is the total over the twelve moved tables (exact). Raises
     TenancyError if the database already holds a sample and ``replace`` is
-    False; with ``replace`` the previous sample's tables and every tenant
-    schema (by the example manifest's pattern) are dropped first (the
-    database itself never is).
+    False; with ``replace`` the previous sample's tables, every tenant schema
+    (by the example manifest's pattern) and schema tenancy (its ledger) are
+    dropped first (the database itself never is).
     """
     _check_arguments(tenants, rows, seed)
     say = progress or (lambda _msg: None)
@@ -256,6 +256,9 @@ def _clear_or_refuse(conn: psycopg.Connection[Any], replace: bool) -> None:
     for (schema,) in schemas:
         if load_manifest(EXAMPLE_MANIFEST).tenant_part(schema) is not None:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    # The ledger describes the old sample's tenants: kept, it would call the new
+    # ones migrated. The next `tenancy install` creates schema tenancy afresh.
+    conn.execute("DROP SCHEMA IF EXISTS tenancy CASCADE")
 
 
 def _load_plan(conn: psycopg.Connection[Any], plan: dict[str, list[int]]) -> None:

@@ -83,9 +83,17 @@ def test_demo_with_database_url(blank_db: Database, tmp_path: Path) -> None:
     out = tenancy("demo", "--tenants", "3", "--rows", "1500", "--report", str(report), dsn=blank_db.dsn)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "OK: 3/3 tenants migrated, 3/3 validated, 1,500 rows" in out.stdout
+    assert "1/6 using the database of --dsn / DATABASE_URL" in out.stderr
     doc = json.loads(report.read_text())
     assert doc["ok"] is True
     assert {t["state"] for t in doc["tenants"]} == {"migrated", "validated"}
+    # The demo records its validation: status says every tenant is validated.
+    rows = json.loads(tenancy("status", "--json", dsn=blank_db.dsn).stdout)
+    assert [r["validated"] for r in rows] == [True, True, True]
+    # --json: the same document on stdout, nothing else.
+    again = tenancy("demo", "--tenants", "3", "--rows", "1500", "--replace", "--json", dsn=blank_db.dsn)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["ok"] is True
     # A second demo on the same database refuses to overwrite the sample unless told to.
     again = tenancy("demo", "--tenants", "3", "--rows", "1500", dsn=blank_db.dsn)
     assert again.returncode == 2 and "--replace" in again.stderr
