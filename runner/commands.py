@@ -264,7 +264,7 @@ def status(dsn: str | None, *, as_json: bool) -> int:
         executor.require_installed(conn)
         rows = tenant_status(conn)
     if as_json:
-        print_json([vars(r) for r in rows])
+        print_json({"command": "status", "tenants": [vars(r) for r in rows]})
         return 0
     print_table(
         "tenancy status",

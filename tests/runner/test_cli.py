@@ -45,7 +45,7 @@ def test_sample_install_migrate_report_status_rollback(blank_db: Database, tmp_p
     assert all(t["state"] == "migrated" and len(t["tables"]) == 12 for t in doc["tenants"])
 
     status = tenancy("status", "--json", dsn=dsn)
-    rows = json.loads(status.stdout)
+    rows = json.loads(status.stdout)["tenants"]
     assert [r["state"] for r in rows] == ["migrated"] * 3
     assert sum(r["rows_copied"] for r in rows) == 900
 
@@ -88,7 +88,7 @@ def test_demo_with_database_url(blank_db: Database, tmp_path: Path) -> None:
     assert doc["ok"] is True
     assert {t["state"] for t in doc["tenants"]} == {"migrated", "validated"}
     # The demo records its validation: status says every tenant is validated.
-    rows = json.loads(tenancy("status", "--json", dsn=blank_db.dsn).stdout)
+    rows = json.loads(tenancy("status", "--json", dsn=blank_db.dsn).stdout)["tenants"]
     assert [r["validated"] for r in rows] == [True, True, True]
     # --json: the same document on stdout, nothing else.
     again = tenancy("demo", "--tenants", "3", "--rows", "1500", "--replace", "--json", dsn=blank_db.dsn)
@@ -154,13 +154,13 @@ def numbered(blank_db: Database, tmp_path: Path) -> tuple[str, str]:
 
 def test_status_lists_every_registry_tenant_in_natural_order_with_its_validation(numbered: tuple[str, str]) -> None:
     dsn, manifest = numbered
-    rows = json.loads(tenancy("status", "--json", dsn=dsn).stdout)
+    rows = json.loads(tenancy("status", "--json", dsn=dsn).stdout)["tenants"]
     assert [r["tenant_id"] for r in rows] == ["1", "2", "10", "11"]
     assert {r["state"] for r in rows} == {"new"}
 
     out = tenancy("migrate", "--manifest", manifest, "--tenant", "10", "--tenant", "1", dsn=dsn)
     assert out.returncode == 0, out.stderr
-    rows = {r["tenant_id"]: r for r in json.loads(tenancy("status", "--json", dsn=dsn).stdout)}
+    rows = {r["tenant_id"]: r for r in json.loads(tenancy("status", "--json", dsn=dsn).stdout)["tenants"]}
     assert rows["10"]["state"] == "migrated" and rows["2"]["state"] == "new"
     # Numbers are JSON numbers, not strings.
     assert rows["10"]["rows_copied"] == 5 and rows["10"]["tables"] == 1 and isinstance(rows["10"]["seconds"], float)
@@ -177,7 +177,7 @@ def test_status_lists_every_registry_tenant_in_natural_order_with_its_validation
     assert "FAILED: tenant 2: not migrated (state new)" in out.stderr
     assert "invalid" not in out.stdout
 
-    rows = {r["tenant_id"]: r for r in json.loads(tenancy("status", "--json", dsn=dsn).stdout)}
+    rows = {r["tenant_id"]: r for r in json.loads(tenancy("status", "--json", dsn=dsn).stdout)["tenants"]}
     assert rows["1"]["validated"] is True and rows["1"]["failed_checks"] == 0
     assert rows["1"]["validated_at"] is not None
     assert rows["2"]["validated"] is None
@@ -188,7 +188,7 @@ def test_status_lists_every_registry_tenant_in_natural_order_with_its_validation
 
     # A rollback makes the recorded validation stale: the tenant is no longer validated.
     assert tenancy("rollback", "--manifest", manifest, "--tenant", "1", dsn=dsn).returncode == 0
-    rows = {r["tenant_id"]: r for r in json.loads(tenancy("status", "--json", dsn=dsn).stdout)}
+    rows = {r["tenant_id"]: r for r in json.loads(tenancy("status", "--json", dsn=dsn).stdout)["tenants"]}
     assert rows["1"]["state"] == "provisioned" and rows["1"]["validated"] is None
 
     # Only the validated tenant selected: exit 0.
@@ -236,7 +236,7 @@ def test_report_path_is_checked_before_any_work(sample_db: Database, tmp_path: P
         out = tenancy("migrate", "--report", str(bad), dsn=dsn)
         assert out.returncode == 2 and out.stderr.startswith(f"FAILED: cannot write the report to {bad}")
         assert "hint:" in out.stderr
-    rows = json.loads(tenancy("status", "--json", dsn=dsn).stdout)
+    rows = json.loads(tenancy("status", "--json", dsn=dsn).stdout)["tenants"]
     assert {r["state"] for r in rows} == {"new"}
 
 
