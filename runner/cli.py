@@ -60,7 +60,7 @@ def _options() -> dict[str, argparse.ArgumentParser]:
     as_json.add_argument("--json", action="store_true", help="print JSON on stdout instead of a table")
     report = group()
     report.add_argument(
-        "--report", type=Path, help="also write the JSON report to this file (checked before any work)"
+        "--report", type=Path, metavar="FILE", help="also write the JSON report to this file (checked before any work)"
     )
     return {"dsn": dsn, "manifest": manifest, "json": as_json, "report": report}
 
