@@ -117,9 +117,9 @@ def test_unknown_tenant_fails_with_hint(fed: dict[str, str], capsys: pytest.Capt
 def test_tenant_role_is_denied_by_cli(fed: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "federation", "search", "--dsn", fed["tenant_role"], "--year", "2023")
     assert code == 2 and out == ""
-    text = " ".join(err.split())  # the console wraps long lines
-    assert "FAILED: permission denied" in text
-    assert "GRANT tenancy_federation TO <your role>" in text
+    # Not a terminal: each message is one unwrapped line, angle brackets and all.
+    assert err.startswith("FAILED: permission denied")
+    assert "  hint: Connect as a member of role tenancy_federation (GRANT tenancy_federation TO <your role>).\n" in err
     with psycopg.connect(fed["tenant_role"]) as conn, pytest.raises(FederationDenied):
         search_graduates(conn, graduation_year=2023)
 
