@@ -7,11 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import psycopg
 from rich.markup import escape
 
-from runner import __version__, commands
+from runner import __version__, commands, signals
+from runner.db import DEFAULT_LOCK_TIMEOUT, set_lock_timeout
 from runner.devtools import bench, querybench
-from runner.errors import TenancyError
+from runner.errors import TenancyError, hint_for
 from runner.federation import commands as federation
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 from runner.report import err_console
@@ -23,8 +25,17 @@ schema per tenant. All data moves inside PostgreSQL (PL/pgSQL in schema
 
 flow: sample (optional) -> render -> install -> migrate -> validate (-> rollback)
 database: --dsn or DATABASE_URL; `tenancy demo` needs neither.
-exit codes: 0 ok, 1 a tenant failed or did not validate, 2 bad input (FAILED: + hint).
+exit codes: 0 ok, 1 a tenant failed or did not validate, 2 bad input or an error
+of the environment (FAILED: + hint), 130/143 stopped by SIGINT/SIGTERM (tenants
+in flight rolled back or resumable, as the report says).
 """
+
+
+def _seconds(value: str) -> float:
+    n = float(value)
+    if not n > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {value}")
+    return n
 
 
 def _positive(value: str) -> int:
@@ -41,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--manifest", type=Path, default=Path(DEFAULT_MANIFEST), help=f"manifest TOML (default: {DEFAULT_MANIFEST})"
     )
     common.add_argument("--traceback", action="store_true", help="show tracebacks of expected errors too")
+    common.add_argument(
+        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        help=f"longest wait for any lock before the tenant fails (default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
 
     p = argparse.ArgumentParser(
         prog="tenancy", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -197,18 +212,40 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except TenancyError as e:
-        if args.traceback:
-            raise
-        err_console.print(f"[red]FAILED:[/red] {escape(str(e))}", highlight=False)
-        if e.detail:
-            for line in e.detail.splitlines():
-                err_console.print(f"  {line}", markup=False)
-        if e.hint:
-            err_console.print(f"  hint: {e.hint}", markup=False)
-        return 2
+    set_lock_timeout(args.lock_timeout)
+    with signals.handle_signals():
+        try:
+            code = run(args)
+        except signals.Interrupt as e:
+            if args.traceback:
+                raise
+            err_console.print(f"[red]FAILED:[/red] stopped by {e} before any tenant's work started", highlight=False)
+            return signals.exit_code(e.signum)
+        except (TenancyError, psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as e:
+            if args.traceback:
+                raise
+            _print_failed(e)
+            return 2
+    stopped = signals.received()
+    return signals.exit_code(stopped) if stopped is not None else code
+
+
+def _print_failed(e: Exception) -> None:
+    """FAILED: with the hint; errors of the environment (server gone, a lock held too
+    long, a missing privilege) are told the same way as the tool's own."""
+    if isinstance(e, TenancyError):
+        message, detail, hint = str(e), e.detail, e.hint
+    else:
+        assert isinstance(e, psycopg.Error)
+        diag = e.diag
+        message = f"{e.sqlstate or 'connection'}: {diag.message_primary or str(e).strip()}"
+        detail, hint = diag.message_detail, diag.message_hint or hint_for(e.sqlstate)
+    err_console.print(f"[red]FAILED:[/red] {escape(message)}", highlight=False)
+    if detail:
+        for line in detail.splitlines():
+            err_console.print(f"  {line}", markup=False)
+    if hint:
+        err_console.print(f"  hint: {hint}", markup=False)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from runner import signals
 from runner.access import drift as grants
 from runner.access.model import build_model
 from runner.db import connect, resolve_dsn, typed_errors
@@ -25,13 +26,21 @@ from runner.engine.install import install as install_sql
 from runner.engine.render import render_all, write_rendering
 from runner.engine.uninstall import uninstall as uninstall_sql
 from runner.engine.validate import validate_tenants
-from runner.errors import ManifestError
+from runner.errors import ManifestError, ServerUnavailable
 from runner.manifest import Manifest
 from runner.report import RichProgress, console, print_failures, results_table, write_report
 from runner.resources import EXAMPLE_MANIFEST
 
 
 def _exit_code(results: list[TenantResult]) -> int:
+    """0 when every tenant is fine, 1 when one failed. A run the server broke off
+    is an error of the environment (exit 2); a stop signal is the CLI's (130/143)."""
+    stopped = [r for r in results if r.state == "not run"]
+    if stopped and signals.received() is None:
+        raise ServerUnavailable(
+            f"the database went away during the run: {len(stopped)} of {len(results)} tenant(s) not run",
+            detail=stopped[0].error,
+        )
     return 0 if results and all(r.ok for r in results) else 1
 
 
@@ -198,13 +207,15 @@ def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report:
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-    results = [migrate.rollback_tenant(url, t) for t in ids]
+    results = migrate.rollback_tenants(url, ids)
     for r in results:
-        dropped = [t.table_name for t in r.tables if t.state == "dropped"]
-        console.print(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+        if r.ok:
+            dropped = [t.table_name for t in r.tables if t.state == "dropped"]
+            console.print(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+    print_failures(results)
     if report:
         write_report(report, "rollback", results)
-    return 0
+    return _exit_code(results)
 
 
 def status(dsn: str | None, *, as_json: bool) -> int:
