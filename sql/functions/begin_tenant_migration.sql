@@ -57,9 +57,10 @@ BEGIN
     IF to_regnamespace(v_schema) IS NULL OR NOT EXISTS (
         SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id
     ) THEN
-        -- The very first tenant also brings what all tenants share; later ones
-        -- leave that to the runner, which applies it once per run.
-        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => NOT EXISTS (SELECT 1 FROM tenancy.tenants));
+        -- What all tenants share is applied by install (and checked by the
+        -- runner once per run): taking its lock here would make every other
+        -- session wait for this tenant's whole transaction.
+        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => false);
     END IF;
     UPDATE tenancy.tenants AS t
     SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
