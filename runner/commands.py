@@ -16,7 +16,7 @@ from rich.table import Table
 from runner import signals
 from runner.access import drift as grants
 from runner.access.model import build_model
-from runner.db import connect, resolve_dsn, typed_errors
+from runner.db import connect, open_session, resolve_dsn, typed_errors
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
 from runner.engine import executor, migrate
@@ -33,15 +33,23 @@ from runner.resources import EXAMPLE_MANIFEST
 
 
 def _exit_code(results: list[TenantResult]) -> int:
-    """0 when every tenant is fine, 1 when one failed. A run the server broke off
-    is an error of the environment (exit 2); a stop signal is the CLI's (130/143)."""
-    stopped = [r for r in results if r.state == "not run"]
-    if stopped and signals.received() is None:
-        raise ServerUnavailable(
-            f"the database went away during the run: {len(stopped)} of {len(results)} tenant(s) not run",
-            detail=stopped[0].error,
-        )
     return 0 if results and all(r.ok for r in results) else 1
+
+
+def _run_exit_code(url: str, results: list[TenantResult]) -> int:
+    """_exit_code of a run on the database; when a tenant lost its session (or was not
+    run) and the server is still unreachable, the run is an error of the environment:
+    FAILED and exit 2. A stop signal's exit code is the CLI's (130/143)."""
+    lost = [r for r in results if r.state == "not run" or executor.session_lost(r.sqlstate)]
+    if lost and signals.received() is None:
+        try:
+            open_session(url).close()
+        except ServerUnavailable as e:
+            raise ServerUnavailable(
+                f"the database went away during the run: {len(lost)} of {len(results)} tenant(s) not done",
+                detail=str(e),
+            ) from e
+    return _exit_code(results)
 
 
 def init(path: Path) -> int:
@@ -178,7 +186,7 @@ def migrate_cmd(
     print_failures(results)
     if report:
         write_report(report, "migrate", results)
-    return _exit_code(results)
+    return _run_exit_code(url, results)
 
 
 def validate(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, jobs: int, report: Path | None) -> int:
@@ -189,7 +197,7 @@ def validate(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, 
     _print_validation(results)
     if report:
         write_report(report, "validate", results)
-    return _exit_code(results)
+    return _run_exit_code(url, results)
 
 
 def _print_validation(results: list[TenantResult]) -> None:
@@ -215,7 +223,7 @@ def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report:
     print_failures(results)
     if report:
         write_report(report, "rollback", results)
-    return _exit_code(results)
+    return _run_exit_code(url, results)
 
 
 def status(dsn: str | None, *, as_json: bool) -> int:

@@ -7,6 +7,7 @@ pool of connections; `TenantResult` is what every command reports per tenant.
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
@@ -105,21 +106,35 @@ def select_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequ
 def failed_result(tenant_id: str, exc: BaseException, started: float) -> TenantResult:
     """Any error that stopped one tenant's work, as that tenant's result: SQLSTATE, message,
     hint. State "interrupted" when a stop signal cancelled it, else "failed"."""
-    state = "interrupted" if received() is not None else "failed"
     if isinstance(exc, TenancyError):
         message, hint, detail = str(exc), exc.hint, exc.detail
         sqlstate = exc.sqlstate if isinstance(exc, DatabaseError) else None
     elif isinstance(exc, psycopg.Error):
         diag = exc.diag
         message = diag.message_primary or str(exc).strip() or type(exc).__name__
-        sqlstate = exc.sqlstate
+        # A connection that broke without a word from the server: connection_failure.
+        sqlstate = exc.sqlstate or ("08006" if isinstance(exc, psycopg.OperationalError) else None)
         hint = diag.message_hint or hint_for(sqlstate)
         detail = diag.message_detail
     else:
         message, sqlstate, hint, detail = f"{type(exc).__name__}: {exc}", None, hint_for(None), None
+    signum = received()
+    if signum is not None:
+        message = f"stopped by {signal.Signals(signum).name}: {message}"
     return TenantResult(
-        tenant_id, state, seconds=time.monotonic() - started, error=message, hint=hint, detail=detail, sqlstate=sqlstate
+        tenant_id,
+        "failed" if signum is None else "interrupted",
+        seconds=time.monotonic() - started,
+        error=message,
+        hint=hint,
+        detail=detail,
+        sqlstate=sqlstate,
     )
+
+
+def session_lost(sqlstate: str | None) -> bool:
+    """The error ended the session itself: terminated backend, server restart, lost connection."""
+    return sqlstate is not None and (sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"))
 
 
 def not_run(tenant_id: str, why: str) -> TenantResult:
@@ -145,8 +160,21 @@ class _Run(Generic[Item, T]):
         self.stopping = threading.Event()
         self.server_lost: BaseException | None = None
         self.lock = threading.Lock()
+        self.running = size
+        # The main thread waits on this, not on Thread.join(): a signal that
+        # interrupts join() can leave a running thread marked as finished.
+        self.finished = threading.Event()
 
     def serve(self, worker: _Worker, todo: queue.SimpleQueue[tuple[int, Item]], done: dict[int, T]) -> None:
+        try:
+            self._serve(worker, todo, done)
+        finally:
+            with self.lock:
+                self.running -= 1
+                if self.running == 0:
+                    self.finished.set()
+
+    def _serve(self, worker: _Worker, todo: queue.SimpleQueue[tuple[int, Item]], done: dict[int, T]) -> None:
         while not self.stopping.is_set():
             try:
                 index, item = todo.get_nowait()
@@ -251,14 +279,12 @@ def for_each_tenant(
             t.start()
         watcher.start()
         try:
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.2)
+            while not run.finished.wait(0.2):
+                pass
         except Interrupt as e:
             interrupt = e
             run.cancel()
-            for t in threads:
-                t.join()
+            run.finished.wait()
     finally:
         run.stopping.set()
         for w in run.workers:
