@@ -16,6 +16,7 @@ from rich.table import Table
 from runner import signals
 from runner.access import drift as grants
 from runner.access.model import build_model
+from runner.access.provision import provision_tenants
 from runner.db import connect, open_session, resolve_dsn, typed_errors
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
@@ -316,15 +317,17 @@ def demo(
 
 def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:
     """Give each tenant its schema, roles and grants (tenancy.provision_tenant); idempotent."""
-    with connect(resolve_dsn(dsn)) as conn:
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-        for i, tenant_id in enumerate(ids, 1):
-            with typed_errors():
-                rows = conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
-            console.print(f"[{i}/{len(ids)} provision:{tenant_id}] {len(rows)} change(s)", markup=False)
-            for object_type, object_name, action in rows:
-                console.print(f"  {object_type} {object_name}: {action}", markup=False, highlight=False)
-    return 0
+    results = provision_tenants(url, ids)
+    for i, r in enumerate(results, 1):
+        if r.ok:
+            console.print(f"[{i}/{len(ids)} provision:{r.tenant_id}] {len(r.tables)} change(s)", markup=False)
+            for change in r.tables:
+                console.print(f"  {change.table_name}: {change.state}", markup=False, highlight=False)
+    print_failures(results)
+    return _run_exit_code(url, results)
 
 
 def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None) -> int:

@@ -52,7 +52,8 @@ class TableResult:
 @dataclass
 class TenantResult:
     tenant_id: str
-    state: str  # migrated | skipped | failed | interrupted | not run | validated | invalid | rolled back
+    # migrated | skipped | failed | interrupted | not run | validated | invalid | rolled back | provisioned
+    state: str
     rows: int = 0
     seconds: float = 0.0
     tables: list[TableResult] = field(default_factory=list)
@@ -64,7 +65,7 @@ class TenantResult:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned")
+        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned", "provisioned")
 
     @property
     def rows_per_second(self) -> float | None:

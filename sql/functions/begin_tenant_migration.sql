@@ -1,6 +1,7 @@
 -- tenancy.begin_tenant_migration(tenant id): the first step of a migration,
--- under the tenant's lock: preflight (raises TY003/TY007/TY009/TY030 before any
--- write), provision the tenant if it is not yet, mark the tenant migrating, create each tenant
+-- under the tenant's lock: provision the tenant if it is not yet (TY060 when
+-- the caller may not), preflight (TY003/TY007/TY009/TY030; an error undoes
+-- the whole step), mark the tenant migrating, create each tenant
 -- table not created yet. Returns the schema. Re-running skips what exists.
 -- p_central false skips the global check of central foreign keys (TY009),
 -- for a caller that made it once for many tenants.
@@ -32,6 +33,14 @@ BEGIN
             HINT = 'See `tenancy status`.';
     END IF;
 
+    -- Provisioning comes first (an error later in this step undoes it): the
+    -- preflight reads the tenant schema, which only its roles may enter. For a
+    -- provisioned tenant it is a check that changes nothing; a tenant that is
+    -- not provisioned needs a caller who may create roles (TY060 otherwise).
+    -- The very first tenant also brings what all tenants share; later ones
+    -- leave that to the runner, which applies it once per run.
+    PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => NOT EXISTS (SELECT 1 FROM tenancy.tenants));
+
     SELECT count(*),
            string_agg(format('%s%s%s (%s)', p.table_name || ': ', p.check_name,
                              coalesce(format(', %s rows', p.problem_rows), ''), p.detail), E'\n'),
@@ -52,16 +61,6 @@ BEGIN
             HINT = v_hint;
     END IF;
 
-    -- A schema that exists is enough to create tables in; its owner and grants
-    -- are (re)applied by finish_tenant_migration once the tables exist.
-    IF to_regnamespace(v_schema) IS NULL OR NOT EXISTS (
-        SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id
-    ) THEN
-        -- What all tenants share is applied by install (and checked by the
-        -- runner once per run): taking its lock here would make every other
-        -- session wait for this tenant's whole transaction.
-        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => false);
-    END IF;
     UPDATE tenancy.tenants AS t
     SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
     WHERE t.tenant_id = p_tenant_id;
