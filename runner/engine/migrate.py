@@ -258,7 +258,7 @@ def migrate_tenants(
             size_row = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchone()
             # What all tenants share, once per run and in its own short transaction,
             # so tenants migrated in parallel never wait on its lock.
-            conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
+            conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
             # The shared side of every tenant's validation, one pass per shared table.
             row = conn.execute("SELECT tenancy.source_sums(%s)", (pending,)).fetchone()
         collisions = schema_collisions(conn)

@@ -93,10 +93,10 @@ GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2", "schema_name.sql.j2"]
 GLOBAL_TEMPLATES += [
     "grant_privileges.sql.j2",
     "rls_hybrid_tables.sql.j2",
+    "runner_privileges.sql.j2",
     "provision_shared_privileges.sql.j2",
     "provision_tenant.sql.j2",
     "deprovision_tenant.sql.j2",
-    "runner_privileges.sql.j2",
 ]
 
 
@@ -109,9 +109,6 @@ def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
         "tenant_id_pattern": TENANT_ID_PATTERN,
         "tables": [t.name for t in tables],
         "model": sql_context(manifest),
-        "central_references": sorted(
-            {(fk.ref_schema, fk.ref_table) for t in tables for fk in t.foreign_keys if fk.ref_schema is not None}
-        ),
     }
     files = [
         RenderedFile(f"00_{Path(name).stem.removesuffix('.sql')}.sql", name, env.get_template(name).render(context))
