@@ -159,7 +159,8 @@ class _Run(Generic[Item, T]):
         self.work = work
         self.workers = [_Worker() for _ in range(size)]
         self.stopping = threading.Event()
-        self.server_lost: BaseException | None = None
+        self.server_lost: ServerUnavailable | None = None
+        self.error: BaseException | None = None
         self.lock = threading.Lock()
         self.running = size
         # The main thread waits on this, not on Thread.join(): a signal that
@@ -182,26 +183,23 @@ class _Run(Generic[Item, T]):
             except queue.Empty:
                 return
             try:
-                if worker.conn is None or worker.conn.closed or worker.conn.broken:
-                    # A session that died with the last tenant is replaced once;
-                    # if that fails too, the server is gone and the run stops.
+                if worker.conn is None or worker.conn.broken:
+                    # No session yet, or the last tenant's died with it: one new
+                    # one; if that fails, the server is gone and the run stops.
                     worker.conn = open_session(self.dsn)
                 worker.item = item
                 done[index] = self.work(worker.conn, item)
-            except (psycopg.OperationalError, ServerUnavailable) as e:
+            except ServerUnavailable as e:
                 self.server_lost = e
+                self.stopping.set()
+                return
+            except BaseException as e:  # handed to the main thread, which raises it
+                # Work reports its tenants' errors as results; anything else ends the run.
+                self.error = e
                 self.stopping.set()
                 return
             finally:
                 worker.item = None
-            if worker.conn is not None and worker.conn.broken:
-                # The work reported the loss as its tenant's result; see if the server is still there.
-                try:
-                    worker.conn = open_session(self.dsn)
-                except ServerUnavailable as e:
-                    self.server_lost = e
-                    self.stopping.set()
-                    return
 
     def cancel(self) -> None:
         """Stop: no new tenant starts, and the statements in flight are cancelled."""
@@ -291,6 +289,8 @@ def for_each_tenant(
         for w in run.workers:
             if w.conn is not None:
                 w.conn.close()
+    if run.error is not None:
+        raise run.error
     why = (
         f"not started: stopped by {interrupt}" if interrupt
         else f"not started: {run.server_lost}" if run.server_lost else ""
@@ -299,6 +299,6 @@ def for_each_tenant(
         if not_run is None:
             if interrupt:
                 raise interrupt
-            raise ServerUnavailable(f"the run stopped: {run.server_lost}")
+            raise ServerUnavailable(f"the run stopped: {run.server_lost}") from run.server_lost
         return [done[i] if i in done else not_run(item, why) for i, item in enumerate(tenants)]
     return [done[i] for i in range(len(tenants))]

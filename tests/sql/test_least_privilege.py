@@ -120,5 +120,9 @@ def test_what_needs_an_administrator_is_refused_with_a_hint(
     out, err = (" ".join(s.split()) for s in capsys.readouterr())
     assert code == 2 and "FAILED: 42501" in err and "hint:" in err and "Traceback" not in err
     with sample_db.connect() as conn:
-        assert conn.execute("SELECT to_regrole(%s)", (f"tenant_{new}_owner",)).fetchone() == (None,)
+        # Its schema (the sample's) was left to its owner: nothing was provisioned.
+        owner = conn.execute(
+            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = %s", (f"tenant_{new}",)
+        ).fetchone()
+        assert owner is not None and owner[0] != f"tenant_{new}_owner"
         assert conn.execute("SELECT count(*) FROM tenancy.ledger").fetchone() == (0,)
