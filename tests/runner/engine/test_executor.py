@@ -151,3 +151,23 @@ def test_a_second_runner_is_refused_at_once_and_leaves_the_other_runners_state(
             "migrated",
             None,
         )
+
+
+def test_a_statement_timeout_fails_that_tenant_and_the_run_goes_on(db: Database, manifest: Manifest) -> None:
+    slow, *others = _tenants(db, manifest)
+    with db.connect() as conn:
+        # One tenant's migration takes longer than the role allows a statement to run.
+        conn.execute(
+            "CREATE FUNCTION public.slow_tenant() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$BEGIN IF NEW.tenant_id = '{slow}' THEN PERFORM pg_sleep(3); END IF; RETURN NULL; END$$"
+        )
+        conn.execute(
+            "CREATE TRIGGER slow AFTER INSERT ON tenancy.ledger FOR EACH ROW EXECUTE FUNCTION public.slow_tenant()"
+        )
+    dsn = f"{db.dsn} options='-c statement_timeout=1500'"
+    results = migrate.migrate_tenants(dsn, [slow, *others])
+    assert results[0].state == "failed" and results[0].sqlstate == "57014", (results[0].state, results[0].error)
+    assert results[0].hint and "statement_timeout" in results[0].hint
+    assert [r.state for r in results[1:]] == ["migrated"] * len(others)
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM tenancy.ledger WHERE tenant_id = %s", (slow,)).fetchone() == (0,)
