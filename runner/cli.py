@@ -33,8 +33,8 @@ in flight rolled back or resumable, as the report says).
 
 def _seconds(value: str) -> float:
     n = float(value)
-    if not n > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {value}")
+    if not 0 < n <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds, not {value}")
     return n
 
 
