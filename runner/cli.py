@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("path", nargs="?", type=Path, default=Path(DEFAULT_MANIFEST), metavar="PATH",
                    help=f"where to write it (default: {DEFAULT_MANIFEST})")
-    i.set_defaults(traceback=False)
+    i.set_defaults(traceback=False, lock_timeout=DEFAULT_LOCK_TIMEOUT)
 
     s = add("sample", "Build the Alumate-like hybrid sample database (shared tables with tenant_id).")
     s.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
