@@ -1,7 +1,7 @@
 -- tenancy.begin_tenant_migration(tenant id): the first step of a migration,
--- under the tenant's lock: provision the tenant if it is not yet (TY060 when
--- the caller may not), preflight (TY003/TY007/TY009/TY030; an error undoes
--- the whole step), mark the tenant migrating, create each tenant
+-- under the tenant's lock: preflight (raises TY003/TY007/TY009/TY030 before any
+-- write), provision the tenant if it is not yet (TY060 when the caller may
+-- not), mark the tenant migrating, create each tenant
 -- table not created yet. Returns the schema. Re-running skips what exists.
 -- p_central false skips the global check of central foreign keys (TY009),
 -- for a caller that made it once for many tenants.
@@ -33,13 +33,12 @@ BEGIN
             HINT = 'See `tenancy status`.';
     END IF;
 
-    -- Provisioning comes first (an error later in this step undoes it): the
-    -- preflight reads the tenant schema, which only its roles may enter. For a
-    -- provisioned tenant it is a check that changes nothing; a tenant that is
-    -- not provisioned needs a caller who may create roles (TY060 otherwise).
-    -- The very first tenant also brings what all tenants share; later ones
-    -- leave that to the runner, which applies it once per run.
-    PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => NOT EXISTS (SELECT 1 FROM tenancy.tenants));
+    -- A schema the caller may not enter is not provisioned for it: provisioning
+    -- decides (for the runner login, TY060 naming the command to run) before
+    -- the preflight reads that schema.
+    IF to_regnamespace(v_schema) IS NOT NULL AND NOT has_schema_privilege(v_schema, 'USAGE') THEN
+        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => false);
+    END IF;
 
     SELECT count(*),
            string_agg(format('%s%s%s (%s)', p.table_name || ': ', p.check_name,
@@ -61,6 +60,15 @@ BEGIN
             HINT = v_hint;
     END IF;
 
+    -- A schema that exists is enough to create tables in; its owner and grants
+    -- are (re)applied by finish_tenant_migration once the tables exist.
+    IF to_regnamespace(v_schema) IS NULL OR NOT EXISTS (
+        SELECT 1 FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id
+    ) THEN
+        -- The very first tenant also brings what all tenants share; later ones
+        -- leave that to the runner, which applies it once per run.
+        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => NOT EXISTS (SELECT 1 FROM tenancy.tenants));
+    END IF;
     UPDATE tenancy.tenants AS t
     SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
     WHERE t.tenant_id = p_tenant_id;
