@@ -227,6 +227,8 @@ class _Run(Generic[Item, T]):
                         continue
                     seen.add((pid, target))
                     item = busy.get(pid)
+                    if isinstance(item, (list, tuple)):  # a batch of tenants
+                        item = ", ".join(str(i) for i in item)
                     who = ", ".join(str(h) for h in holders) or "unknown"
                     on_wait(f"[{item}] waiting for lock on {target} ({mode}) held by pid {who}")
         except (psycopg.Error, TenancyError):

@@ -26,7 +26,7 @@ from runner.engine.executor import (
     for_each_tenant,
     not_run,
 )
-from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError
+from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError, hint_for
 from runner.signals import received
 
 
@@ -182,7 +182,7 @@ def _migrate_batch(
                 "failed",
                 seconds=share,
                 error=failure["error"],
-                hint=failure["error_hint"],
+                hint=failure["error_hint"] or hint_for(failure["error_code"]),
                 detail=failure["error_detail"],
                 sqlstate=failure["error_code"],
             )

@@ -84,7 +84,8 @@ def test_a_stop_signal_ends_the_run_cleanly(
         assert f"tenant {tenant}: stopped by {signum.name}" in err, err
         what = "a re-run resumes from the ledger" if batched else "Nothing of this tenant was committed"
         assert what in err
-        assert "interrupted" in out and "not run" in out
+        # (Tenants copied in the same batch transaction are interrupted with it.)
+        assert "interrupted" in out and ("not run" in out or batched is False)
         # No session of the runner is left, nor any lock it took.
         for _ in range(100):
             left = observer.execute(
