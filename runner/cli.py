@@ -8,9 +8,12 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from runner import __version__, commands
+import psycopg
+
+from runner import __version__, commands, signals
+from runner.db import DEFAULT_LOCK_TIMEOUT, set_lock_timeout
 from runner.devtools import bench, querybench
-from runner.errors import TenancyError
+from runner.errors import TenancyError, hint_for
 from runner.federation import commands as federation
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
 from runner.report import say
@@ -30,8 +33,18 @@ EXIT_CODES = """\
 exit codes:
   0  success
   1  a tenant failed, is invalid or is not migrated (or drift was found)
-  2  bad input or environment: manifest, tenant id, database, path (FAILED: + hint)
+  2  bad input or environment: manifest, tenant id, database, path, server gone,
+     a lock held too long, a missing privilege (FAILED: + hint)
+  130/143  stopped by SIGINT/SIGTERM: tenants in flight rolled back or resumable,
+     as the report says
 """
+
+
+def _seconds(value: str) -> float:
+    n = float(value)
+    if not 0 < n <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds, not {value}")
+    return n
 
 
 def _positive(value: str) -> int:
@@ -52,6 +65,10 @@ def _options() -> dict[str, argparse.ArgumentParser]:
         "--dsn", default=None, help="PostgreSQL connection string (default: $DATABASE_URL)"
     )
     dsn.add_argument("--traceback", action="store_true", help="show tracebacks of expected errors too")
+    dsn.add_argument(
+        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        help=f"longest wait for any lock before the tenant fails (default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
     manifest = group()
     manifest.add_argument(
         "--manifest", type=Path, default=Path(DEFAULT_MANIFEST), help=f"manifest TOML (default: {DEFAULT_MANIFEST})"
@@ -93,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("path", nargs="?", type=Path, default=Path(DEFAULT_MANIFEST), metavar="PATH",
                    help=f"where to write it (default: {DEFAULT_MANIFEST})")
-    i.set_defaults(traceback=False)
+    i.set_defaults(traceback=False, lock_timeout=DEFAULT_LOCK_TIMEOUT)
 
     s = add(
         "sample",
@@ -325,17 +342,39 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except TenancyError as e:
-        if args.traceback:
-            raise
-        say(f"FAILED: {e}", style="red", err=True)
-        for line in (e.detail or "").splitlines():
-            say(f"  {line}", err=True)
-        if e.hint:
-            say(f"  hint: {e.hint}", err=True)
-        return 2
+    set_lock_timeout(args.lock_timeout)
+    with signals.handle_signals():
+        try:
+            code = run(args)
+        except signals.Interrupt as e:
+            if args.traceback:
+                raise
+            say(f"FAILED: stopped by {e} before any tenant's work started", style="red", err=True)
+            return signals.exit_code(e.signum)
+        except (TenancyError, psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as e:
+            if args.traceback:
+                raise
+            _print_failed(e)
+            return 2
+    stopped = signals.received()
+    return signals.exit_code(stopped) if stopped is not None else code
+
+
+def _print_failed(e: Exception) -> None:
+    """FAILED: with the hint; errors of the environment (server gone, a lock held too
+    long, a missing privilege) are told the same way as the tool's own."""
+    if isinstance(e, TenancyError):
+        message, detail, hint = str(e), e.detail, e.hint
+    else:
+        assert isinstance(e, psycopg.Error)
+        diag = e.diag
+        message = f"{e.sqlstate or 'connection'}: {diag.message_primary or str(e).strip()}"
+        detail, hint = diag.message_detail, diag.message_hint or hint_for(e.sqlstate)
+    say(f"FAILED: {message}", style="red", err=True)
+    for line in (detail or "").splitlines():
+        say(f"  {line}", err=True)
+    if hint:
+        say(f"  hint: {hint}", err=True)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ import os
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
+from runner import signals
 from runner.access import drift as grants
 from runner.access.model import build_model
-from runner.db import connect, resolve_dsn, typed_errors
+from runner.access.provision import provision_tenants
+from runner.db import connect, open_session, resolve_dsn, typed_errors
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
 from runner.engine import executor, migrate
@@ -25,7 +26,7 @@ from runner.engine.render import render_all, write_rendering
 from runner.engine.status import not_migrated_result, record_validation, tenant_status
 from runner.engine.uninstall import uninstall as uninstall_sql
 from runner.engine.validate import validate_tenants
-from runner.errors import ManifestError
+from runner.errors import ManifestError, ServerUnavailable
 from runner.manifest import Manifest, load_manifest
 from runner.report import (
     ProgressDisplay,
@@ -43,6 +44,22 @@ from runner.resources import EXAMPLE_MANIFEST
 
 def _exit_code(results: list[TenantResult]) -> int:
     return 0 if results and all(r.ok for r in results) else 1
+
+
+def _run_exit_code(url: str, results: list[TenantResult]) -> int:
+    """_exit_code of a run on the database; when a tenant lost its session (or was not
+    run) and the server is still unreachable, the run is an error of the environment:
+    FAILED and exit 2. A stop signal's exit code is the CLI's (130/143)."""
+    lost = [r for r in results if r.state == "not run" or executor.session_lost(r.sqlstate)]
+    if lost and signals.received() is None:
+        try:
+            open_session(url).close()
+        except ServerUnavailable as e:
+            raise ServerUnavailable(
+                f"the database went away during the run: {len(lost)} of {len(results)} tenant(s) not done",
+                detail=str(e),
+            ) from e
+    return _exit_code(results)
 
 
 def init(path: Path) -> int:
@@ -64,15 +81,18 @@ def init(path: Path) -> int:
     return 0
 
 
-def _finish(command: str, results: list[TenantResult], *, report: Path | None, as_json: bool) -> int:
-    """The end of every per-tenant command: JSON or failures, the report, the exit code."""
+def _finish(
+    command: str, results: list[TenantResult], *, report: Path | None, as_json: bool, url: str | None = None
+) -> int:
+    """The end of every per-tenant command: JSON or failures, the report, the exit code
+    (with url: a run that lost the server is an error of the environment, see _run_exit_code)."""
     doc = report_doc(command, results)
     if as_json:
         print_json(doc)
     print_failures(results)
     if report:
         write_report(report, doc)
-    return _exit_code(results)
+    return _run_exit_code(url, results) if url else _exit_code(results)
 
 
 def _results_table(results: list[TenantResult], title: str) -> None:
@@ -188,7 +208,7 @@ def migrate_cmd(
         )
     if not as_json:
         _results_table(results, "migrate")
-    return _finish("migrate", results, report=report, as_json=as_json)
+    return _finish("migrate", results, report=report, as_json=as_json, url=url)
 
 
 def _print_plan(results: list[TenantResult]) -> None:
@@ -240,7 +260,7 @@ def validate(
         )
         counts = Counter(r.state for r in results)
         say("validate: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
-    return _finish("validate", results, report=report, as_json=as_json)
+    return _finish("validate", results, report=report, as_json=as_json, url=url)
 
 
 def rollback(
@@ -250,12 +270,13 @@ def rollback(
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-    results = [migrate.rollback_tenant(url, t) for t in ids]
+    results = migrate.rollback_tenants(url, ids)
     if not as_json:
         for r in results:
-            dropped = [t.table_name for t in r.tables if t.state == "dropped"]
-            say(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
-    return _finish("rollback", results, report=report, as_json=as_json)
+            if r.ok:
+                dropped = [t.table_name for t in r.tables if t.state == "dropped"]
+                say(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+    return _finish("rollback", results, report=report, as_json=as_json, url=url)
 
 
 def status(dsn: str | None, *, as_json: bool) -> int:
@@ -388,20 +409,33 @@ def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None,
 
     One line per tenant: its changes counted by action; --json lists every change.
     """
-    changes: dict[str, list[dict[str, Any]]] = {}
-    with connect(resolve_dsn(dsn)) as conn:
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-        for i, tenant_id in enumerate(ids, 1):
-            with typed_errors():
-                rows = conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
-            changes[tenant_id] = [{"object_type": r[0], "object_name": r[1], "action": r[2]} for r in rows]
-            if not as_json:
-                counts = Counter(r[2] for r in rows)
-                what = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no change"
-                say(f"[{i}/{len(ids)} provision:{tenant_id}] {what}")
+    results = provision_tenants(url, ids)
     if as_json:
-        print_json({"command": "provision", "tenants": [{"tenant_id": t, "changes": c} for t, c in changes.items()]})
-    return 0
+        print_json(
+            {
+                "command": "provision",
+                "tenants": [
+                    {
+                        "tenant_id": r.tenant_id,
+                        "state": r.state,
+                        "changes": [{"object": c.table_name, "action": c.state} for c in r.tables],
+                        "error": r.error,
+                    }
+                    for r in results
+                ],
+            }
+        )
+    else:
+        for i, r in enumerate(results, 1):
+            if r.ok:
+                counts = Counter(c.state for c in r.tables)
+                what = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no change"
+                say(f"[{i}/{len(ids)} provision:{r.tenant_id}] {what}")
+    print_failures(results)
+    return _run_exit_code(url, results)
 
 
 def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, as_json: bool = False) -> int:

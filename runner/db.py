@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from runner.errors import ConnectionConfigError, from_psycopg
+from runner.errors import ConnectionConfigError, ServerUnavailable, from_psycopg
 
 ProgressEvent = dict[str, Any]
 
@@ -26,14 +26,31 @@ def resolve_dsn(dsn: str | None) -> str:
     return value
 
 
-CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "application_name": "tenancy"}
+# A dead server is reported in seconds, not after the operating system's timeout.
+CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "application_name": "tenancy", "connect_timeout": 5}
+
+DEFAULT_LOCK_TIMEOUT = 5.0
+_session = {"lock_timeout": DEFAULT_LOCK_TIMEOUT}
+
+
+def set_lock_timeout(seconds: float) -> None:
+    """How long any statement of this process waits for a lock before its tenant fails (55P03).
+
+    Set once by the CLI (--lock-timeout); applies to every session opened after.
+    """
+    if seconds <= 0:
+        raise ValueError(f"lock timeout must be positive, not {seconds}")
+    _session["lock_timeout"] = seconds
 
 
 def configure(conn: psycopg.Connection) -> None:
-    """Session settings of every runner connection, pooled or not."""
+    """Session settings of every runner connection."""
     # If this process dies, the server stops the work within a second instead
     # of running on without anyone to report to (the ledger resumes it).
     conn.execute("SET client_connection_check_interval = '1s'")
+    # Never wait silently behind another session: a lock not granted in time
+    # fails the statement (and its tenant), and the executor reports the wait.
+    conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(_session['lock_timeout'] * 1000)}ms",))
 
 
 def connect(dsn: str) -> psycopg.Connection:
@@ -46,6 +63,16 @@ def connect(dsn: str) -> psycopg.Connection:
             hint="Check --dsn / DATABASE_URL, and that the server is running.",
         ) from None
     configure(conn)
+    return conn
+
+
+def open_session(dsn: str) -> psycopg.Connection:
+    """A worker's session in the middle of a run: ServerUnavailable (no retry loop) when it fails."""
+    try:
+        conn = psycopg.connect(dsn, **CONNECTION_KWARGS)
+        configure(conn)
+    except psycopg.OperationalError as e:
+        raise ServerUnavailable(f"cannot reach the database: {str(e).strip()}") from e
     return conn
 
 

@@ -22,6 +22,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
     "TY020": ("upgrade conflict", "The new version no longer defines a routine that a trigger or view uses; drop that object first."),
     "TY030": ("schema name shared", "Two tenant ids map to one schema name (`ab-1`, `ab_1`); give one of them another id."),
+    "TY060": ("needs an administrator", "Provisioning creates roles: run `tenancy provision` as an administrator first."),
     "TY080": ("not a moved table", "Name a table listed in tenancy.moved_tables (the manifest's [move] tables)."),
     "TY081": ("setting too low", "Raise the server setting named in the message (postgresql.conf, then restart)."),
     # Raised and caught inside the federation functions (a block that ends in it
@@ -124,6 +125,10 @@ class SettingTooLow(DatabaseError):
     sqlstate = "TY081"
 
 
+class NeedsAdministrator(DatabaseError):
+    sqlstate = "TY060"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -140,6 +145,7 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         SchemaNameShared,
         NotMovedTable,
         SettingTooLow,
+        NeedsAdministrator,
     )
 }
 
@@ -158,3 +164,34 @@ def from_psycopg(exc: psycopg.Error) -> Exception:
     )
     err.__cause__ = exc
     return err
+
+
+class ServerUnavailable(TenancyError):
+    """The server went away (or refuses connections) in the middle of a run."""
+
+    hint = "Check that the server is running and reachable, then re-run: the ledger resumes where it stopped."
+
+
+# Errors PostgreSQL raises that are not the tool's own: what they mean for the
+# tenant whose work they stopped, and what to do. Keyed by SQLSTATE, then class.
+_FOREIGN_HINTS: dict[str, str] = {
+    "55P03": "Another session held a lock for longer than the lock timeout (the wait is reported above); "
+    "let it finish or raise --lock-timeout, then re-run.",
+    "57014": "The statement was cancelled (statement_timeout, or a stop signal); re-run to resume.",
+    "42501": "The runner's role lacks a privilege: install grants tenancy_migrator what the runner needs "
+    "(docs/privileges-runner.md); provisioning needs an administrator.",
+    "40P01": "Deadlock with another session; re-run.",
+    "40001": "Serialization failure; re-run.",
+    "57P01": "The server ended this session (pg_terminate_backend, a restart or a shutdown); re-run to resume.",
+    "57P02": "The server crashed or restarted; re-run to resume.",
+    "57P03": "The server is starting up or shutting down; re-run once it accepts connections.",
+    "08": "The connection to the server was lost; re-run to resume.",
+}
+_DEFAULT_HINT = "Unexpected error from PostgreSQL; re-run with --traceback to see where it came from."
+
+
+def hint_for(sqlstate: str | None) -> str:
+    """The hint for an error PostgreSQL raised that is not a tool SQLSTATE."""
+    state = sqlstate or ""
+    return _FOREIGN_HINTS.get(state) or _FOREIGN_HINTS.get(state[:2]) or _DEFAULT_HINT
+

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -43,12 +44,15 @@ def _bindir() -> str:
 
 os.environ["TENANCY_PG_BINDIR"] = _bindir()
 
-postgresql_proc = factories.postgresql_proc(
-    executable=str(WRAPPER),
-    port=None,
-    # A throwaway cluster: durability settings off for speed.
-    postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-    "-c max_connections=200 -c shared_preload_libraries=''",
+# A throwaway cluster: durability settings off for speed.
+_POSTGRES_OPTIONS = (
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    "-c max_connections=200 -c shared_preload_libraries=''"
+)
+postgresql_proc = factories.postgresql_proc(executable=str(WRAPPER), port=None, postgres_options=_POSTGRES_OPTIONS)
+# A cluster of its own, started only for the tests that stop or restart it.
+private_postgresql_proc = factories.postgresql_proc(
+    executable=str(WRAPPER), port=None, postgres_options=_POSTGRES_OPTIONS
 )
 
 
@@ -95,10 +99,30 @@ class Server:
             return conn.info.server_version // 10000
 
 
+@dataclass(frozen=True)
+class PrivateServer(Server):
+    process: Any
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def start(self) -> None:
+        self.process.start()
+
+
 @pytest.fixture(scope="session")
 def pg_server(postgresql_proc: object) -> Server:
     proc = postgresql_proc
     return Server(proc.host, proc.port, proc.user)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def private_server(private_postgresql_proc: Any) -> Iterator[PrivateServer]:
+    """A server no other test uses, so a test may stop and start it; running again after."""
+    proc = private_postgresql_proc
+    yield PrivateServer(proc.host, proc.port, proc.user, proc)
+    if not proc.running():
+        proc.start()
 
 
 _counter = itertools.count()

@@ -30,6 +30,7 @@ from runner.access.model import (
 from runner.resources import read_query
 
 PUBLIC = "PUBLIC"
+TOOL_SCHEMA = "tenancy"
 OWNER = "owner"
 ATTRIBUTE = "role attribute"
 POLICY = "policy"
@@ -189,7 +190,9 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
                 facts.add(Privilege(role, POLICY, central, f"{table}.{policy}", command))
 
     return LiveCatalog(
-        frozenset(facts),
+        # Schema tenancy is the tool's own: its ACL is set by install
+        # (tenancy.grant_runner_privileges), not by the tenants' privilege model.
+        frozenset(f for f in facts if f.schema != TOOL_SCHEMA),
         {k: tuple(v) for k, v in objects.items()},
         frozenset(existing),
     )

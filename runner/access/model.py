@@ -15,7 +15,9 @@ of a central table at two entries instead of two per tenant.
 
 A shared migrator role (NOLOGIN) is a member of every tenant owner role, so it
 can create, own and fill tenant tables, and may read the central copies of the
-moved tables and the registry; nothing else.
+moved tables and the registry, and reference the central tables (tenant tables
+keep their foreign keys to them). In schema tenancy (the tool's own, outside
+this model) install grants it what the runner needs; nothing else.
 
 Rows of the privilege matrix are :class:`Privilege`. ``name == ALL`` means
 "every object of that type in the schema", as ``GRANT ... ON ALL TABLES IN
@@ -258,6 +260,9 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
     # The migrator reads the rows it copies and the registry it checks them against.
     for table in sorted(set(manifest.move) | {manifest.registry.table}):
         p.append(Privilege(migrator.name, TABLE, central, table, "SELECT"))
+    # Tenant tables keep their foreign keys to the central tables: adding one
+    # needs REFERENCES on its target.
+    p += [Privilege(migrator.name, TABLE, central, t, "REFERENCES") for t in readable]
     policies: list[RowPolicy] = []
     both = (app_group.name, ro_group.name)
     for table in manifest.hybrid:

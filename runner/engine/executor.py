@@ -6,19 +6,29 @@ pool of connections; `TenantResult` is what every command reports per tenant.
 
 from __future__ import annotations
 
+import queue
 import re
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool
 
-from runner.db import CONNECTION_KWARGS, ProgressEvent, configure, typed_errors
-from runner.errors import NotInstalled
+from runner.db import ProgressEvent, open_session, typed_errors
+from runner.errors import (
+    DatabaseError,
+    NotInstalled,
+    ServerUnavailable,
+    TenancyError,
+    hint_for,
+)
 from runner.manifest import Manifest
+from runner.signals import Interrupt, received
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -43,7 +53,8 @@ class TableResult:
 @dataclass
 class TenantResult:
     tenant_id: str
-    state: str  # migrated | skipped | failed | validated | invalid | rolled back
+    # migrated | skipped | failed | interrupted | not run | validated | invalid | rolled back | provisioned
+    state: str
     rows: int = 0
     seconds: float = 0.0
     tables: list[TableResult] = field(default_factory=list)
@@ -55,7 +66,7 @@ class TenantResult:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned")
+        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned", "provisioned")
 
     @property
     def rows_per_second(self) -> float | None:
@@ -109,25 +120,203 @@ def select_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequ
     return list(dict.fromkeys(requested))
 
 
+def failed_result(tenant_id: str, exc: BaseException, started: float) -> TenantResult:
+    """Any error that stopped one tenant's work, as that tenant's result: SQLSTATE, message,
+    hint. State "interrupted" when a stop signal cancelled it, else "failed"."""
+    if isinstance(exc, TenancyError):
+        message, hint, detail = str(exc), exc.hint, exc.detail
+        sqlstate = exc.sqlstate if isinstance(exc, DatabaseError) else None
+    elif isinstance(exc, psycopg.Error):
+        diag = exc.diag
+        message = diag.message_primary or str(exc).strip() or type(exc).__name__
+        # A connection that broke without a word from the server: connection_failure.
+        sqlstate = exc.sqlstate or ("08006" if isinstance(exc, psycopg.OperationalError) else None)
+        hint = diag.message_hint or hint_for(sqlstate)
+        detail = diag.message_detail
+    else:
+        message, sqlstate, hint, detail = f"{type(exc).__name__}: {exc}", None, hint_for(None), None
+    signum = received()
+    if signum is not None:
+        message = f"stopped by {signal.Signals(signum).name}: {message}"
+    return TenantResult(
+        tenant_id,
+        "failed" if signum is None else "interrupted",
+        seconds=time.monotonic() - started,
+        error=message,
+        hint=hint,
+        detail=detail,
+        sqlstate=sqlstate,
+    )
+
+
+def session_lost(sqlstate: str | None) -> bool:
+    """The error ended the session itself: terminated backend, server restart, lost connection."""
+    return sqlstate is not None and (sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"))
+
+
+def not_run(tenant_id: str, why: str) -> TenantResult:
+    """A tenant the run never started (it was stopped, or the server went away)."""
+    return TenantResult(tenant_id, "not run", error=why, hint="Re-run the command for the tenants not run.")
+
+
+@dataclass
+class _Worker:
+    """One worker thread's session, and what it is doing now (read by the lock watcher)."""
+
+    conn: psycopg.Connection | None = None
+    item: Any = None
+
+
+class _Run(Generic[Item, T]):
+    """One run of for_each_tenant: workers, the stop flag, and the lock-wait watcher."""
+
+    def __init__(self, dsn: str, work: Callable[[psycopg.Connection, Item], T], size: int) -> None:
+        self.dsn = dsn
+        self.work = work
+        self.workers = [_Worker() for _ in range(size)]
+        self.stopping = threading.Event()
+        self.server_lost: ServerUnavailable | None = None
+        self.error: BaseException | None = None
+        self.lock = threading.Lock()
+        self.running = size
+        # The main thread waits on this, not on Thread.join(): a signal that
+        # interrupts join() can leave a running thread marked as finished.
+        self.finished = threading.Event()
+
+    def serve(self, worker: _Worker, todo: queue.SimpleQueue[tuple[int, Item]], done: dict[int, T]) -> None:
+        try:
+            self._serve(worker, todo, done)
+        finally:
+            with self.lock:
+                self.running -= 1
+                if self.running == 0:
+                    self.finished.set()
+
+    def _serve(self, worker: _Worker, todo: queue.SimpleQueue[tuple[int, Item]], done: dict[int, T]) -> None:
+        while not self.stopping.is_set():
+            try:
+                index, item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if worker.conn is None or worker.conn.broken:
+                    # No session yet, or the last tenant's died with it: one new
+                    # one; if that fails, the server is gone and the run stops.
+                    worker.conn = open_session(self.dsn)
+                worker.item = item
+                done[index] = self.work(worker.conn, item)
+            except ServerUnavailable as e:
+                self.server_lost = e
+                self.stopping.set()
+                return
+            except BaseException as e:  # handed to the main thread, which raises it
+                # Work reports its tenants' errors as results; anything else ends the run.
+                self.error = e
+                self.stopping.set()
+                return
+            finally:
+                worker.item = None
+
+    def cancel(self) -> None:
+        """Stop: no new tenant starts, and the statements in flight are cancelled."""
+        self.stopping.set()
+        for w in self.workers:
+            if w.conn is not None and w.item is not None and not w.conn.closed:
+                w.conn.cancel_safe(timeout=5)
+
+    def watch(self, on_wait: Callable[[str], None], interval: float) -> None:
+        """Report each lock a worker waits for, and who holds it, once per wait."""
+        seen: set[tuple[int, str]] = set()
+        conn: psycopg.Connection | None = None
+        try:
+            while not self.stopping.wait(interval):
+                busy = {w.conn.info.backend_pid: w.item for w in self.workers if w.conn and w.item is not None}
+                if not busy:
+                    continue
+                if conn is None:
+                    conn = open_session(self.dsn)
+                rows = conn.execute(
+                    "SELECT * FROM tenancy.lock_waits(%s)", (list(busy),)
+                ).fetchall()
+                for pid, target, mode, holders in rows:
+                    if (pid, target) in seen:
+                        continue
+                    seen.add((pid, target))
+                    item = busy.get(pid)
+                    if isinstance(item, (list, tuple)):  # a batch of tenants
+                        item = ", ".join(str(i) for i in item)
+                    who = ", ".join(str(h) for h in holders) or "unknown"
+                    on_wait(f"[{item}] waiting for lock on {target} ({mode}) held by pid {who}")
+        except (psycopg.Error, TenancyError):
+            return  # the watcher only informs; the workers report their own errors
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+def _print_wait(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def for_each_tenant(
-    dsn: str, tenants: Sequence[Item], work: Callable[[psycopg.Connection, Item], T], jobs: int = 1
+    dsn: str,
+    tenants: Sequence[Item],
+    work: Callable[[psycopg.Connection, Item], T],
+    jobs: int = 1,
+    *,
+    not_run: Callable[[Item, str], T] | None = None,
+    on_wait: Callable[[str], None] = _print_wait,
+    watch_interval: float = 1.0,
 ) -> list[T]:
-    """The executors: `work(conn, tenant)` for each tenant (or group of tenants), serially
-    for jobs == 1, otherwise on `jobs` threads. Connections come from a pool and are reused
-    from one tenant to the next (a new session per tenant would compile every function
-    again). Results keep the order of `tenants`.
+    """The executors: `work(conn, tenant)` for each tenant (or group of tenants) on `jobs`
+    worker threads (serial for jobs == 1), each with its own session, reused from one
+    tenant to the next (a new session per tenant would compile every function again).
+    Results keep the order of `tenants`. `work` turns errors of its tenant into results.
+
+    The run stops early on a stop signal (the statements in flight are cancelled;
+    `work` reports those tenants) or when the server goes away (no retry loop):
+    tenants not started then get `not_run(tenant, why)`; without `not_run`, the
+    Interrupt or ServerUnavailable is raised. A lock a worker waits for is
+    reported through `on_wait` with the pid holding it.
     """
     size = max(1, min(jobs, len(tenants)))
-    with ConnectionPool(
-        dsn, min_size=size, max_size=size, kwargs=CONNECTION_KWARGS, configure=configure, name="tenancy"
-    ) as pool:
-
-        def run(item: Item) -> T:
-            with pool.connection() as conn:
-                return work(conn, item)
-
-        if size == 1:
-            return [run(t) for t in tenants]
-        with ThreadPoolExecutor(max_workers=size, thread_name_prefix="tenancy") as threads:
-            return list(threads.map(run, tenants))
-
+    run: _Run[Item, T] = _Run(dsn, work, size)
+    todo: queue.SimpleQueue[tuple[int, Item]] = queue.SimpleQueue()
+    for pair in enumerate(tenants):
+        todo.put(pair)
+    done: dict[int, T] = {}
+    threads = [
+        threading.Thread(target=run.serve, args=(w, todo, done), name=f"tenancy-{i}", daemon=True)
+        for i, w in enumerate(run.workers)
+    ]
+    watcher = threading.Thread(target=run.watch, args=(on_wait, watch_interval), name="tenancy-locks", daemon=True)
+    interrupt: Interrupt | None = None
+    try:
+        for t in threads:
+            t.start()
+        watcher.start()
+        try:
+            while not run.finished.wait(0.2):
+                pass
+        except Interrupt as e:
+            interrupt = e
+            run.cancel()
+            run.finished.wait()
+    finally:
+        run.stopping.set()
+        for w in run.workers:
+            if w.conn is not None:
+                w.conn.close()
+    if run.error is not None:
+        raise run.error
+    why = (
+        f"not started: stopped by {interrupt}" if interrupt
+        else f"not started: {run.server_lost}" if run.server_lost else ""
+    )
+    if len(done) < len(tenants):
+        if not_run is None:
+            if interrupt:
+                raise interrupt
+            raise ServerUnavailable(f"the run stopped: {run.server_lost}") from run.server_lost
+        return [done[i] if i in done else not_run(item, why) for i, item in enumerate(tenants)]
+    return [done[i] for i in range(len(tenants))]

@@ -18,8 +18,16 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from runner.db import connect, progress_notices, typed_errors
-from runner.engine.executor import Progress, TableResult, TenantResult, for_each_tenant
-from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError
+from runner.engine.executor import (
+    Progress,
+    TableResult,
+    TenantResult,
+    failed_result,
+    for_each_tenant,
+    not_run,
+)
+from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError, hint_for
+from runner.signals import received
 
 
 def global_preflight(conn: psycopg.Connection) -> None:
@@ -66,19 +74,18 @@ def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
 
 
 def _failed(
-    conn: psycopg.Connection, tenant_id: str, e: TenancyError, started: float, progress: Progress | None
+    conn: psycopg.Connection,
+    tenant_id: str,
+    e: BaseException,
+    started: float,
+    progress: Progress | None,
+    batch_size: int | None = None,
 ) -> TenantResult:
-    """Record a tenant's failure in the ledger and report it; the run goes on."""
-    conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
-    result = TenantResult(
-        tenant_id,
-        "failed",
-        seconds=time.monotonic() - started,
-        error=str(e),
-        hint=e.hint,
-        detail=e.detail,
-        sqlstate=getattr(e, "sqlstate", None),
-    )
+    """Any error of one tenant as its result (SQLSTATE, message, hint, what is left of
+    it), noted in the ledger when this session still can; the run goes on."""
+    result = failed_result(tenant_id, e, started)
+    result.detail = "\n".join(filter(None, [result.detail, _what_remains(batch_size)]))
+    _record_failure(conn, tenant_id, result)
     if progress:
         progress.finish(result)
     return result
@@ -91,7 +98,12 @@ def _migrate_one(
     batch_size: int | None,
     progress: Progress | None,
 ) -> TenantResult:
-    """One tenant; sums is its shared side ({"table": [rows, checksum]}) for the validation."""
+    """One tenant; sums is its shared side ({"table": [rows, checksum]}) for the validation.
+
+    Any error is this tenant's result: its transaction rolled back (migrate_tenant)
+    or its committed batches stay for a re-run to resume (batched), its lock is
+    released, and the failure is recorded unless another session owns the tenant.
+    """
     started = time.monotonic()
     with progress_notices(conn, progress.advance if progress else None):
         try:
@@ -113,10 +125,8 @@ def _migrate_one(
                         "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s, %s)",
                         (tenant_id, Jsonb(sums)),
                     ).fetchall()
-        except TenancyError as e:
-            if batch_size:
-                conn.execute("SELECT pg_advisory_unlock_all()")
-            return _failed(conn, tenant_id, e, started, progress)
+        except (TenancyError, psycopg.Error) as e:
+            return _failed(conn, tenant_id, e, started, progress, batch_size)
     tables = [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
     state = "skipped" if rows and all(r[4] == "skipped" for r in rows) else "migrated"
     result = TenantResult(
@@ -154,7 +164,10 @@ def _migrate_batch(
             )
             names = [d.name for d in cur.description or ()]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    except (TenancyError, psycopg.DatabaseError):
+    except (TenancyError, psycopg.Error) as e:
+        if conn.broken or received() is not None:
+            # The session is gone, or a stop signal cancelled the batch: no retry.
+            return [_failed(conn, t, e, started, progress) for t in batch]
         conn.rollback()
         return [_migrate_one(conn, t, sums.get(t, {}), None, progress) for t in batch]
     share = (time.monotonic() - started) / len(batch)
@@ -169,7 +182,7 @@ def _migrate_batch(
                 "failed",
                 seconds=share,
                 error=failure["error"],
-                hint=failure["error_hint"],
+                hint=failure["error_hint"] or hint_for(failure["error_code"]),
                 detail=failure["error_detail"],
                 sqlstate=failure["error_code"],
             )
@@ -187,6 +200,26 @@ def _migrate_batch(
             progress.finish(result)
         results.append(result)
     return results
+
+
+def _what_remains(batch_size: int | None) -> str:
+    if batch_size:
+        return "Batches committed before the error stay in the tenant schema; a re-run resumes from the ledger."
+    return "Nothing of this tenant was committed (one transaction); a re-run starts it again."
+
+
+def _record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
+    """Note the failure in the ledger, on this session if it survived. A session that
+    died took its locks and its transaction with it; the ledger keeps the last state."""
+    if conn.closed or conn.broken:
+        return
+    try:
+        # A batched run holds the tenant's lock for the session; an error left it held.
+        conn.execute("SELECT pg_advisory_unlock_all()")
+        message = f"{result.sqlstate}: {result.error}" if result.sqlstate else str(result.error)
+        conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, message))
+    except psycopg.Error:
+        return  # the result already says what went wrong; the ledger is best effort here
 
 
 def migrate_tenants(
@@ -225,7 +258,7 @@ def migrate_tenants(
             size_row = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchone()
             # What all tenants share, once per run and in its own short transaction,
             # so tenants migrated in parallel never wait on its lock.
-            conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
+            conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
             # The shared side of every tenant's validation, one pass per shared table.
             row = conn.execute("SELECT tenancy.source_sums(%s)", (pending,)).fetchone()
         collisions = schema_collisions(conn)
@@ -237,11 +270,21 @@ def migrate_tenants(
         # No bigger than an even share, so that every job gets work.
         size = max(1, min(size, -(-len(pending) // max(jobs, 1))))
         batches = [pending[i : i + size] for i in range(0, len(pending), size)]
-        parts = for_each_tenant(dsn, batches, lambda conn, b: _migrate_batch(conn, b, sums, progress), jobs)
+        parts = for_each_tenant(
+            dsn,
+            batches,
+            lambda conn, b: _migrate_batch(conn, b, sums, progress),
+            jobs,
+            not_run=lambda b, why: [not_run(t, why) for t in b],
+        )
         moved = [r for part in parts for r in part]
     else:
         moved = for_each_tenant(
-            dsn, pending, lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress), jobs
+            dsn,
+            pending,
+            lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress),
+            jobs,
+            not_run=not_run,
         )
     results.update((r.tenant_id, r) for r in failed + moved)
     return [results[t] for t in tenants]
@@ -283,7 +326,23 @@ def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
     return results
 
 
-def rollback_tenant(dsn: str, tenant_id: str) -> TenantResult:
-    with connect(dsn) as conn, typed_errors():
-        rows = conn.execute("SELECT table_name, action FROM tenancy.rollback_tenant(%s)", (tenant_id,)).fetchall()
-    return TenantResult(tenant_id, "rolled back", tables=[TableResult(r[0], r[1], 0, None) for r in rows])
+def rollback_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
+    """tenancy.rollback_tenant() for each tenant; any error is that tenant's result."""
+
+    def one(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
+        started = time.monotonic()
+        try:
+            with typed_errors():
+                rows = conn.execute(
+                    "SELECT table_name, action FROM tenancy.rollback_tenant(%s)", (tenant_id,)
+                ).fetchall()
+        except (TenancyError, psycopg.Error) as e:
+            return failed_result(tenant_id, e, started)
+        return TenantResult(
+            tenant_id,
+            "rolled back",
+            seconds=time.monotonic() - started,
+            tables=[TableResult(r[0], r[1], 0, None) for r in rows],
+        )
+
+    return for_each_tenant(dsn, tenants, one, not_run=not_run)

@@ -93,6 +93,7 @@ GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2", "schema_name.sql.j2"]
 GLOBAL_TEMPLATES += [
     "grant_privileges.sql.j2",
     "rls_hybrid_tables.sql.j2",
+    "runner_privileges.sql.j2",
     "provision_shared_privileges.sql.j2",
     "provision_tenant.sql.j2",
     "deprovision_tenant.sql.j2",

@@ -16,7 +16,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from runner.db import connect, typed_errors
-from runner.engine.executor import TenantResult, for_each_tenant
+from runner.engine.executor import TenantResult, failed_result, for_each_tenant, not_run
+from runner.errors import TenancyError
 
 
 def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[TenantResult]:
@@ -32,12 +33,17 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
 
     def one_chunk(conn: psycopg.Connection, chunk: list[str]) -> list[TenantResult]:
         started = time.monotonic()
-        with typed_errors():
-            cur = conn.execute(
-                "SELECT * FROM tenancy.validate_tenants(%s, %s)", (chunk, Jsonb({t: sums.get(t, {}) for t in chunk}))
-            )
-            names = [d.name for d in cur.description or ()]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        try:
+            with typed_errors():
+                cur = conn.execute(
+                    "SELECT * FROM tenancy.validate_tenants(%s, %s)",
+                    (chunk, Jsonb({t: sums.get(t, {}) for t in chunk})),
+                )
+                names = [d.name for d in cur.description or ()]
+                rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        except (TenancyError, psycopg.Error) as e:
+            # One statement validates the chunk: its error is each of its tenants' result.
+            return [failed_result(t, e, started) for t in chunk]
         share = (time.monotonic() - started) / max(len(chunk), 1)
         by_tenant: dict[str, list[dict[str, Any]]] = {t: [] for t in chunk}
         for r in rows:
@@ -57,4 +63,7 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
             )
         return results
 
-    return [r for part in for_each_tenant(dsn, chunks, one_chunk, jobs) for r in part]
+    def chunk_not_run(chunk: list[str], why: str) -> list[TenantResult]:
+        return [not_run(t, why) for t in chunk]
+
+    return [r for part in for_each_tenant(dsn, chunks, one_chunk, jobs, not_run=chunk_not_run) for r in part]

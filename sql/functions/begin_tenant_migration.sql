@@ -1,6 +1,7 @@
 -- tenancy.begin_tenant_migration(tenant id): the first step of a migration,
 -- under the tenant's lock: preflight (raises TY003/TY007/TY009/TY030 before any
--- write), provision the tenant if it is not yet, mark the tenant migrating, create each tenant
+-- write), provision the tenant if it is not yet (TY060 when the caller may
+-- not), mark the tenant migrating, create each tenant
 -- table not created yet. Returns the schema. Re-running skips what exists.
 -- p_central false skips the global check of central foreign keys (TY009),
 -- for a caller that made it once for many tenants.
@@ -30,6 +31,13 @@ BEGIN
             ERRCODE = 'TY008',
             MESSAGE = format('tenant %L is %s; its migration cannot start again', p_tenant_id, v_state),
             HINT = 'See `tenancy status`.';
+    END IF;
+
+    -- A schema the caller may not enter is not provisioned for it: provisioning
+    -- decides (for the runner login, TY060 naming the command to run) before
+    -- the preflight reads that schema.
+    IF to_regnamespace(v_schema) IS NOT NULL AND NOT has_schema_privilege(v_schema, 'USAGE') THEN
+        PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => false);
     END IF;
 
     SELECT count(*),

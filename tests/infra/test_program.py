@@ -52,6 +52,8 @@ def test_exact_resource_set_for_three_tenants() -> None:
         expected.add((GRANT, f"grant-{role}-schema-public-usage"))
     expected |= {
         (GRANT, "grant-tenancy_migrator-table-public-select"),
+        (GRANT, "grant-tenancy_migrator-table-public-references"),
+        (GRANT, "grant-tenancy_migrator-table-public-references-select"),
         (GRANT, "grant-tenancy_app-table-public-select"),
         (GRANT, "grant-tenancy_app-table-public-delete-insert-select-update"),
         (GRANT, "grant-tenancy_app-sequence-public-usage"),
@@ -72,7 +74,7 @@ def test_exact_resource_set_for_three_tenants() -> None:
         expected.add((MEMBER, f"member-{s}_app-in-tenancy_app"))
         expected.add((MEMBER, f"member-{s}_ro-in-tenancy_readonly"))
         expected.add((MEMBER, f"member-tenancy_migrator-in-{s}_owner"))
-    assert len(expected) == 12 + 3 * 17
+    assert len(expected) == 14 + 3 * 17
     assert got == expected
 
 
@@ -143,7 +145,12 @@ def test_shared_grants_cover_reference_and_hybrid_tables_only() -> None:
     ro = _inputs(r["grant-tenancy_readonly-table-public-select"])
     assert ro["objects"] == sorted(set(MANIFEST.central) | set(MANIFEST.hybrid))
     migrator = _inputs(r["grant-tenancy_migrator-table-public-select"])
-    assert migrator["objects"] == sorted({*MANIFEST.move, MANIFEST.registry.table})
+    assert migrator["objects"] == sorted(MANIFEST.move)
+    # The registry is read and referenced; the other central tables referenced.
+    registry = _inputs(r["grant-tenancy_migrator-table-public-references-select"])
+    assert registry["objects"] == [MANIFEST.registry.table]
+    referenced = _inputs(r["grant-tenancy_migrator-table-public-references"])
+    assert referenced["objects"] == sorted(set(MANIFEST.central) - {MANIFEST.registry.table})
     # No tenant role is granted anything on a moved table's central copy.
     for res in r.values():
         if res.type == GRANT and res.inputs.get("schema") == "public":

@@ -229,7 +229,7 @@ def test_login_password_from_secret() -> None:
 def _program() -> list[Declared]:
     passwords = {t: {"app": "a", "readonly": "r"} for t in TENANTS}
     resources, _ = run_program(Settings(MANIFEST, "alumate", TENANTS, passwords))
-    assert len(resources) == 12 + 17 * len(TENANTS)
+    assert len(resources) == 14 + 17 * len(TENANTS)
     return resources
 
 

@@ -309,7 +309,7 @@ def test_rollback_drops_new_tables_only(db: Database, manifest: Manifest) -> Non
     with db.connect() as conn:
         before = snapshot(conn)
     migrate.migrate_tenants(db.dsn, [t])
-    result = migrate.rollback_tenant(db.dsn, t)
+    result = migrate.rollback_tenants(db.dsn, [t])[0]
     assert [x.state for x in result.tables] == ["dropped"] * 12
     with db.connect() as conn:
         after = snapshot(conn)
@@ -332,7 +332,7 @@ def test_existing_table_in_tenant_schema_is_never_overwritten(db: Database, mani
         conn.execute(f"CREATE TABLE tenant_{t}.brand_fonts (id int)")
     (result,) = migrate.migrate_tenants(db.dsn, [t])
     assert result.sqlstate == "TY007" and "brand_fonts" in (result.detail or "")
-    migrate.rollback_tenant(db.dsn, t)
+    migrate.rollback_tenants(db.dsn, [t])
     with db.connect() as conn:
         assert conn.execute(f"SELECT to_regclass('tenant_{t}.brand_fonts')").fetchone() != (None,)
 

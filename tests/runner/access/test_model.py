@@ -90,7 +90,10 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
     for t in MANIFEST.move:
         assert not any(name == t for _, name, _ in app | ro)
         assert ("table", t, "SELECT") in mig
-    assert {p for _, _, p in mig} == {"SELECT", "USAGE"}
+    # Tenant tables keep their foreign keys to the central tables.
+    for t in {*MANIFEST.central, MANIFEST.registry.table}:
+        assert ("table", t, "REFERENCES") in mig
+    assert {p for _, _, p in mig} == {"SELECT", "USAGE", "REFERENCES"}
     assert not any(p.privilege == "CREATE" for p in shared.privileges)
     # RLS: reads see own + public rows, writes only the app group.
     policies = {(p.table, p.command): p for p in shared.row_policies}

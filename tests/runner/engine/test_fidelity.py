@@ -229,7 +229,7 @@ def test_partitioned_tenant_tables_have_their_grants_and_roll_back(fidelity_db: 
     _migrate_and_validate(db, manifest)
     with db.connect() as conn:
         assert grants.verify(conn, build_model(manifest, ["1", "2"]), all_tenants=True) == []
-    result = migrate.rollback_tenant(db.dsn, "1")
+    result = migrate.rollback_tenants(db.dsn, ["1"])[0]
     assert "events" in [t.table_name for t in result.tables]
     with db.connect() as conn:
         left = conn.execute(

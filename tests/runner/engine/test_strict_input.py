@@ -194,7 +194,7 @@ def test_a_table_added_later_that_moved_tables_reference_asks_for_a_second_migra
     assert "references public.templates" in (e.value.detail or "")
     assert "tenancy rollback --tenant" in e.value.hint and "migrate it again" in e.value.hint
     for t in tenants:
-        migrate.rollback_tenant(sample_db.dsn, t)
+        migrate.rollback_tenants(sample_db.dsn, [t])[0]
     again = migrate.migrate_tenants(sample_db.dsn, tenants)
     assert [r.state for r in again] == ["migrated"] * len(tenants), [r.error for r in again]
     validated = validate.validate_tenants(sample_db.dsn, tenants)
