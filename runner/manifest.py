@@ -179,7 +179,7 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
     "tenancy": frozenset({"tenant_key", "central_schema", "schema_pattern"}),
     "registry": frozenset({"table", "id_column", "name_column"}),
     "move": frozenset({"tables", "unique"}),
-    "central": frozenset({"tables"}),
+    "central": frozenset({"tables", "access"}),
     "hybrid": frozenset({"tables", "public_column"}),
     "roles": frozenset(RoleNames.__dataclass_fields__),
 }
@@ -384,9 +384,6 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
         )
 
     central_access = _central_access(_section(central_s, "access"), central, registry, tenant_key)
-    bad = sorted(set(central_s) - {"tables", "access"})
-    if bad:
-        raise ManifestError(f"unknown key(s) in [central]: {', '.join(bad)}")
 
     public_column: dict[str, str] = {}
     for table, col in _section(hybrid_s, "public_column").items():

@@ -60,7 +60,7 @@ def test_example_manifest_lists_the_alumate_tables() -> None:
         (_doc(move={"tables": ["a"], "unique": {"zzz": [["slug"]]}}), "not a moved table"),
         (_doc(move={"tables": ["a"], "unique": {"a": "slug"}}), "list of column lists"),
         (_doc(hybrid={"tables": ["j"], "public_column": {"k": "is_public"}}), "not a hybrid table"),
-        (_doc(central={"tables": ["tenants"], "other": 1}), "unknown key(s) in [central]"),
+        (_doc(central={"tables": ["tenants"], "other": 1}), "unknown key in [central]"),
         (_doc(central={"tables": ["tenants"], "access": {"users": "none"}}), "not listed in [central]"),
         (_doc(central={"tables": ["tenants"], "access": {"tenants": "none"}}), "registry must stay readable"),
         (_doc(central={"tables": ["tenants", "u"], "access": {"u": "some"}}), '"all", "none", { columns'),
