@@ -8,12 +8,14 @@ be compared with the model and with the live catalog. A Grant without
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from runner.access.drift import ATTRIBUTE, OWNER
 from runner.access.model import (
     ALL,
+    COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
     MEMBER,
@@ -32,12 +34,20 @@ GRANT_ROLE_TYPE = "postgresql:index/grantRole:GrantRole"
 # pulumi-command's local Command; the program's one runs psql to secure the hybrid tables.
 COMMAND_TYPE = "command:local:Command"
 RLS_FUNCTION_CALL = "tenancy.secure_hybrid_tables()"
+# A line of the role-settings command's script (infra.program.role_settings_script).
+_ROLE_SETTING_LINE = re.compile(r'^ALTER ROLE "((?:[^"]|"")+)" SET (\w+) = (\d+);$', re.MULTILINE)
 
 # How the Pulumi runtime marks a secret value in serialized inputs.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 
 _KINDS = {"table": TABLE, "sequence": SEQUENCE}
+# Role inputs that are per-role settings (milliseconds), as pg_db_role_setting names them;
+# the program sets any other per-role setting with its role-settings command.
+ROLE_SETTINGS = (
+    ("statementTimeout", "statement_timeout"),
+    ("idleInTransactionSessionTimeout", "idle_in_transaction_session_timeout"),
+)
 _DEFAULTS = {"table": DEFAULT_TABLE, "sequence": DEFAULT_SEQUENCE}
 
 
@@ -61,6 +71,9 @@ def resource_facts(resource_type: str, props: Mapping[str, Any]) -> set[Privileg
     if resource_type == GRANT_TYPE:
         if i.get("objectType") == "schema":
             targets = [(SCHEMA, i.get("schema", ""))]
+        elif i.get("objectType") == "column":
+            table = (i.get("objects") or [""])[0]
+            targets = [(COLUMN, f"{table}.{c}") for c in i.get("columns") or []]
         else:
             kind = _KINDS.get(str(i.get("objectType")), str(i.get("objectType")))
             targets = [(kind, n) for n in (i.get("objects") or [ALL])]
@@ -91,5 +104,12 @@ def resource_facts(resource_type: str, props: Mapping[str, Any]) -> set[Privileg
         ]
         if i.get("searchPaths"):
             attrs.append("search_path=" + ", ".join(i["searchPaths"]))
+        for prop, setting in ROLE_SETTINGS:
+            if i.get(prop):
+                attrs.append(f"{setting}={int(i[prop])}")
         facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
+    elif resource_type == COMMAND_TYPE:
+        for role, setting, value in _ROLE_SETTING_LINE.findall(str(plain(i.get("create", "")))):
+            role = role.replace('""', '"')
+            facts.add(Privilege(role, ATTRIBUTE, "", role, f"{setting}={value}"))
     return facts

@@ -27,10 +27,13 @@ import pulumi
 import pulumi_postgresql as postgresql
 from pulumi_command import local
 
+from infra.facts import ROLE_SETTINGS
 from runner.access.model import (
     ALL,
+    COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
+    INSTALL_ROLES,
     ROLE,
     SCHEMA,
     TABLE,
@@ -110,6 +113,8 @@ class Built:
     memberships: list[postgresql.GrantRole] = field(default_factory=list)
     # Row-level security on the hybrid tables; None when the manifest has none.
     row_level_security: local.Command | None = None
+    # Per-role settings the provider cannot set (lock_timeout); None when there are none.
+    role_settings: local.Command | None = None
 
     def resources(self) -> list[pulumi.CustomResource]:
         return [
@@ -119,6 +124,7 @@ class Built:
             *self.default_privileges,
             *self.memberships,
             *([self.row_level_security] if self.row_level_security else []),
+            *([self.role_settings] if self.role_settings else []),
         ]
 
     def exports(self) -> dict[str, dict[str, str]]:
@@ -144,6 +150,9 @@ def _password_for(settings: Settings, tenant_id: str, kind: str, role: str) -> p
 
 
 def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Role:
+    # The provider sets these two per-role settings; the others (lock_timeout)
+    # are set by the role-settings command.
+    settings = dict(spec.settings)
     return postgresql.Role(
         f"role-{spec.name}",
         name=spec.name,
@@ -151,6 +160,10 @@ def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Rol
         password=password,
         connection_limit=spec.connection_limit,
         search_paths=list(spec.search_path) or None,
+        statement_timeout=_int_setting(settings, "statement_timeout"),
+        idle_in_transaction_session_timeout=_int_setting(
+            settings, "idle_in_transaction_session_timeout"
+        ),
         superuser=False,
         create_database=False,
         create_role=False,
@@ -162,6 +175,11 @@ def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Rol
             additional_secret_outputs=SECRET_OUTPUTS if spec.login else None
         ),
     )
+
+
+def _int_setting(settings: dict[str, str], name: str) -> int | None:
+    value = settings.get(name)
+    return None if value is None else int(value)
 
 
 def rls_fingerprint(policies: tuple[RowPolicy, ...]) -> str:
@@ -190,16 +208,36 @@ def rls_script(policies: tuple[RowPolicy, ...]) -> str:
 
 
 def rls_command(policies: tuple[RowPolicy, ...]) -> str:
-    """The shell command (for RLS_INTERPRETER) that secures the hybrid tables.
+    """The shell command (for RLS_INTERPRETER) that secures the hybrid tables."""
+    return psql_command(rls_script(policies))
+
+
+def psql_command(script: str) -> str:
+    """A shell command (for RLS_INTERPRETER) that feeds ``script`` to psql.
 
     psql reads the connection from PG* environment variables (the password
     included), never from its arguments, and stops at the first error.
     """
     return (
         "psql --no-psqlrc --no-password --quiet --set ON_ERROR_STOP=1 <<'TENANCY_SQL'\n"
-        + rls_script(policies)
+        + script
         + "TENANCY_SQL\n"
     )
+
+
+def quoted_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def role_settings_script(roles: list[RoleSpec]) -> str:
+    """ALTER ROLE ... SET for the per-role settings the provider has no argument for."""
+    lines = [
+        f"ALTER ROLE {quoted_ident(r.name)} SET {name} = {int(value)};"
+        for r in roles
+        for name, value in r.settings
+        if name not in {setting for _, setting in ROLE_SETTINGS}
+    ]
+    return "BEGIN;\n" + "".join(line + "\n" for line in lines) + "COMMIT;\n" if lines else ""
 
 
 def rls_environment(settings: Settings) -> dict[str, pulumi.Input[str]]:
@@ -247,6 +285,28 @@ def _row_level_security(
     )
 
 
+def _role_settings(
+    settings: Settings, model: PrivilegeModel, roles: dict[str, postgresql.Role]
+) -> local.Command | None:
+    specs = [r for t in model.tenants for r in t.roles]
+    script = role_settings_script(specs)
+    if not script:
+        return None
+    command = psql_command(script)
+    return local.Command(
+        "tenant-role-settings",
+        create=command,
+        update=command,
+        interpreter=RLS_INTERPRETER,
+        environment=rls_environment(settings),
+        triggers=[hashlib.sha256(script.encode()).hexdigest()],
+        opts=pulumi.ResourceOptions(
+            depends_on=[roles[r.name] for r in specs if r.name in roles],
+            additional_secret_outputs=["environment"],
+        ),
+    )
+
+
 def build(settings: Settings) -> Built:
     """Declare every resource of the model for ``settings.tenants``."""
     model = build_model(settings.manifest, settings.tenants)
@@ -254,14 +314,16 @@ def build(settings: Settings) -> Built:
     db = settings.database
 
     for spec in model.shared.roles:
-        built.roles[spec.name] = _role(spec, None)
+        # The federated reads' owner is made by `tenancy install`, which needs it first.
+        if spec.name not in INSTALL_ROLES:
+            built.roles[spec.name] = _role(spec, None)
     groups = [
         built.roles[model.shared.app_group.name],
         built.roles[model.shared.readonly_group.name],
     ]
     if model.shared.row_policies:
         built.row_level_security = _row_level_security(settings, model, groups)
-    hybrid = set(settings.manifest.hybrid)
+    secured = set(model.shared.secured_tables)
     for t in model.tenants:
         built.roles[t.owner.name] = _role(t.owner, None)
         built.roles[t.app.name] = _role(
@@ -278,6 +340,8 @@ def build(settings: Settings) -> Built:
             if_not_exists=True,
         )
 
+    built.role_settings = _role_settings(settings, model, built.roles)
+
     def role_ref(name: str) -> pulumi.Input[str]:
         return built.roles[name].name if name in built.roles else name
 
@@ -288,6 +352,7 @@ def build(settings: Settings) -> Built:
     # one Grant per (role, object type, schema, privilege set), objects listed
     # unless the row means every object in the schema.
     grants: dict[tuple[str, str, str, frozenset[str]], list[str]] = defaultdict(list)
+    columns_of: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     privs_of: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for p in model.privileges:
         privs_of[(p.grantee, p.object_type, p.schema, p.name)].add(p.privilege)
@@ -300,6 +365,9 @@ def build(settings: Settings) -> Built:
                     grant_role=role_ref(name),
                 )
             )
+        elif object_type == COLUMN:
+            table, column = name.split(".", 1)
+            columns_of[(grantee, schema, table)].append(column)
         elif object_type in _DEFAULT_TYPES:
             kind = _DEFAULT_TYPES[object_type]
             built.default_privileges.append(
@@ -323,7 +391,7 @@ def build(settings: Settings) -> Built:
         # A group's grant on a hybrid table waits for row-level security, so
         # no tenant ever holds it on a table that is not yet limited to its rows.
         on_hybrid = (
-            object_type == TABLE and schema == model.shared.central_schema and hybrid & set(names)
+            object_type == TABLE and schema == model.shared.central_schema and secured & set(names)
         )
         after_rls = built.row_level_security if on_hybrid else None
         built.grants.append(
@@ -336,6 +404,20 @@ def build(settings: Settings) -> Built:
                 objects=objects or None,
                 privileges=sorted(granted),
                 opts=pulumi.ResourceOptions(depends_on=[after_rls] if after_rls else None),
+            )
+        )
+    # Central tables opened by column only (SELECT is the only column privilege granted).
+    for (grantee, schema, table), columns in sorted(columns_of.items()):
+        built.grants.append(
+            postgresql.Grant(
+                f"grant-{grantee}-column-{schema}-{table}",
+                database=db,
+                role=role_ref(grantee),
+                schema=schema_ref(schema),
+                object_type="column",
+                objects=[table],
+                columns=sorted(columns),
+                privileges=["SELECT"],
             )
         )
     return built

@@ -27,6 +27,7 @@ from infra.facts import (
     DEFAULTS_TYPE,
     GRANT_ROLE_TYPE,
     GRANT_TYPE,
+    ROLE_SETTINGS,
     ROLE_TYPE,
     SCHEMA_TYPE,
     is_secret,
@@ -35,20 +36,22 @@ from infra.facts import (
     secures_hybrid_tables,
 )
 from runner.access.drift import OWNER, describe
-from runner.access.model import Privilege, tenant_plan
+from runner.access.model import FORBIDDEN_ATTRIBUTES, Privilege, shared_plan, tenant_plan
 from runner.errors import ManifestError
 from runner.manifest import Manifest, load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 ReportViolation = Callable[[str, str | None], None]
 
-POWERS = {
-    "superuser": "SUPERUSER",
-    "createRole": "CREATEROLE",
-    "createDatabase": "CREATEDB",
-    "replication": "REPLICATION",
-    "bypassRowLevelSecurity": "BYPASSRLS",
+# Role input of pulumi-postgresql -> attribute the model forbids (FORBIDDEN_ATTRIBUTES).
+_ROLE_INPUTS = {
+    "superuser": "superuser",
+    "createrole": "createRole",
+    "createdb": "createDatabase",
+    "replication": "replication",
+    "bypassrls": "bypassRowLevelSecurity",
 }
+POWERS = {_ROLE_INPUTS[a]: a.upper() for a in FORBIDDEN_ATTRIBUTES}
 
 
 def manifest() -> Manifest:
@@ -102,6 +105,44 @@ def no_elevated_role_attributes(
         report_violation(
             f"role {p.get('name')}: has {', '.join(powers)}; tenancy roles never do. "
             f"Fix: set {', '.join(k + '=False' for k, _ in POWERS.items() if p.get(k))}.",
+            None,
+        )
+
+
+def _number_or_flag(value: Any) -> int | bool | None:
+    """An input as the model states it (the engine passes numbers as floats)."""
+    if value is None or isinstance(value, bool):
+        return value
+    return int(value)
+
+
+def tenant_role_limits(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A tenant role's login, connection limit and timeouts are the model's."""
+    if args.resource_type != ROLE_TYPE:
+        return
+    m = manifest()
+    p = _props(args)
+    name = str(p.get("name", ""))
+    schema = tenant_schema_of_role(m, name)
+    if schema is None:
+        return
+    core = schema[len(m.schema_prefix) : len(schema) - len(m.schema_suffix)]
+    try:
+        spec = next(r for r in tenant_plan(m, core).roles if r.name == name)
+    except (ManifestError, StopIteration):
+        return  # tenant-schema-names and tenant-complete-set report these
+    settings = dict(spec.settings)
+    expected = {
+        "login": spec.login,
+        "connectionLimit": spec.connection_limit,
+        **{prop: int(settings[s]) if s in settings else None for prop, s in ROLE_SETTINGS},
+    }
+    wrong = {k: v for k, v in expected.items() if _number_or_flag(p.get(k)) != v}
+    if wrong:
+        report_violation(
+            f"role {name}: {', '.join(f'{k}={p.get(k)!r}' for k in sorted(wrong))}; the manifest's "
+            f"[roles] say {', '.join(f'{k}={v!r}' for k, v in sorted(wrong.items()))}. "
+            "Fix: declare tenant roles with infra.program.build.",
             None,
         )
 
@@ -223,11 +264,12 @@ def tenant_complete_set(args: StackValidationArgs, report_violation: ReportViola
             )
     # Row-level security on the hybrid tables: once per stack (pulumi-postgresql
     # has no policy resource; the program runs tenancy.secure_hybrid_tables()).
-    if m.hybrid and tenancy_resources and len(rls_commands) != 1:
-        tables = ", ".join(f"{m.central_schema}.{t}" for t in m.hybrid)
+    secured = shared_plan(m).secured_tables
+    if secured and tenancy_resources and len(rls_commands) != 1:
+        tables = ", ".join(f"{m.central_schema}.{t}" for t in secured)
         if not rls_commands:
             report_violation(
-                f"the stack grants on the hybrid tables ({tables}) but never secures them: no "
+                f"the stack grants on the hybrid and row-filtered tables ({tables}) but never secures them: no "
                 f"{COMMAND_TYPE} whose create calls tenancy.secure_hybrid_tables(), so tenant "
                 "roles could read every tenant's rows. Fix: build the stack with "
                 "infra.program.build, which declares 'hybrid-row-level-security'.",
@@ -254,6 +296,12 @@ POLICIES: list[Policy] = [
         "no-elevated-role-attributes",
         "Tenancy roles are never SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS.",
         no_elevated_role_attributes,
+        EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "tenant-role-limits",
+        "Tenant roles have the login, connection limit and timeouts of the manifest's [roles].",
+        tenant_role_limits,
         EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(

@@ -28,6 +28,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     # Raised and caught inside the federation functions (a block that ends in it
     # releases its locks); never reaches a caller.
     "TY089": ("internal: lock release", "Not an error a caller sees; report it if one does."),
+    "TY040": ("unsafe tenant table", "A tenant table is a view or has a rule, trigger, policy, other owner or untrusted code; restore it, then re-run."),
 }
 
 
@@ -129,6 +130,12 @@ class NeedsAdministrator(DatabaseError):
     sqlstate = "TY060"
 
 
+class UnsafeTenantTable(DatabaseError):
+    """A tenant relation could run code its owner controls; the tool refused to touch it."""
+
+    sqlstate = "TY040"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -146,6 +153,7 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         NotMovedTable,
         SettingTooLow,
         NeedsAdministrator,
+        UnsafeTenantTable,
     )
 }
 

@@ -49,9 +49,41 @@ class RoleNames:
     readonly: str = "{schema}_ro"
     app_connection_limit: int = 20
     readonly_connection_limit: int = 5
+    # Per-role defaults of the tenant login roles, in milliseconds (0 = none):
+    # a tenant cannot hold locks or a transaction open for long by default.
+    statement_timeout: int = 60_000
+    lock_timeout: int = 10_000
+    idle_in_transaction_session_timeout: int = 60_000
+    # REVOKE TEMPORARY ON DATABASE ... FROM PUBLIC at provisioning.
+    revoke_public_temp: bool = True
     migrator: str = "tenancy_migrator"
     app_group: str = "tenancy_app"
     readonly_group: str = "tenancy_readonly"
+
+
+# What tenant roles get of a central table ([central.access]).
+ACCESS_ALL = "all"
+ACCESS_NONE = "none"
+ACCESS_ROWS = "rows"
+ACCESS_COLUMNS = "columns"
+
+
+@dataclass(frozen=True)
+class CentralAccess:
+    """What tenant roles may read of one central table.
+
+    ``all``: every row; ``none``: nothing; ``columns``: every row, only
+    these ``columns``; ``rows``: the rows whose ``column`` is the tenant's
+    id, or (with ``via_table``) whose ``column`` equals ``via_key`` of a row
+    of central table ``via_table`` whose tenant key is the tenant's id.
+    Filtered by row-level security.
+    """
+
+    mode: str = ACCESS_ALL
+    column: str | None = None
+    via_table: str | None = None
+    via_key: str = "id"
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,8 +99,13 @@ class Manifest:
     hybrid: tuple[str, ...]
     extra_unique: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     public_column: dict[str, str] = field(default_factory=dict)
+    central_access: dict[str, CentralAccess] = field(default_factory=dict)
     roles: RoleNames = field(default_factory=RoleNames)
     path: Path | None = None
+
+    def access(self, table: str) -> CentralAccess:
+        """What tenant roles get of central table ``table`` (every row unless [central.access] says)."""
+        return self.central_access.get(table, CentralAccess())
 
     @property
     def schema_prefix(self) -> str:
@@ -142,7 +179,7 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
     "tenancy": frozenset({"tenant_key", "central_schema", "schema_pattern"}),
     "registry": frozenset({"table", "id_column", "name_column"}),
     "move": frozenset({"tables", "unique"}),
-    "central": frozenset({"tables"}),
+    "central": frozenset({"tables", "access"}),
     "hybrid": frozenset({"tables", "public_column"}),
     "roles": frozenset(RoleNames.__dataclass_fields__),
 }
@@ -201,6 +238,18 @@ def _role_names(section: dict[str, Any]) -> RoleNames:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < -1:
             raise ManifestError(f"[roles] {key} must be an integer >= -1 (-1 means no limit)")
         values[key] = limit
+    for key in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+        ms = section.get(key, getattr(defaults, key))
+        if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 2_147_483_647:
+            raise ManifestError(
+                f"[roles] {key} must be a number of milliseconds >= 0 (0 means none)",
+                hint=f"For example {key} = {getattr(defaults, key)}.",
+            )
+        values[key] = ms
+    temp = section.get("revoke_public_temp", defaults.revoke_public_temp)
+    if not isinstance(temp, bool):
+        raise ManifestError("[roles] revoke_public_temp must be true or false")
+    values["revoke_public_temp"] = temp
     for key in ("migrator", "app_group", "readonly_group"):
         name = section.get(key, getattr(defaults, key))
         if not isinstance(name, str) or not re.match(r"^[a-z_][a-z0-9_]{0,62}$", name):
@@ -209,6 +258,66 @@ def _role_names(section: dict[str, Any]) -> RoleNames:
     if len({values["migrator"], values["app_group"], values["readonly_group"]}) != 3:
         raise ManifestError("[roles] migrator, app_group and readonly_group must differ")
     return RoleNames(**values)
+
+
+def _central_access(
+    section: dict[str, Any], central: tuple[str, ...], registry: Registry, tenant_key: str
+) -> dict[str, CentralAccess]:
+    """[central.access]: per central table, ``"all"``, ``"none"`` or ``{ rows = ... }``."""
+    out: dict[str, CentralAccess] = {}
+    for table, spec in section.items():
+        where = f"[central.access] {table}"
+        if table not in central:
+            raise ManifestError(f"{where}: {table!r} is not listed in [central] tables")
+        if spec in (ACCESS_ALL, ACCESS_NONE):
+            if spec == ACCESS_NONE and table == registry.table:
+                raise ManifestError(
+                    f"{where}: the tenant registry must stay readable",
+                    hint="Row-level security finds a tenant role's tenant through it; use rows instead.",
+                )
+            out[table] = CentralAccess(spec)
+            continue
+        if isinstance(spec, dict) and set(spec) == {"columns"}:
+            cols = spec["columns"]
+            if table == registry.table or not isinstance(cols, list) or not cols:
+                raise ManifestError(
+                    f"{where} columns must be a non-empty list of column names (not for the registry)",
+                    hint='For example companies = { columns = ["id", "name"] }.',
+                )
+            names = tuple(_identifier(c, f"{where} columns entry") for c in cols)
+            if len(set(names)) != len(names):
+                raise ManifestError(f"{where} columns lists a column more than once")
+            out[table] = CentralAccess(ACCESS_COLUMNS, columns=names)
+            continue
+        if not isinstance(spec, dict) or set(spec) != {"rows"} or not isinstance(spec["rows"], dict):
+            raise ManifestError(
+                f"{where} must be \"all\", \"none\", {{ columns = [...] }} or {{ rows = {{ ... }} }}",
+                hint='For example users = { rows = { column = "institution_id", via_table = "institutions" } }.',
+            )
+        rows = spec["rows"]
+        bad = sorted(set(rows) - {"column", "via_table", "via_key"})
+        if bad:
+            raise ManifestError(f"unknown key(s) in {where} rows: {', '.join(bad)}")
+        column = _identifier(rows.get("column"), f"{where} rows.column")
+        via_table = rows.get("via_table")
+        if via_table is not None:
+            via_table = _identifier(via_table, f"{where} rows.via_table")
+            if via_table not in central or via_table == table:
+                raise ManifestError(
+                    f"{where}: rows.via_table {via_table!r} must be another central table",
+                    hint=f"It is the table whose {tenant_key} column names the tenant.",
+                )
+        via_key = _identifier(rows.get("via_key", "id"), f"{where} rows.via_key")
+        out[table] = CentralAccess(ACCESS_ROWS, column, via_table, via_key)
+    for table, access in out.items():
+        via = out.get(access.via_table or "")
+        if via is not None and (via.mode in (ACCESS_NONE, ACCESS_COLUMNS) or via.via_table is not None):
+            raise ManifestError(
+                f"[central.access] {table}: rows.via_table {access.via_table!r} must be readable"
+                " and filtered by its own tenant column, if at all",
+                hint="A row filter reads its via_table as the tenant role, one level deep.",
+            )
+    return out
 
 
 def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
@@ -274,6 +383,8 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
             tuple(_identifier(c, f"[move.unique] {table} column") for c in k) for k in keys
         )
 
+    central_access = _central_access(_section(central_s, "access"), central, registry, tenant_key)
+
     public_column: dict[str, str] = {}
     for table, col in _section(hybrid_s, "public_column").items():
         if table not in hybrid:
@@ -290,6 +401,7 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
         hybrid=hybrid,
         extra_unique=extra_unique,
         public_column=public_column,
+        central_access=central_access,
         roles=_role_names(_section(doc, "roles")),
         path=path,
     )

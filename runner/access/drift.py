@@ -3,22 +3,30 @@
 ``tenancy verify-grants`` lists every missing or extra privilege as a row,
 whoever created the objects (Pulumi or ``tenancy.provision_tenant``). Facts
 compared: schema and table owners, ACLs of schemas, tables and sequences,
-default ACLs, role memberships, role flags and search_path, and row-level
-security on the hybrid tables. Only catalog rows are read.
+default ACLs, role memberships, role flags and per-role settings
+(search_path, timeouts), row-level security on the hybrid and row-filtered
+central tables (with the tenant-safe reference policy each hybrid foreign key
+without the tenant key needs), what `tenancy install` grants the federation
+owner, the owner of the federated functions, PUBLIC's EXECUTE on any function
+of schemas tenancy and tenancy_federation, and PUBLIC's TEMPORARY on the
+database when the manifest revokes it. Only catalog rows are read.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
 from runner.access.model import (
+    COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
+    FEDERATION_OWNER,
+    INSTALL_PRIVILEGES,
     MEMBER,
     ROLE,
     SCHEMA,
@@ -35,6 +43,9 @@ OWNER = "owner"
 ATTRIBUTE = "role attribute"
 POLICY = "policy"
 RLS = "row level security"
+FUNCTION = "function"
+DATABASE = "database"
+INSTALLED_SCHEMAS = ("tenancy", "tenancy_federation")
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class LiveCatalog:
     privileges: frozenset[Privilege]
     objects: dict[tuple[str, str], tuple[str, ...]]
     schema_exists: frozenset[str]
+    # Tenant-safe reference policies the live hybrid foreign keys call for.
+    reference_guards: frozenset[Privilege] = frozenset()
 
 
 @dataclass(frozen=True, order=True)
@@ -71,22 +84,18 @@ def describe(p: Privilege) -> str:
         return f"policy {p.name} on {p.schema} for {p.privilege} applies to {p.grantee}"
     if p.object_type == RLS:
         return f"row level security enabled on {p.schema}.{p.name}"
+    if p.object_type == FUNCTION:
+        return f"{p.privilege} on function {p.schema}.{p.name} to {p.grantee}"
+    if p.object_type == DATABASE:
+        return f"{p.privilege} on this database to {p.grantee}"
     return p.describe()
 
 
 def role_attributes(spec: RoleSpec) -> set[Privilege]:
-    attrs = [
-        "LOGIN" if spec.login else "NOLOGIN",
-        f"CONNECTION LIMIT {spec.connection_limit}",
-        "NOSUPERUSER",
-        "NOCREATEDB",
-        "NOCREATEROLE",
-        "NOREPLICATION",
-        "NOBYPASSRLS",
-        "INHERIT",
-    ]
+    attrs = list(spec.attributes())
     if spec.search_path:
         attrs.append("search_path=" + ", ".join(spec.search_path))
+    attrs += [f"{k}={v}" for k, v in spec.settings]
     return {Privilege(spec.name, ATTRIBUTE, "", spec.name, a) for a in attrs}
 
 
@@ -107,6 +116,9 @@ def expected_facts(
         facts.add(Privilege("", RLS, rp.schema, rp.table, "ENABLED"))
         for role in rp.roles:
             facts.add(Privilege(role, POLICY, rp.schema, f"{rp.table}.{rp.name}", rp.command))
+    facts |= set(INSTALL_PRIVILEGES)
+    for name in objects.get((FUNCTION, "tenancy_federation"), ()):
+        facts.add(Privilege(FEDERATION_OWNER, OWNER, "tenancy_federation", name, "OWNER"))
     return facts
 
 
@@ -126,10 +138,23 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
     shared_roles = [r.name for r in model.shared.roles]
     model_roles = tenant_roles + shared_roles
     params = {"schemas": tenant_schemas, "roles": model_roles, "central": central}
+    m = model.manifest
+
+    def other_tenants(grantee: str, schema: str) -> bool:
+        # The federation owner reads every tenant: its grants on tenants that are
+        # not being verified are theirs, not this run's.
+        return (
+            grantee == FEDERATION_OWNER
+            and schema not in tenant_schemas
+            and schema.startswith(m.schema_prefix)
+            and schema.endswith(m.schema_suffix)
+            and schema not in (central, *INSTALLED_SCHEMAS)
+        )
+
     facts: set[Privilege] = set()
     objects: dict[tuple[str, str], list[str]] = defaultdict(list)
 
-    def rows(name: str, extra: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
+    def rows(name: str, extra: Mapping[str, object] | None = None) -> list[tuple[Any, ...]]:
         return conn.execute(read_query(f"queries/{name}.sql"), {**params, **(extra or {})}).fetchall()
 
     for schema, name, kind, owner in rows("grants_relations"):
@@ -143,15 +168,21 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
         facts.add(Privilege(owner, OWNER, schema, "", "OWNER"))
 
     for schema, privilege, grantee in rows("grants_schema_acl"):
-        facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
+        if not other_tenants(grantee, schema):
+            facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
 
     for schema, name, privilege, grantee, kind in rows("grants_relation_acl"):
-        facts.add(Privilege(grantee, kind, schema, name, privilege))
+        if not other_tenants(grantee, schema):
+            facts.add(Privilege(grantee, kind, schema, name, privilege))
+
+    for name, privilege, grantee in rows("grants_column_acl"):
+        facts.add(Privilege(grantee, COLUMN, central, name, privilege))
 
     kinds = {"r": DEFAULT_TABLE, "S": DEFAULT_SEQUENCE}
     for objtype, privilege, grantee, schema, owner in rows("grants_default_acl"):
         kind = kinds.get(objtype, f"default {objtype}")
-        facts.add(Privilege(grantee, kind, schema, owner, privilege))
+        if not other_tenants(grantee, schema):
+            facts.add(Privilege(grantee, kind, schema, owner, privilege))
 
     for member, role in rows("grants_memberships"):
         # Roles are cluster-wide: the groups also hold tenants of other
@@ -163,7 +194,7 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
         if involved or (all_tenants and shared_own):
             facts.add(Privilege(member, ROLE, "", role, MEMBER))
 
-    for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, path in rows(
+    for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, settings in rows(
         "grants_role_attributes"
     ):
         attrs = [
@@ -175,27 +206,54 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
             "REPLICATION" if repl else "NOREPLICATION",
             "BYPASSRLS" if bypass else "NOBYPASSRLS",
             "INHERIT" if inherit else "NOINHERIT",
+            *settings,
         ]
-        if path is not None:
-            attrs.append("search_path=" + path)
         facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
 
-    for table, enabled, policy, command, roles in rows(
-        "grants_row_security", {"hybrid": list(model.manifest.hybrid)}
-    ):
+    # What install owns: function owners (federated reads) and PUBLIC's EXECUTE.
+    installed = {"installed": list(INSTALLED_SCHEMAS)}
+    for schema, signature, owner, public_execute in rows("grants_installed_routines", installed):
+        name = signature.removeprefix(schema + ".")
+        objects[(FUNCTION, schema)].append(name)
+        if schema == "tenancy_federation":
+            facts.add(Privilege(owner, OWNER, schema, name, "OWNER"))
+        if public_execute:
+            facts.add(Privilege(PUBLIC, FUNCTION, schema, name, "EXECUTE"))
+    for grantee, schema, privilege in rows("grants_installed_schema_acl", installed):
+        facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
+    if m.roles.revoke_public_temp and rows("grants_public_temp"):
+        facts.add(Privilege(PUBLIC, DATABASE, "", "", "TEMPORARY"))
+
+    secured = {"secured": list(model.shared.secured_tables), "hybrid": list(m.hybrid)}
+    for table, enabled, policy, command, roles in rows("grants_row_security", secured):
         if enabled:
             facts.add(Privilege("", RLS, central, table, "ENABLED"))
         if policy is not None:
             for role in roles:
                 facts.add(Privilege(role, POLICY, central, f"{table}.{policy}", command))
 
+    # Each foreign key from a hybrid table to a secured table that lacks the
+    # tenant key needs its tenant-safe reference policy (secure_hybrid_tables).
+    guards = {
+        Privilege(
+            model.shared.app_group.name, POLICY, central, f"{table}.{reference_policy(constraint)}", "ALL"
+        )
+        for table, constraint in rows("grants_reference_guards", {**secured, "key": m.tenant_key})
+    }
+
     return LiveCatalog(
-        # Schema tenancy is the tool's own: its ACL is set by install
-        # (tenancy.grant_runner_privileges), not by the tenants' privilege model.
-        frozenset(f for f in facts if f.schema != TOOL_SCHEMA),
+        # The migrator's rights in schema tenancy, the tool's own, are set by
+        # install (tenancy.grant_runner_privileges), not by the privilege model.
+        frozenset(f for f in facts if not (f.schema == TOOL_SCHEMA and f.grantee == model.manifest.roles.migrator)),
         {k: tuple(v) for k, v in objects.items()},
         frozenset(existing),
+        frozenset(guards),
     )
+
+
+def reference_policy(constraint: str) -> str:
+    """Name of the tenant-safe reference policy of a hybrid foreign key (as secure_hybrid_tables names it)."""
+    return ("tenancy_ref_" + constraint)[:63]
 
 
 def _tenant_of(model: PrivilegeModel, fact: Privilege) -> str:
@@ -209,7 +267,7 @@ def _tenant_of(model: PrivilegeModel, fact: Privilege) -> str:
 
 def compare(model: PrivilegeModel, live: LiveCatalog) -> list[Drift]:
     """Every fact the model expects and the catalog lacks (missing), and the reverse (extra)."""
-    expected = expected_facts(model, live.objects)
+    expected = expected_facts(model, live.objects) | live.reference_guards
     found = set(live.privileges)
     # PostgreSQL's own default: PUBLIC may look up names in the central schema.
     found.discard(

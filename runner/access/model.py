@@ -19,6 +19,16 @@ moved tables and the registry, and reference the central tables (tenant tables
 keep their foreign keys to them). In schema tenancy (the tool's own, outside
 this model) install grants it what the runner needs; nothing else.
 
+The federated reads (schema tenancy_federation) are SECURITY DEFINER functions
+owned by ``tenancy_federation_owner`` (NOLOGIN), never by the installer: it
+gets SELECT on every tenant's tables (here, per tenant), on the registry and on
+the central tables the functions read, and row-level security limits it to the
+public rows of the hybrid tables.
+
+Every role attribute (LOGIN, connection limit, per-role settings such as
+statement_timeout) is decided here, in :class:`RoleSpec`; the SQL templates,
+the Pulumi program, the policy pack and verify-grants read it.
+
 Rows of the privilege matrix are :class:`Privilege`. ``name == ALL`` means
 "every object of that type in the schema", as ``GRANT ... ON ALL TABLES IN
 SCHEMA`` and a Pulumi ``Grant`` without ``objects`` mean; :func:`expand`
@@ -31,7 +41,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from runner.errors import ManifestError
-from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest, RoleNames, sql_literal
+from runner.manifest import (
+    ACCESS_COLUMNS,
+    ACCESS_NONE,
+    ACCESS_ROWS,
+    MAX_IDENTIFIER_BYTES,
+    CentralAccess,
+    Manifest,
+    RoleNames,
+    sql_literal,
+)
 
 ALL = "*"
 
@@ -44,6 +63,7 @@ SEQUENCE_READ = ("SELECT",)
 SCHEMA = "schema"
 TABLE = "table"
 SEQUENCE = "sequence"
+COLUMN = "column"  # name = "table.column"
 DEFAULT_TABLE = "default table"  # name = the role whose future tables get it
 DEFAULT_SEQUENCE = "default sequence"
 ROLE = "role"  # membership: grantee is a member of role `name`; privilege MEMBER
@@ -51,6 +71,19 @@ MEMBER = "MEMBER"
 
 # Attributes no role of the model ever has.
 FORBIDDEN_ATTRIBUTES = ("superuser", "createdb", "createrole", "replication", "bypassrls")
+# ... spelled as CREATE/ALTER ROLE clauses; every role is also INHERIT.
+FIXED_ATTRIBUTES = ("NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION", "NOBYPASSRLS", "INHERIT")
+
+# The federated reads (sql/functions/federation_*.sql, fixed names): members of
+# FEDERATION_ROLE may call them; FEDERATION_OWNER owns them and holds what they read.
+FEDERATION_ROLE = "tenancy_federation"
+FEDERATION_OWNER = "tenancy_federation_owner"
+FEDERATION_CENTRAL_READS = ("institutions", "jobs", "roles", "users")
+
+# Row policy scopes (RowPolicy.scope): which rows a policy lets through.
+OWN_ROWS = "own"  # the tenant's rows (plus public ones for SELECT when a public column exists)
+PUBLIC_ROWS = "public"  # only rows flagged in the public column
+ALL_ROWS = "all"
 
 
 @dataclass(frozen=True, order=True)
@@ -73,19 +106,42 @@ class Privilege:
                 f" to {self.grantee}"
             )
         where = self.schema if self.object_type == SCHEMA else f"{self.schema}.{self.name}"
+        if self.object_type == COLUMN:
+            return f"{self.privilege} on column {where} to {self.grantee}"
         return f"{self.privilege} on {self.object_type} {where} to {self.grantee}"
+
+
+# What `tenancy install` itself grants the federation owner (sql/ledger/0004_security.sql,
+# sql/functions/federation__setup.sql); the role is made by install, not by provisioning.
+INSTALL_PRIVILEGES = (
+    Privilege(FEDERATION_OWNER, SCHEMA, "tenancy", "tenancy", "USAGE"),
+    Privilege(FEDERATION_OWNER, SCHEMA, "tenancy_federation", "tenancy_federation", "USAGE"),
+    Privilege(FEDERATION_OWNER, TABLE, "tenancy", "moved_tables", "SELECT"),
+    Privilege(FEDERATION_OWNER, TABLE, "tenancy", "settings", "SELECT"),
+)
+INSTALL_ROLES = (FEDERATION_OWNER,)
 
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """A role of the model. Every role is NOSUPERUSER NOCREATEDB NOCREATEROLE
-    NOREPLICATION NOBYPASSRLS INHERIT; only what differs between roles is here."""
+    """A role of the model: every attribute and per-role setting it must have."""
 
     name: str
-    kind: str  # owner | app | readonly | migrator | app_group | readonly_group
+    kind: str  # owner | app | readonly | migrator | app_group | readonly_group | federation_owner
     login: bool
     connection_limit: int
     search_path: tuple[str, ...]
+    # Per-role settings other than search_path (ALTER ROLE ... SET), e.g.
+    # ("statement_timeout", "60000"); values as pg_db_role_setting shows them.
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def attributes(self) -> tuple[str, ...]:
+        """The clauses of CREATE/ALTER ROLE that give this role its attributes."""
+        return (
+            "LOGIN" if self.login else "NOLOGIN",
+            *FIXED_ATTRIBUTES,
+            f"CONNECTION LIMIT {self.connection_limit}",
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -100,7 +156,7 @@ class Ownership:
 
 @dataclass(frozen=True)
 class RowPolicy:
-    """A row-level security policy on a hybrid table (the SQL is in the template)."""
+    """A row-level security policy on a hybrid or filtered central table (SQL in the template)."""
 
     schema: str
     table: str
@@ -108,6 +164,9 @@ class RowPolicy:
     command: str  # SELECT | INSERT | UPDATE | DELETE
     roles: tuple[str, ...]
     public_column: str | None  # rows flagged here are readable by every tenant
+    scope: str = OWN_ROWS  # OWN_ROWS | PUBLIC_ROWS | ALL_ROWS
+    # For a central table filtered by [central.access]: how a row maps to a tenant.
+    access: CentralAccess | None = None
 
 
 @dataclass(frozen=True)
@@ -133,12 +192,18 @@ class SharedPlan:
     migrator: RoleSpec
     app_group: RoleSpec
     readonly_group: RoleSpec
+    federation_owner: RoleSpec
     privileges: tuple[Privilege, ...]
     row_policies: tuple[RowPolicy, ...]
 
     @property
     def roles(self) -> tuple[RoleSpec, ...]:
-        return (self.migrator, self.app_group, self.readonly_group)
+        return (self.migrator, self.app_group, self.readonly_group, self.federation_owner)
+
+    @property
+    def secured_tables(self) -> tuple[str, ...]:
+        """Central tables with row-level security enabled (hybrid and row-filtered central)."""
+        return tuple(dict.fromkeys(p.table for p in self.row_policies))
 
 
 @dataclass(frozen=True)
@@ -209,7 +274,12 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
     search_path = (schema, manifest.central_schema)
     owner = RoleSpec(role_name(names.owner, schema), "owner", False, -1, search_path)
     app = RoleSpec(
-        role_name(names.app, schema), "app", True, names.app_connection_limit, search_path
+        role_name(names.app, schema),
+        "app",
+        True,
+        names.app_connection_limit,
+        search_path,
+        login_settings(names),
     )
     ro = RoleSpec(
         role_name(names.readonly, schema),
@@ -217,6 +287,7 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
         True,
         names.readonly_connection_limit,
         search_path,
+        login_settings(names),
     )
     p: list[Privilege] = []
     for role in (app, ro):
@@ -232,6 +303,10 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
     p.append(Privilege(app.name, ROLE, "", names.app_group, MEMBER))
     p.append(Privilege(ro.name, ROLE, "", names.readonly_group, MEMBER))
     p.append(Privilege(names.migrator, ROLE, "", owner.name, MEMBER))
+    # The federated reads' owner reads every table of the tenant (now and later).
+    p.append(Privilege(FEDERATION_OWNER, SCHEMA, schema, schema, "USAGE"))
+    p.append(Privilege(FEDERATION_OWNER, TABLE, schema, ALL, "SELECT"))
+    p.append(Privilege(FEDERATION_OWNER, DEFAULT_TABLE, schema, owner.name, "SELECT"))
     ownerships = (
         Ownership(SCHEMA, schema, schema, owner.name),
         Ownership(TABLE, schema, ALL, owner.name),
@@ -240,18 +315,37 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
     return TenantPlan(tenant_id, schema, owner, app, ro, tuple(sorted(p)), ownerships)
 
 
+def login_settings(names: RoleNames) -> tuple[tuple[str, str], ...]:
+    """Per-role settings of the tenant login roles (0 = not set: the server default applies)."""
+    values = (
+        ("idle_in_transaction_session_timeout", names.idle_in_transaction_session_timeout),
+        ("lock_timeout", names.lock_timeout),
+        ("statement_timeout", names.statement_timeout),
+    )
+    return tuple((k, str(v)) for k, v in values if v)
+
+
 def shared_plan(manifest: Manifest) -> SharedPlan:
     names = manifest.roles
     central = manifest.central_schema
     migrator = RoleSpec(names.migrator, "migrator", False, -1, ())
     app_group = RoleSpec(names.app_group, "app_group", False, -1, ())
     ro_group = RoleSpec(names.readonly_group, "readonly_group", False, -1, ())
-    readable = sorted(set(manifest.central) | {manifest.registry.table})
+    fed = RoleSpec(FEDERATION_OWNER, "federation_owner", False, -1, ())
+    readable = sorted(
+        t
+        for t in set(manifest.central) | {manifest.registry.table}
+        if manifest.access(t).mode not in (ACCESS_NONE, ACCESS_COLUMNS)
+    )
+    column_reads = [
+        (t, c) for t in sorted(manifest.central) for c in manifest.access(t).columns
+    ]
     p: list[Privilege] = []
-    for role in (migrator, app_group, ro_group):
+    for role in (migrator, app_group, ro_group, fed):
         p.append(Privilege(role.name, SCHEMA, central, central, "USAGE"))
     for group in (app_group, ro_group):
         p += [Privilege(group.name, TABLE, central, t, "SELECT") for t in readable]
+        p += [Privilege(group.name, COLUMN, central, f"{t}.{c}", "SELECT") for t, c in column_reads]
     for table in manifest.hybrid:
         p += [Privilege(app_group.name, TABLE, central, table, x) for x in TABLE_DML]
         p.append(Privilege(ro_group.name, TABLE, central, table, "SELECT"))
@@ -261,13 +355,37 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
     for table in sorted(set(manifest.move) | {manifest.registry.table}):
         p.append(Privilege(migrator.name, TABLE, central, table, "SELECT"))
     # Tenant tables keep their foreign keys to the central tables: adding one
-    # needs REFERENCES on its target.
-    p += [Privilege(migrator.name, TABLE, central, t, "REFERENCES") for t in readable]
+    # needs REFERENCES on its target, whatever tenant roles may see of it.
+    referenced = sorted(set(manifest.central) | {manifest.registry.table})
+    p += [Privilege(migrator.name, TABLE, central, t, "REFERENCES") for t in referenced]
+    listed = set(manifest.central) | set(manifest.hybrid) | {manifest.registry.table}
+    fed_reads = sorted(set(FEDERATION_CENTRAL_READS) & listed | {manifest.registry.table})
+    p += [Privilege(fed.name, TABLE, central, t, "SELECT") for t in fed_reads]
     policies: list[RowPolicy] = []
     both = (app_group.name, ro_group.name)
+    for table in sorted(manifest.central_access):
+        access = manifest.access(table)
+        if access.mode != ACCESS_ROWS:
+            continue
+        policies.append(
+            RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, None, OWN_ROWS, access)
+        )
+        # The shared roles that read it (the migrator reads the registry) see every row.
+        for role, name in ((migrator, "tenancy_migrator_select"), (fed, "tenancy_federation_select")):
+            if Privilege(role.name, TABLE, central, table, "SELECT") in p:
+                policies.append(
+                    RowPolicy(central, table, name, "SELECT", (role.name,), None, ALL_ROWS)
+                )
     for table in manifest.hybrid:
         public = manifest.public_column.get(table)
         policies.append(RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, public))
+        if table in fed_reads:
+            # Federated reads see what every tenant may see: the public rows.
+            policies.append(
+                RowPolicy(
+                    central, table, "tenancy_federation_select", "SELECT", (fed.name,), public, PUBLIC_ROWS
+                )
+            )
         for command in ("INSERT", "UPDATE", "DELETE"):
             policies.append(
                 RowPolicy(
@@ -280,7 +398,7 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
                 )
             )
     return SharedPlan(
-        central, migrator, app_group, ro_group, tuple(sorted(set(p))), tuple(policies)
+        central, migrator, app_group, ro_group, fed, tuple(sorted(set(p))), tuple(policies)
     )
 
 
@@ -333,20 +451,31 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         "tenant_key": manifest.tenant_key,
         # role_sql('owner' | 'app' | 'readonly', schema expression): the role name in SQL.
         "role_sql": lambda kind, schema_expr: role_name_sql(getattr(names, kind), schema_expr),
-        "app_connection_limit": names.app_connection_limit,
-        "readonly_connection_limit": names.readonly_connection_limit,
         "max_tenant_id_bytes": max_tenant_id_bytes(manifest),
+        # Attributes and settings of each kind of tenant role (same for every tenant).
+        "tenant_roles": {r.kind: r for r in tenant_plan(manifest, "x").roles},
         "migrator": shared.migrator,
         "app_group": shared.app_group,
         "readonly_group": shared.readonly_group,
+        "federation_owner": shared.federation_owner,
         "shared_roles": shared.roles,
+        "revoke_public_temp": names.revoke_public_temp,
+        "federation_central_grants": [
+            p for p in shared.privileges if p.grantee == shared.federation_owner.name
+        ],
         "table_dml": TABLE_DML,
         "table_read": TABLE_READ,
         "sequence_app": SEQUENCE_APP,
         "sequence_read": SEQUENCE_READ,
         "table_grants": [(t, g, privs) for (t, g), privs in sorted(grants.items())],
+        "column_grants": [
+            (p.name.split(".", 1)[0], p.name.split(".", 1)[1], p.grantee)
+            for p in shared.privileges
+            if p.object_type == COLUMN
+        ],
         "hybrid_tables": manifest.hybrid,
         "hybrid_sequences": [hybrid_sequence(t) for t in manifest.hybrid],
         "move_tables": manifest.move,
         "row_policies": shared.row_policies,
+        "secured_tables": shared.secured_tables,
     }

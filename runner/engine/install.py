@@ -15,6 +15,9 @@ a failed install leaves the previous one in place:
 3. ``sql/functions/*.sql`` by name, then the files rendered from the manifest.
 4. ``sql/install/check_routines.sql`` refuses (TY020) when a kept routine is
    no longer defined by the new version.
+5. ``sql/install/hardening.sql``: no routine of the tool is executable by
+   PUBLIC (each file grants EXECUTE to the roles that need it). After the
+   check, since a REVOKE rewrites every routine's catalog row.
 
 The tool's routines are therefore exactly what the files define, and their
 grants are what the files grant. The installed row records the version, a
@@ -115,8 +118,9 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
     check_manifest(conn, manifest)
     rendering = render_all(conn, manifest)
     parts = static_sql() + [(f"rendered/{f.name}", f.text) for f in rendering.files]
+    hardening = read_query("install/hardening.sql")
     digest = hashlib.sha256()
-    for name, text in parts:
+    for name, text in [*parts, ("install/hardening.sql", hardening)]:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     checksum = digest.hexdigest()
     applied_ledger = tuple(name for name, _ in parts if name.startswith("ledger/"))
@@ -133,6 +137,10 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
             conn.execute(text.encode())
         conn.execute(read_query("install/check_routines.sql"))
         changes = _compare(before, _routines(conn))
+        conn.execute(hardening)
+        # After the hardening: the runner's role gets EXECUTE on every routine, and
+        # its rights on tables an upgrade added.
+        conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
         conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
         previous = in_place[0] if in_place else None
         conn.execute(

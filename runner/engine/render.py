@@ -97,6 +97,7 @@ GLOBAL_TEMPLATES += [
     "provision_shared_privileges.sql.j2",
     "provision_tenant.sql.j2",
     "deprovision_tenant.sql.j2",
+    "federation_grants.sql.j2",
 ]
 
 

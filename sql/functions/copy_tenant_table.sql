@@ -20,6 +20,7 @@ DECLARE
     v_started  timestamptz := clock_timestamp();
 BEGIN
     PERFORM tenancy.assert_tenant_locked(p_tenant_id);
+    PERFORM tenancy.assert_tenant_relations_safe(p_tenant_id);
     SELECT * INTO v_table FROM tenancy.moved_tables AS m WHERE m.table_name = p_table;
     SELECT * INTO v_ledger FROM tenancy.ledger AS l
     WHERE l.tenant_id = p_tenant_id AND l.table_name = p_table FOR UPDATE;

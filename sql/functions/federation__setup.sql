@@ -7,8 +7,10 @@
 -- The role is NOLOGIN: a service that needs federated reads logs in with its
 -- own role and is made a member (GRANT tenancy_federation TO <service>).
 -- Nobody else has USAGE on the schema or EXECUTE on its functions; the
--- functions are SECURITY DEFINER, so the role needs no privilege on any
--- tenant schema.
+-- functions are SECURITY DEFINER, owned by tenancy_federation_owner (see
+-- sql/ledger/0004_security.sql), so the role needs no privilege on any tenant
+-- schema and the functions run with the owner's read-only rights, never the
+-- installer's.
 
 CREATE SCHEMA IF NOT EXISTS tenancy_federation;
 COMMENT ON SCHEMA tenancy_federation IS
@@ -30,4 +32,4 @@ END
 $do$;
 
 REVOKE ALL ON SCHEMA tenancy_federation FROM PUBLIC;
-GRANT USAGE ON SCHEMA tenancy_federation TO tenancy_federation;
+GRANT USAGE ON SCHEMA tenancy_federation TO tenancy_federation, tenancy_federation_owner;

@@ -84,4 +84,6 @@ COMMENT ON FUNCTION tenancy_federation.analytics_summary(text []) IS
 'Graduates, events and page views per tenant and in total, one small statement per tenant; '
 'events come from migrated tenant schemas only (events_in_schema).';
 REVOKE ALL ON FUNCTION tenancy_federation.analytics_summary(text []) FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.analytics_summary(text []) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.analytics_summary(text []) TO tenancy_federation;

@@ -59,4 +59,6 @@ $fn$;
 COMMENT ON FUNCTION tenancy_federation.graduate_profile(text, bigint) IS
 'One graduate of one tenant with its course; no row when absent; TY002 for an unknown tenant.';
 REVOKE ALL ON FUNCTION tenancy_federation.graduate_profile(text, bigint) FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.graduate_profile(text, bigint) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.graduate_profile(text, bigint) TO tenancy_federation;

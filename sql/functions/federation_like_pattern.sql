@@ -16,4 +16,6 @@ $fn$;
 COMMENT ON FUNCTION tenancy_federation.like_pattern(text) IS
 'Substring pattern for ILIKE with \, % and _ of the input escaped (input taken literally).';
 REVOKE ALL ON FUNCTION tenancy_federation.like_pattern(text) FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.like_pattern(text) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.like_pattern(text) TO tenancy_federation;

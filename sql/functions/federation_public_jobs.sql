@@ -69,5 +69,7 @@ COMMENT ON FUNCTION tenancy_federation.public_jobs(text, text, integer, integer)
 'Public active jobs of the hybrid jobs table with tenant id and name, by location substring, '
 'job type and minimum salary; newest first.';
 REVOKE ALL ON FUNCTION tenancy_federation.public_jobs(text, text, integer, integer) FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.public_jobs(text, text, integer, integer) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.public_jobs(text, text, integer, integer)
 TO tenancy_federation;

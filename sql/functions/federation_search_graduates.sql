@@ -113,5 +113,7 @@ COMMENT ON FUNCTION tenancy_federation.search_graduates(text, integer, text, tex
 'rows carry tenant id and name; ordered by name, tenant, id; at most p_limit.';
 REVOKE ALL ON FUNCTION tenancy_federation.search_graduates(text, integer, text, text [], integer)
 FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.search_graduates(text, integer, text, text [], integer) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.search_graduates(text, integer, text, text [], integer)
 TO tenancy_federation;

@@ -13,13 +13,20 @@ AS $fn$
  * tenant is included as soon as it is registered): every registered tenant,
  * or those of p_tenant_ids (NULL = all). For each: its name (the id when the
  * manifest names no name column), its schema, and which of p_tables exist in
- * that schema (empty when the schema does not exist yet).
+ * that schema (empty when the schema does not exist yet). A table is listed
+ * only when it is a plain table the owner of these functions may read and
+ * nothing attached to it could run code (tenancy.tenant_relation_problems):
+ * a tenant's view, rule or untrusted function never runs with these
+ * functions' rights. Each table left out for that reason raises a WARNING
+ * naming it; an unprovisioned tenant's tables are left out quietly.
  * Raises TY002 naming the ids of p_tenant_ids that are not registered.
  * Read-only; used by the other tenancy_federation functions.
  */
 DECLARE
     v_settings tenancy.settings := tenancy.require_installed();
     v_unknown  text [];
+    v_table    text;
+    v_problems text;
 BEGIN
     IF p_tenant_ids IS NOT NULL THEN
         EXECUTE format(
@@ -37,7 +44,7 @@ BEGIN
                 HINT = 'Check the ids against the tenant registry named in the manifest.';
         END IF;
     END IF;
-    RETURN QUERY EXECUTE format(
+    FOR tenant_id, tenant_name, schema_name, tables IN EXECUTE format(
         $q$
         WITH registry AS (
             SELECT r.%1$I::text AS tenant_id, %2$s AS tenant_name
@@ -59,8 +66,9 @@ BEGIN
                    WHERE n.nspname = d.schema_name
                        AND c.relname = ANY ($2)
                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                       AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
                    ORDER BY c.relname
-               ), '{}')
+               ), '{}') AS tables
         FROM named AS d
         ORDER BY d.tenant_id
         $q$,
@@ -71,11 +79,26 @@ BEGIN
         END,
         v_settings.central_schema,
         v_settings.registry_table
-    ) USING p_tenant_ids, p_tables, v_settings.tenant_id_pattern, v_settings.max_tenant_id_bytes;
-
+    ) USING p_tenant_ids, p_tables, v_settings.tenant_id_pattern, v_settings.max_tenant_id_bytes
+    LOOP
+        FOR v_table, v_problems IN
+            SELECT p.table_name, string_agg(p.relation || ' ' || p.problem, '; ')
+            FROM tenancy.tenant_relation_problems(schema_name, tables) AS p
+            GROUP BY p.table_name
+        LOOP
+            tables := array_remove(tables, v_table);
+            RAISE WARNING USING
+                MESSAGE = format('tenant %L: table %I left out of the federated read', tenant_id, v_table),
+                DETAIL = v_problems,
+                HINT = 'Restore it as a plain table of the tenant owner (tenancy validate shows the problem).';
+        END LOOP;
+        RETURN NEXT;
+    END LOOP;
 END
 $fn$;
 COMMENT ON FUNCTION tenancy_federation.tenants(text [], text []) IS
 'Registered tenants (all, or the listed ids; TY002 for unknown ids) with schema and which of the given tables it has.';
 REVOKE ALL ON FUNCTION tenancy_federation.tenants(text [], text []) FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.tenants(text [], text []) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.tenants(text [], text []) TO tenancy_federation;

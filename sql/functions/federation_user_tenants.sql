@@ -71,4 +71,6 @@ COMMENT ON FUNCTION tenancy_federation.user_tenants(bigint) IS
 'Tenants a central user can reach (super-admin: all; institution''s tenant; alumni: tenants with '
 'their graduate record), with the reasons.';
 REVOKE ALL ON FUNCTION tenancy_federation.user_tenants(bigint) FROM PUBLIC;
+-- Owned by a role that holds only what the function reads, never by the installer.
+ALTER FUNCTION tenancy_federation.user_tenants(bigint) OWNER TO tenancy_federation_owner;
 GRANT EXECUTE ON FUNCTION tenancy_federation.user_tenants(bigint) TO tenancy_federation;

@@ -25,6 +25,7 @@ DECLARE
     v_now_rows bigint;
 BEGIN
     PERFORM tenancy.assert_tenant_locked(p_tenant_id);
+    PERFORM tenancy.assert_tenant_relations_safe(p_tenant_id);
     IF EXISTS (SELECT 1 FROM tenancy.ledger AS l WHERE l.tenant_id = p_tenant_id AND l.state IN ('created', 'copying')) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY008',

@@ -49,6 +49,9 @@ BEGIN
                 CONTINUE;
             END IF;
             PERFORM tenancy.begin_tenant_migration(v_id, false);
+            -- Tables left by an earlier run may have been changed since: no copy into them
+            -- may run code their owner planted (TY040, this tenant fails alone).
+            PERFORM tenancy.assert_tenant_relations_safe(v_id);
             v_ready := v_ready || v_id;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error = MESSAGE_TEXT,

@@ -21,3 +21,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.require_installed() IS
 'The installed settings row; raises TY005 when tenancy is not installed.';
+-- The federated reads (owned by tenancy_federation_owner) call it.
+GRANT EXECUTE ON FUNCTION tenancy.require_installed() TO tenancy_federation_owner;

@@ -13,6 +13,7 @@ DECLARE
     v_state  text;
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
+    PERFORM tenancy.assert_tenant_relations_safe(p_tenant_id);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
     IF v_state IN ('cut_over', 'contracted') THEN
         RAISE EXCEPTION USING

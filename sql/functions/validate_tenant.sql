@@ -4,7 +4,9 @@
 -- the copied columns) of the tenant's rows in the shared table equal those of
 -- the tenant table, both read now; the tenant key column is gone; every
 -- serial/identity sequence is ahead of max(column); every foreign key is in
--- place; the ledger says done.
+-- place; the table is a plain table of the tenant owner with nothing attached
+-- that could run code (tenancy.tenant_relation_problems; else nothing of it is
+-- read); the ledger says done.
 -- p_source_sums, when given, holds the shared side already computed
 -- ({"table": [rows, checksum]}, as tenancy.validate_tenants passes it, which
 -- reads each shared table once for many tenants); otherwise this function
@@ -34,8 +36,18 @@ DECLARE
     v_next     bigint;
     v_fks      integer;
     v_valid    integer;
+    v_unsafe   jsonb;
 BEGIN
     tenant_id := p_tenant_id;
+    -- Every table's problems in one catalog pass: {"table": "problem; problem"}.
+    SELECT jsonb_object_agg(u.table_name, u.problems) INTO v_unsafe
+    FROM (
+        SELECT p.table_name, string_agg(format('%s %s', p.relation, p.problem), '; ') AS problems
+        FROM tenancy.tenant_relation_problems(
+            v_schema, ARRAY(SELECT m.table_name FROM tenancy.moved_tables AS m)
+        ) AS p
+        GROUP BY p.table_name
+    ) AS u;
     FOR v_table IN
         SELECT m.table_name, m.fn_prefix, m.foreign_keys, l.state
         FROM tenancy.moved_tables AS m
@@ -51,6 +63,16 @@ BEGIN
         passed := v_rel IS NOT NULL;
         RETURN NEXT;
         CONTINUE WHEN v_rel IS NULL;
+
+        -- Reading a view, or a table with untrusted code attached, would run
+        -- that code with this session's rights: report it and read nothing.
+        check_name := 'plain table of the tenant owner';
+        expected := 'no view, rule, trigger, policy, other owner or untrusted code';
+        actual := v_unsafe ->> v_table.table_name;
+        passed := actual IS NULL;
+        actual := coalesce(actual, expected);
+        RETURN NEXT;
+        CONTINUE WHEN NOT passed;
 
         IF p_source_sums IS NULL THEN
             EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')

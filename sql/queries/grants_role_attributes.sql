@@ -1,4 +1,4 @@
--- verify-grants: flags and cluster-wide search_path of the model's roles.
+-- verify-grants: flags and cluster-wide per-role settings (search_path, timeouts) of the model's roles.
 SELECT
     r.rolname,
     r.rolcanlogin,
@@ -9,11 +9,11 @@ SELECT
     r.rolreplication,
     r.rolbypassrls,
     r.rolinherit,
-    (
-        SELECT substr(c.setting, length('search_path=') + 1)
+    array(
+        SELECT c.setting
         FROM pg_catalog.pg_db_role_setting AS s
         CROSS JOIN LATERAL unnest(s.setconfig) AS c (setting)
-        WHERE s.setrole = r.oid AND s.setdatabase = 0 AND c.setting LIKE 'search_path=%%'
-    ) AS search_path
+        WHERE s.setrole = r.oid AND s.setdatabase = 0
+    ) AS settings
 FROM pg_catalog.pg_roles AS r
 WHERE r.rolname = any(%(roles)s);

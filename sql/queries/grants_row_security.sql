@@ -1,4 +1,4 @@
--- verify-grants: row-level security and policies of the hybrid tables.
+-- verify-grants: row-level security and policies of the hybrid and row-filtered central tables.
 SELECT
     c.relname,
     c.relrowsecurity,
@@ -17,4 +17,4 @@ SELECT
 FROM pg_catalog.pg_class AS c
 INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid
 LEFT JOIN pg_catalog.pg_policy AS p ON c.oid = p.polrelid
-WHERE n.nspname = %(central)s AND c.relname = any(%(hybrid)s);
+WHERE n.nspname = %(central)s AND c.relname = any(%(secured)s);

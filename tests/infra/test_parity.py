@@ -9,8 +9,17 @@ import pytest
 
 from infra.mocks import declared_facts, run_program
 from infra.program import Settings
-from runner.access.drift import OWNER, POLICY, PUBLIC, RLS, read_catalog
-from runner.access.model import SCHEMA, Privilege, build_model, expand
+from runner.access.drift import (
+    ATTRIBUTE,
+    FUNCTION,
+    INSTALLED_SCHEMAS,
+    OWNER,
+    POLICY,
+    PUBLIC,
+    RLS,
+    read_catalog,
+)
+from runner.access.model import INSTALL_ROLES, SCHEMA, Privilege, build_model, expand
 from runner.engine.install import install
 from runner.manifest import load_manifest
 
@@ -39,6 +48,12 @@ def _pulumi_can_declare(p: Privilege) -> bool:
     # policies come from the program's pulumi-command resource, which mocks do
     # not run; test_rls_command.py runs it and compares with the SQL path.
     if p.object_type in (POLICY, RLS):
+        return False
+    # `tenancy install` makes the federated reads' owner, grants it what schema
+    # tenancy holds and owns the functions.
+    if p.grantee in INSTALL_ROLES and (p.object_type == ATTRIBUTE or p.schema in INSTALLED_SCHEMAS):
+        return False
+    if p.object_type == FUNCTION:
         return False
     return not (p.object_type == OWNER and p.name)
 

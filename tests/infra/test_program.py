@@ -58,8 +58,16 @@ def test_exact_resource_set_for_three_tenants() -> None:
         (GRANT, "grant-tenancy_app-table-public-delete-insert-select-update"),
         (GRANT, "grant-tenancy_app-sequence-public-usage"),
         (GRANT, "grant-tenancy_readonly-table-public-select"),
+        # companies is opened by column only.
+        (GRANT, "grant-tenancy_app-column-public-companies"),
+        (GRANT, "grant-tenancy_readonly-column-public-companies"),
+        # The owner of the federated reads: made by `tenancy install`, granted here.
+        (GRANT, "grant-tenancy_federation_owner-schema-public-usage"),
+        (GRANT, "grant-tenancy_federation_owner-table-public-select"),
         # Row-level security on the hybrid tables, once per stack (test_rls_command.py).
         (COMMAND, "hybrid-row-level-security"),
+        # lock_timeout of the tenant login roles (the provider has no argument for it).
+        (COMMAND, "tenant-role-settings"),
     }
     for s in ("tenant_abc123", "tenant_def_456", "tenant_ghi789"):
         expected.add((SCHEMA, f"schema-{s}"))
@@ -74,7 +82,10 @@ def test_exact_resource_set_for_three_tenants() -> None:
         expected.add((MEMBER, f"member-{s}_app-in-tenancy_app"))
         expected.add((MEMBER, f"member-{s}_ro-in-tenancy_readonly"))
         expected.add((MEMBER, f"member-tenancy_migrator-in-{s}_owner"))
-    assert len(expected) == 14 + 3 * 17
+        expected.add((GRANT, f"grant-tenancy_federation_owner-schema-{s}-usage"))
+        expected.add((GRANT, f"grant-tenancy_federation_owner-table-{s}-all"))
+        expected.add((DEFAULTS, f"default-tables-{s}-tenancy_federation_owner"))
+    assert len(expected) == 19 + 3 * 20
     assert got == expected
 
 
@@ -97,6 +108,15 @@ def test_roles_have_login_limits_search_path_and_no_powers() -> None:
     assert app["login"] is True and ro["login"] is True
     assert app["connectionLimit"] == MANIFEST.roles.app_connection_limit
     assert ro["connectionLimit"] == MANIFEST.roles.readonly_connection_limit
+    for spec in (app, ro):
+        assert spec["statementTimeout"] == MANIFEST.roles.statement_timeout
+        assert spec["idleInTransactionSessionTimeout"] == (
+            MANIFEST.roles.idle_in_transaction_session_timeout
+        )
+    assert "statementTimeout" not in owner
+    script = plain(r["tenant-role-settings"].inputs["create"])
+    assert f'ALTER ROLE "tenant_abc123_app" SET lock_timeout = {MANIFEST.roles.lock_timeout};' in script
+    assert "tenant_abc123_owner" not in script
     for spec in (owner, app, ro):
         assert spec["searchPaths"] == ["tenant_abc123", "public"]
         for power in ("superuser", "createDatabase", "createRole", "replication"):
@@ -139,11 +159,21 @@ def test_tenant_grants_and_default_privileges() -> None:
 def test_shared_grants_cover_reference_and_hybrid_tables_only() -> None:
     r = _by_name(_declared())
     app_ref = _inputs(r["grant-tenancy_app-table-public-select"])
-    assert app_ref["objects"] == sorted(MANIFEST.central)
+    visible = sorted(t for t in MANIFEST.central if MANIFEST.access(t).mode not in ("none", "columns"))
+    assert app_ref["objects"] == visible and "permissions" not in visible
+    assert _inputs(r["grant-tenancy_app-column-public-companies"]) == {
+        "database": "alumate",
+        "role": "tenancy_app",
+        "schema": "public",
+        "objectType": "column",
+        "objects": ["companies"],
+        "columns": ["id", "name"],
+        "privileges": ["SELECT"],
+    }
     hybrid = _inputs(r["grant-tenancy_app-table-public-delete-insert-select-update"])
     assert hybrid["objects"] == sorted(MANIFEST.hybrid)
     ro = _inputs(r["grant-tenancy_readonly-table-public-select"])
-    assert ro["objects"] == sorted(set(MANIFEST.central) | set(MANIFEST.hybrid))
+    assert ro["objects"] == sorted(set(visible) | set(MANIFEST.hybrid))
     migrator = _inputs(r["grant-tenancy_migrator-table-public-select"])
     assert migrator["objects"] == sorted(MANIFEST.move)
     # The registry is read and referenced; the other central tables referenced.
@@ -160,7 +190,9 @@ def test_shared_grants_cover_reference_and_hybrid_tables_only() -> None:
 def test_no_tenant_role_is_granted_on_another_tenants_schema() -> None:
     for res in _declared():
         if res.type in (GRANT, DEFAULTS) and str(res.inputs["schema"]).startswith("tenant_"):
-            assert str(res.inputs["role"]).startswith(str(res.inputs["schema"]) + "_")
+            role = str(res.inputs["role"])
+            # The federated reads' owner reads every tenant; it is no tenant's role.
+            assert role.startswith(str(res.inputs["schema"]) + "_") or role == "tenancy_federation_owner"
 
 
 @pytest.mark.parametrize("bad", ["Bad", "../x", "a b", "", "x" * 60, "-lead"])

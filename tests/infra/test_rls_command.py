@@ -30,6 +30,8 @@ MANIFEST = load_manifest(REPO / "tenancy.toml")
 COMMAND = "command:local:Command"
 RLS = "hybrid-row-level-security"
 HYBRID = ("employers", "jobs", "leads")
+# Hybrid tables and the central tables [central.access] filters by rows.
+SECURED = build_model(MANIFEST, ()).shared.secured_tables
 ADMIN_PASSWORD = "s3cret-admin-pw"
 
 CONNECTION = Connection(
@@ -53,7 +55,7 @@ def _settings(
 
 def _rls(settings: Settings) -> tuple[Declared, list[Declared]]:
     resources, _ = run_program(settings)
-    found = [r for r in resources if r.type == COMMAND]
+    found = [r for r in resources if r.type == COMMAND and r.name != "tenant-role-settings"]
     assert len(found) == 1, [r.name for r in found]
     return found[0], resources
 
@@ -104,8 +106,10 @@ def test_rls_command_depends_on_the_group_roles_and_gates_the_hybrid_grants() ->
     ):
         assert set(plain(by_name[name].inputs["objects"])) >= set(HYBRID)
         assert RLS in by_name[name].depends_on, name
+    # So do grants on central tables filtered by rows (users, ...): no window
+    # in which a tenant reads every row.
+    assert RLS in by_name["grant-tenancy_app-table-public-select"].depends_on
     # Tenant resources do not wait for it.
-    assert RLS not in by_name["grant-tenancy_app-table-public-select"].depends_on
     assert RLS not in by_name["schema-tenant_abc123"].depends_on
 
 
@@ -132,9 +136,11 @@ def test_admin_password_only_in_a_secret_environment() -> None:
 
 def test_no_rls_command_without_hybrid_tables() -> None:
     resources, built = run_program(
-        _settings(manifest=dataclasses.replace(MANIFEST, hybrid=(), public_column={}))
+        _settings(
+            manifest=dataclasses.replace(MANIFEST, hybrid=(), public_column={}, central_access={})
+        )
     )
-    assert [r for r in resources if r.type == COMMAND] == []
+    assert [r.name for r in resources if r.type == COMMAND] == ["tenant-role-settings"]
     assert built.row_level_security is None
 
 
@@ -155,16 +161,19 @@ def _run(rls: Declared) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _command_for(conn: psycopg.Connection, database: str) -> Declared:
+def _live_connection(conn: psycopg.Connection) -> Connection:
     info = conn.info
-    connection = Connection(
+    return Connection(
         host=info.host,
         port=info.port,
         username=info.user,
         sslmode="disable",
         password="not-checked-by-trust-auth",
     )
-    rls, _ = _rls(_settings(tenants=(), database=database, connection=connection))
+
+
+def _command_for(conn: psycopg.Connection, database: str) -> Declared:
+    rls, _ = _rls(_settings(tenants=(), database=database, connection=_live_connection(conn)))
     return rls
 
 
@@ -185,7 +194,7 @@ def _rls_enabled(conn: psycopg.Connection) -> dict[str, bool]:
     rows = conn.execute(
         "SELECT relname, relrowsecurity FROM pg_class"
         " WHERE relnamespace = 'public'::regnamespace AND relname = ANY(%s)",
-        [list(HYBRID)],
+        [list(SECURED)],
     ).fetchall()
     return dict(rows)
 
@@ -211,16 +220,22 @@ def test_the_command_creates_the_same_policies_as_the_sql_path(
     conn, database = installed
     rls = _command_for(conn, database)
     assert _policies(conn) == set()
-    assert _rls_enabled(conn) == dict.fromkeys(HYBRID, False)
+    assert _rls_enabled(conn) == dict.fromkeys(SECURED, False)
 
     done = _run(rls)
     assert done.returncode == 0, done.stderr
     assert "public.jobs tenancy_tenant_select" in done.stdout
     by_pulumi = _policies(conn)
-    assert _rls_enabled(conn) == dict.fromkeys(HYBRID, True)
+    assert _rls_enabled(conn) == dict.fromkeys(SECURED, True)
     names = {f"tenancy_tenant_{c}" for c in ("select", "insert", "update", "delete")}
     for table in HYBRID:
-        assert {p[2] for p in by_pulumi if p[1] == table} == names, table
+        assert names <= {p[2] for p in by_pulumi if p[1] == table}, table
+    # jobs.employer_id has no tenant key: the reference guard; users: read filter only.
+    assert "tenancy_ref_jobs_employer_id_fkey" in {p[2] for p in by_pulumi if p[1] == "jobs"}
+    assert {p[2] for p in by_pulumi if p[1] == "users"} == {
+        "tenancy_tenant_select",
+        "tenancy_federation_select",
+    }
     jobs_select = next(p for p in by_pulumi if p[1:3] == ("jobs", "tenancy_tenant_select"))
     assert jobs_select[5] == "tenancy_app,tenancy_readonly" and "is_public" in jobs_select[6]
 
@@ -231,9 +246,9 @@ def test_the_command_creates_the_same_policies_as_the_sql_path(
     assert _policies(conn) == by_pulumi
 
     # The SQL path on the same database from scratch: the same policies.
-    for table in HYBRID:
-        for name in names:
-            conn.execute(f"DROP POLICY {name} ON public.{table}")
+    for _, table, name, *_ in by_pulumi:
+        conn.execute(f"DROP POLICY {name} ON public.{table}")
+    for table in SECURED:
         conn.execute(f"ALTER TABLE public.{table} DISABLE ROW LEVEL SECURITY")
     assert _policies(conn) == set()
     tenant = conn.execute("SELECT id FROM public.tenants ORDER BY id LIMIT 1").fetchone()[0]  # type: ignore[index]
@@ -242,9 +257,9 @@ def test_the_command_creates_the_same_policies_as_the_sql_path(
         by_sql = _policies(conn)
     finally:
         conn.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [tenant]).fetchall()
-    assert len(by_sql) == 12
+    assert len(by_sql) > 12
     assert by_pulumi == by_sql
-    assert _rls_enabled(conn) == dict.fromkeys(HYBRID, True)
+    assert _rls_enabled(conn) == dict.fromkeys(SECURED, True)
 
 
 def test_the_command_refuses_a_policy_that_differs_from_the_model(
@@ -285,3 +300,35 @@ def test_the_command_fails_when_a_hybrid_table_is_missing(
     assert done.returncode != 0
     assert "public.leads: table not found" in done.stderr
     assert _policies(conn) == set()
+
+
+def test_the_role_settings_command_sets_what_the_sql_path_sets(
+    installed: tuple[psycopg.Connection, str],
+) -> None:
+    conn, database = installed
+    tenant = conn.execute("SELECT id FROM public.tenants ORDER BY id LIMIT 1").fetchone()[0]  # type: ignore[index]
+    plan = build_model(MANIFEST, [tenant]).tenant(tenant)
+
+    def settings_of(role: str) -> list[str]:
+        row = conn.execute(
+            "SELECT coalesce(array_agg(c ORDER BY c), '{}') FROM pg_db_role_setting AS s, unnest(s.setconfig) AS c"
+            " WHERE s.setrole = %s::regrole AND s.setdatabase = 0",
+            [role],
+        ).fetchone()
+        return list(row[0]) if row else []
+
+    try:
+        conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", [tenant]).fetchall()
+        by_sql = {r.name: settings_of(r.name) for r in plan.roles}
+        for role in (plan.app, plan.readonly):
+            conn.execute(f"ALTER ROLE {role.name} RESET lock_timeout")
+        resources, _ = run_program(
+            _settings(tenants=(tenant,), database=database, connection=_live_connection(conn))
+        )
+        command = next(r for r in resources if r.name == "tenant-role-settings")
+        done = _run(command)
+        assert done.returncode == 0, done.stderr
+        assert {r.name: settings_of(r.name) for r in plan.roles} == by_sql
+        assert f"lock_timeout={MANIFEST.roles.lock_timeout}" in by_sql[plan.app.name]
+    finally:
+        conn.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [tenant]).fetchall()

@@ -97,9 +97,10 @@ def test_the_pack_has_one_policy_per_rule_plus_the_stack_policy() -> None:
         "no-elevated-role-attributes",
         "no-public-grants",
         "tenant-complete-set",
+        "tenant-role-limits",
         "tenant-schema-names",
     ]
-    assert len(RESOURCE_POLICIES) == 5
+    assert len(RESOURCE_POLICIES) == 6
 
 
 @pytest.mark.parametrize("rtype", [GRANT_TYPE, DEFAULTS_TYPE])
@@ -124,6 +125,27 @@ def test_no_elevated_role_attributes(flag: str) -> None:
     assert (
         _violations("no-elevated-role-attributes", _args(ROLE_TYPE, _role("tenant_abc_app"))) == []
     )
+
+
+def test_tenant_role_limits_follow_the_manifest() -> None:
+    r = MANIFEST.roles
+    good = _role(
+        "tenant_abc_app",
+        login=True,
+        connectionLimit=float(r.app_connection_limit),
+        statementTimeout=float(r.statement_timeout),
+        idleInTransactionSessionTimeout=float(r.idle_in_transaction_session_timeout),
+    )
+    assert _violations("tenant-role-limits", _args(ROLE_TYPE, good)) == []
+    for change in (
+        {"statementTimeout": None},
+        {"idleInTransactionSessionTimeout": 0.0},
+        {"connectionLimit": -1.0},
+    ):
+        msgs = _violations("tenant-role-limits", _args(ROLE_TYPE, {**good, **change}))
+        assert len(msgs) == 1 and next(iter(change)) in msgs[0] and "Fix:" in msgs[0], change
+    # Roles that are not a tenant's are not this rule's business.
+    assert _violations("tenant-role-limits", _args(ROLE_TYPE, _role("tenancy_app"))) == []
 
 
 @pytest.mark.parametrize(
@@ -229,7 +251,7 @@ def test_login_password_from_secret() -> None:
 def _program() -> list[Declared]:
     passwords = {t: {"app": "a", "readonly": "r"} for t in TENANTS}
     resources, _ = run_program(Settings(MANIFEST, "alumate", TENANTS, passwords))
-    assert len(resources) == 14 + 17 * len(TENANTS)
+    assert len(resources) == 19 + 20 * len(TENANTS)
     return resources
 
 
@@ -244,7 +266,7 @@ def test_the_programs_resources_pass_every_policy() -> None:
                 r.name,
             )
             checked += 1
-    assert checked == len(resources) * 5
+    assert checked == len(resources) * 6
     assert _stack_violations(resources) == []
 
 

@@ -29,6 +29,12 @@ def test_example_manifest_lists_the_alumate_tables() -> None:
     assert len(m.move) == 12 and "component_themes" in m.move
     assert m.central[0] == "tenants" and m.hybrid == ("jobs", "employers", "leads")
     assert m.public_column == {"jobs": "is_public"}
+    users = m.access("users")
+    assert (users.mode, users.column, users.via_table, users.via_key) == (
+        "rows", "institution_id", "institutions", "id"
+    )
+    assert m.access("permissions").mode == "none" and m.access("roles").mode == "all"
+    assert m.access("companies").columns == ("id", "name")
     assert m.schema_for("abc123") == "tenant_abc123"
     assert m.schema_for("a-b") == "tenant_a_b"
 
@@ -54,6 +60,31 @@ def test_example_manifest_lists_the_alumate_tables() -> None:
         (_doc(move={"tables": ["a"], "unique": {"zzz": [["slug"]]}}), "not a moved table"),
         (_doc(move={"tables": ["a"], "unique": {"a": "slug"}}), "list of column lists"),
         (_doc(hybrid={"tables": ["j"], "public_column": {"k": "is_public"}}), "not a hybrid table"),
+        (_doc(central={"tables": ["tenants"], "other": 1}), "unknown key in [central]"),
+        (_doc(central={"tables": ["tenants"], "access": {"users": "none"}}), "not listed in [central]"),
+        (_doc(central={"tables": ["tenants"], "access": {"tenants": "none"}}), "registry must stay readable"),
+        (_doc(central={"tables": ["tenants", "u"], "access": {"u": "some"}}), '"all", "none", { columns'),
+        (_doc(central={"tables": ["tenants", "u"], "access": {"u": {"rows": {}}}}), "rows.column"),
+        (_doc(central={"tables": ["tenants", "u"], "access": {"u": {"columns": []}}}), "non-empty list"),
+        (_doc(central={"tables": ["tenants"], "access": {"tenants": {"columns": ["id"]}}}), "registry"),
+        (_doc(central={"tables": ["tenants", "u"], "access": {"u": {"columns": ["a", "a"]}}}), "more than once"),
+        (
+            _doc(central={"tables": ["tenants", "u"], "access": {"u": {"rows": {"column": "c", "x": 1}}}}),
+            "unknown key(s)",
+        ),
+        (
+            _doc(central={"tables": ["tenants", "u"], "access": {"u": {"rows": {"column": "c", "via_table": "u"}}}}),
+            "another central table",
+        ),
+        (
+            _doc(
+                central={
+                    "tables": ["tenants", "u", "i"],
+                    "access": {"u": {"rows": {"column": "c", "via_table": "i"}}, "i": "none"},
+                }
+            ),
+            "must be readable",
+        ),
     ],
 )
 def test_broken_manifest_is_refused(doc: dict[str, Any], message: str) -> None:

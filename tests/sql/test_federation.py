@@ -38,11 +38,15 @@ MIGRATED = 2
 _names = itertools.count()
 
 
-def _load(conn: psycopg.Connection) -> None:
+def load_federation_sample(conn: psycopg.Connection) -> None:
+    """The sample with 4 tenants, installed; 2 migrated, the other 2 provisioned only."""
     build_sample(conn, tenants=4, rows=4000, seed=7)
     install(conn, load_manifest(REPO / "tenancy.toml"))
     for tenant in _tenant_ids(conn)[:MIGRATED]:
         conn.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (tenant,)).fetchall()
+    # Federated reads cover provisioned tenants: provisioning grants their owner SELECT.
+    for tenant in _tenant_ids(conn)[MIGRATED:]:
+        conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant,)).fetchall()
 
 
 def _tenant_ids(conn: psycopg.Connection[Any]) -> list[str]:
@@ -53,7 +57,7 @@ def _tenant_ids(conn: psycopg.Connection[Any]) -> list[str]:
 @pytest.fixture
 def db(pg_server: Any, make_template: Callable[..., str]) -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """Superuser connection to a fresh copy of the sample: installed, 2 of 4 tenants migrated."""
-    template = make_template("federation", _load)
+    template = make_template("federation", load_federation_sample)
     name = f"fed{os.getpid()}_{next(_names)}"
     pg_server.create(name, template)
     try:
@@ -78,6 +82,8 @@ def add_tenant(conn: psycopg.Connection[Any], tenant_id: str, name: str) -> str:
             " created_at timestamp, updated_at timestamp)"
         ).format(c=sql.Identifier(schema, "courses"), g=sql.Identifier(schema, "graduates"))
     )
+    # Tables made by hand: provisioning gives them to the tenant owner and grants on them.
+    conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
     return schema
 
 

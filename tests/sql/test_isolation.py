@@ -1,14 +1,24 @@
-"""Tenant isolation, proved on a live database after provision + migrate of every sample tenant.
+"""The attack suite: tenant isolation, proved on a live database after provision + migrate.
 
 Each tenant's application and read-only roles connect for real and try to
 reach every other tenant's tables, the central copies of the moved tables,
-the reference tables (writes), other tenants' rows of the hybrid tables and
-CREATE anywhere. Every attempt must be denied; the same operations on the
-tenant's own tables must work.
+the reference tables (writes), other tenants' rows of the hybrid tables,
+CREATE anywhere; then hybrid references to another tenant's hidden rows,
+leaky expressions in WHERE, COPY in and out, other tenants' sequences by
+name and OID, every function and table of schemas tenancy and
+tenancy_federation, temporary objects, and the central rows the manifest
+filters. Every attempt must be denied (the counts are printed); the same
+operations on the tenant's own data must work.
+
+A login that is only a member of tenancy_migrator plants a view, a rule, a
+trigger and an index over its own function in tenant schemas; migrate,
+validate, rollback and the federated reads then run, and the planted
+function must never have run.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,3 +342,359 @@ def test_provision_is_idempotent_and_deprovision_refuses_while_tables_exist(
         with pytest.raises(psycopg.Error) as err:
             admin.execute("SELECT * FROM tenancy.provision_tenant('not-registered')")
         assert err.value.sqlstate == "TY002"
+
+
+# -- A login in tenancy_migrator plants code; no command of the tool runs it ----
+
+PLANTED_LOG = "planted_calls"
+
+
+def _plant_payload(admin: psycopg.Connection, attacker: str, schema: str, owner: str) -> None:
+    """The attacker's function in a tenant schema: it records every call (and who ran it)."""
+    with psycopg.connect(admin.info.dsn.replace("user=postgres", f"user={attacker}"), autocommit=True) as a:
+        s = sql.Identifier(schema)
+        a.execute(
+            sql.SQL(
+                "CREATE FUNCTION {s}.pwn() RETURNS integer LANGUAGE plpgsql AS $$"
+                " BEGIN INSERT INTO public.{log} VALUES (current_user, session_user); RETURN 1; END $$;"
+                " CREATE FUNCTION {s}.pwn_trigger() RETURNS trigger LANGUAGE plpgsql AS $$"
+                " BEGIN PERFORM {s}.pwn(); RETURN NEW; END $$;"
+                " CREATE FUNCTION {s}.pwn_immutable(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$"
+                " BEGIN PERFORM {s}.pwn(); RETURN $1; END $$;"
+                " ALTER FUNCTION {s}.pwn() OWNER TO {o};"
+                " ALTER FUNCTION {s}.pwn_trigger() OWNER TO {o};"
+                " ALTER FUNCTION {s}.pwn_immutable(bigint) OWNER TO {o}"
+            ).format(s=s, o=sql.Identifier(owner), log=sql.Identifier(PLANTED_LOG))
+        )
+
+
+def _as(admin: psycopg.Connection, role: str) -> psycopg.Connection:
+    return psycopg.connect(admin.info.dsn.replace("user=postgres", f"user={role}"), autocommit=True)
+
+
+def _planted_calls(admin: psycopg.Connection) -> list[tuple[str, str]]:
+    return [
+        (str(r[0]), str(r[1]))
+        for r in admin.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(PLANTED_LOG)))
+    ]
+
+
+@pytest.fixture
+def attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
+    """The sample installed, two tenants migrated, a login that is only a member of tenancy_migrator."""
+    name = f"mallory_{os.getpid()}"
+    with sample_db.connect(autocommit=True) as admin:  # type: ignore[attr-defined]
+        install(admin, MANIFEST)
+        tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
+        for t in tenants[:2]:
+            admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", [t]).fetchall()
+        for t in tenants[2:]:
+            admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", [t]).fetchall()
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE TABLE public.{} (current_role_name text, session_role_name text)").format(
+            sql.Identifier(PLANTED_LOG)))
+        admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
+        try:
+            yield admin, name, tenants
+        finally:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+            for t in tenants:
+                admin.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [t]).fetchall()
+
+
+def test_planted_view_trigger_rule_and_index_never_run_as_another_role(
+    attacker: tuple[psycopg.Connection, str, list[str]],
+) -> None:
+    admin, mallory, tenants = attacker
+    model = build_model(MANIFEST, tenants)
+    a, b, c = (model.tenant(t) for t in tenants[:3])  # a, b migrated; c provisioned only
+    for plan in (a, b, c):
+        _plant_payload(admin, mallory, plan.schema, plan.owner.name)
+
+    with _as(admin, mallory) as m:
+        # a: a view in place of a moved table and of the federated graduates table, a rule.
+        for table in ("component_themes", "graduates"):
+            m.execute(
+                sql.SQL(
+                    "ALTER TABLE {s}.{t} RENAME TO {real};"
+                    " CREATE VIEW {s}.{t} AS SELECT r.*, {s}.pwn() AS x FROM {s}.{real} AS r;"
+                    " ALTER VIEW {s}.{t} OWNER TO {o};"
+                    " GRANT SELECT ON {s}.{t} TO tenancy_federation_owner"
+                ).format(
+                    s=sql.Identifier(a.schema),
+                    t=sql.Identifier(table),
+                    real=sql.Identifier(f"{table}_real"),
+                    o=sql.Identifier(a.owner.name),
+                )
+            )
+        m.execute(
+            sql.SQL("CREATE RULE spy AS ON UPDATE TO {}.brand_colors DO ALSO SELECT {}.pwn()").format(
+                sql.Identifier(a.schema), sql.Identifier(a.schema)
+            )
+        )
+        # b: a trigger on a moved table, an index over an "immutable" function.
+        m.execute(
+            sql.SQL(
+                "CREATE TRIGGER spy BEFORE INSERT OR UPDATE OR DELETE ON {s}.templates"
+                " FOR EACH ROW EXECUTE FUNCTION {s}.pwn_trigger();"
+                " CREATE INDEX spy ON {s}.brand_fonts ({s}.pwn_immutable(id))"
+            ).format(s=sql.Identifier(b.schema))
+        )
+    # Building the planted index ran the function: as the attacker's session, its own doing.
+    assert {session for _, session in _planted_calls(admin)} == {mallory}
+    admin.execute(sql.SQL("TRUNCATE public.{}").format(sql.Identifier(PLANTED_LOG)))
+
+    # validate (as the DBA, a superuser): failed checks, nothing of those tables read.
+    rows = admin.execute(
+        "SELECT table_name, check_name, actual, passed FROM tenancy.validate_tenant(%s)", [a.tenant_id]
+    ).fetchall()
+    failed = {(r[0], r[1]): r[2] for r in rows if not r[3]}
+    assert set(failed) == {
+        ("component_themes", "plain table of the tenant owner"),
+        ("brand_colors", "plain table of the tenant owner"),
+    }
+    assert "is a view" in failed[("component_themes", "plain table of the tenant owner")]
+    assert "has rule spy" in failed[("brand_colors", "plain table of the tenant owner")]
+    rows = admin.execute(
+        "SELECT table_name, actual FROM tenancy.validate_tenant(%s) WHERE NOT passed", [b.tenant_id]
+    ).fetchall()
+    assert {r[0] for r in rows} == {"templates", "brand_fonts"}
+    assert any("has trigger spy" in r[1] for r in rows)
+    assert any("pwn_immutable" in r[1] for r in rows)
+
+    # rollback refuses (TY040) and leaves everything in place.
+    for plan in (a, b):
+        with pytest.raises(psycopg.Error) as err:
+            admin.execute("SELECT * FROM tenancy.rollback_tenant(%s)", [plan.tenant_id])
+        assert err.value.sqlstate == "TY040"
+        assert "refusing" in (err.value.diag.message_primary or "")
+
+    # migrate: tenant c's tables are created, then planted on before the copy.
+    admin.execute("BEGIN")
+    admin.execute("SELECT tenancy.lock_tenant(%s)", [c.tenant_id])
+    admin.execute("SELECT tenancy.begin_tenant_migration(%s)", [c.tenant_id])
+    admin.execute("COMMIT")
+    with _as(admin, mallory) as m:
+        m.execute(
+            sql.SQL(
+                "CREATE TRIGGER spy BEFORE INSERT ON {s}.templates"
+                " FOR EACH ROW EXECUTE FUNCTION {s}.pwn_trigger()"
+            ).format(s=sql.Identifier(c.schema))
+        )
+    for step in (
+        "SELECT tenancy.copy_tenant_table(%s, 'templates')",
+        "SELECT * FROM tenancy.finish_tenant_migration(%s)",
+    ):
+        admin.execute("BEGIN")
+        admin.execute("SELECT tenancy.lock_tenant(%s)", [c.tenant_id])
+        with pytest.raises(psycopg.Error) as err:
+            admin.execute(step, [c.tenant_id])
+        admin.execute("ROLLBACK")
+        assert err.value.sqlstate == "TY040", step
+
+    # federation: a member's search leaves tenant a's planted graduates view out, with a warning.
+    member = f"fed_{mallory}"
+    admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_federation").format(sql.Identifier(member)))
+    try:
+        with _as(admin, member) as f:
+            warnings: list[str] = []
+            f.add_notice_handler(lambda d: warnings.append(d.message_primary or ""))
+            found = {
+                r[0] for r in f.execute("SELECT tenant_id FROM tenancy_federation.search_graduates()")
+            }
+            f.execute("SELECT * FROM tenancy_federation.analytics_summary()").fetchall()
+            f.execute("SELECT * FROM tenancy_federation.user_tenants(1)").fetchall()
+        assert a.tenant_id not in found and b.tenant_id in found
+        assert any(a.tenant_id in w and "graduates" in w for w in warnings), warnings
+    finally:
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(member)))
+
+    assert _planted_calls(admin) == []
+
+
+# -- Beyond plain privileges: references, leaks, COPY, sequences, tool objects ---
+
+
+def _refused(conn: psycopg.Connection, stmt: sql.Composable | str, params: tuple[object, ...] = ()) -> bool:
+    """Any error is a refusal here (RLS check, privilege, COPY FROM under RLS)."""
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(stmt if isinstance(stmt, sql.Composable) else sql.SQL(stmt), params)  # type: ignore[arg-type]
+    except psycopg.Error:
+        return True
+    return False
+
+
+def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
+    migrated: tuple[object, list[str]],
+) -> None:
+    db, tenants = migrated
+    model = build_model(MANIFEST, tenants)
+    tally = Tally()
+    own_checks = 0
+    with db.connect() as admin:  # type: ignore[attr-defined]
+        employers = {
+            t: admin.execute("SELECT min(id) FROM public.employers WHERE tenant_id = %s", [t]).fetchone()[0]  # type: ignore[index]
+            for t in tenants
+        }
+        missing_employer = admin.execute("SELECT max(id) + 1000 FROM public.employers").fetchone()[0]  # type: ignore[index]
+        sequences = {
+            plan.schema: admin.execute(
+                "SELECT c.oid, c.relname FROM pg_class AS c WHERE c.relkind = 'S'"
+                " AND c.relnamespace = %s::regnamespace ORDER BY 1 LIMIT 1",
+                [plan.schema],
+            ).fetchone()
+            for plan in model.tenants
+        }
+        functions = [
+            (int(r[0]), str(r[1]))
+            for r in admin.execute(
+                "SELECT p.oid, p.oid::regprocedure::text FROM pg_proc AS p"
+                " WHERE p.pronamespace IN ('tenancy'::regnamespace, 'tenancy_federation'::regnamespace)"
+                " AND p.prokind = 'f' ORDER BY 1"
+            )
+        ]
+        tool_tables = [
+            r[0]
+            for r in admin.execute(
+                "SELECT c.oid::regclass::text FROM pg_class AS c"
+                " WHERE c.relnamespace = 'tenancy'::regnamespace AND c.relkind = 'r' ORDER BY 1"
+            )
+        ]
+        own_users = {
+            t: admin.execute(
+                "SELECT count(*) FROM public.users AS u JOIN public.institutions AS i"
+                " ON i.id = u.institution_id WHERE i.tenant_id = %s",
+                [t],
+            ).fetchone()[0]  # type: ignore[index]
+            for t in tenants
+        }
+    assert all(n > 0 for n in own_users.values()) and all(employers.values())
+
+    for plan in model.tenants:
+        others = [t for t in tenants if t != plan.tenant_id]
+        for role in (plan.app, plan.readonly):
+            with psycopg.connect(_dsn_as(db, role.name), autocommit=True) as conn:
+                who = role.name
+                # Hybrid references: a job pointing at another tenant's hidden employer.
+                for other in others:
+                    tally.record(
+                        f"{who} INSERT job -> employer of {other}",
+                        _refused(
+                            conn,
+                            "INSERT INTO jobs (tenant_id, employer_id, title, job_type, created_at)"
+                            " VALUES (%s, %s, 'x', 'full-time', now())",
+                            (plan.tenant_id, employers[other]),
+                        ),
+                    )
+                    tally.record(
+                        f"{who} UPDATE own job -> employer of {other}",
+                        _refused(
+                            conn,
+                            "UPDATE jobs SET employer_id = %s WHERE tenant_id = %s",
+                            (employers[other], plan.tenant_id),
+                        ),
+                    )
+                    # A leaky expression in WHERE must not see other tenants' rows before RLS.
+                    # (leads has no public rows: any error would come from a hidden row.)
+                    tally.record(
+                        f"{who} leaky WHERE on leads of {other}",
+                        not _refused(
+                            conn,
+                            "SELECT 1 FROM leads WHERE 1 / (CASE WHEN tenant_id = %s THEN 0 ELSE 1 END) = 0",
+                            (other,),
+                        ),
+                    )
+                    # Other tenants' sequences, by name and by OID.
+                    oid, name = sequences[model.tenant(other).schema]
+                    for stmt in (
+                        sql.SQL("SELECT nextval({})").format(sql.Literal(f"{model.tenant(other).schema}.{name}")),
+                        sql.SQL("SELECT nextval({}::oid)").format(sql.Literal(oid)),
+                        sql.SQL("SELECT setval({}::oid, 1)").format(sql.Literal(oid)),
+                        sql.SQL("SELECT last_value FROM {}").format(sql.Identifier(model.tenant(other).schema, name)),
+                    ):
+                        tally.record(f"{who} {stmt.as_string(conn)}", _denied(conn, stmt))
+                    # COPY out of another tenant's table.
+                    tally.record(
+                        f"{who} COPY {model.tenant(other).schema}.templates",
+                        _denied(
+                            conn,
+                            sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(model.tenant(other).schema, "templates")),
+                        ),
+                    )
+                # A hidden and a missing employer fail alike (no existence oracle).
+                if role is plan.app:
+                    for employer in (employers[others[0]], missing_employer):
+                        try:
+                            with conn.transaction(force_rollback=True):
+                                conn.execute(
+                                    "INSERT INTO jobs (tenant_id, employer_id, title, job_type, created_at)"
+                                    " VALUES (%s, %s, 'x', 'full-time', now())",
+                                    (plan.tenant_id, employer),
+                                )
+                        except psycopg.Error as e:
+                            assert e.sqlstate == DENIED, (employer, e.sqlstate)
+                    own_checks += 1
+                    # Its own employer: allowed.
+                    with conn.transaction(force_rollback=True):
+                        conn.execute(
+                            "INSERT INTO jobs (tenant_id, employer_id, title, job_type, created_at)"
+                            " VALUES (%s, %s, 'x', 'full-time', now())",
+                            (plan.tenant_id, employers[plan.tenant_id]),
+                        )
+                    own_checks += 1
+                # COPY of a hybrid table: only its own and public rows; COPY FROM refused.
+                with conn.cursor() as cur, cur.copy("COPY jobs (tenant_id, is_public) TO STDOUT") as copy:
+                    rows = [line.split("\t") for line in bytes(b"".join(copy)).decode().splitlines()]
+                leaked = [r for r in rows if r[0] != plan.tenant_id and r[1] != "t"]
+                tally.record(f"{who} COPY jobs TO", leaked == [])
+                tally.record(f"{who} COPY jobs FROM", _refused(conn, "COPY jobs (tenant_id) FROM STDIN"))
+                # Central data: only its own users, its own registry row; permissions hidden.
+                assert conn.execute("SELECT count(*) FROM users").fetchone() == (own_users[plan.tenant_id],)
+                assert conn.execute("SELECT array_agg(id) FROM tenants").fetchone() == ([plan.tenant_id],)
+                own_checks += 2
+                for other in others:
+                    tally.record(
+                        f"{who} SELECT users of {other}",
+                        _affects_nothing(
+                            conn,
+                            sql.SQL(
+                                "SELECT 1 FROM users AS u JOIN public.institutions AS i ON i.id = u.institution_id"
+                                " WHERE i.tenant_id = %s UNION ALL SELECT 1 FROM users AS u WHERE u.institution_id"
+                                " IN (SELECT id FROM public.institutions WHERE tenant_id <> %s)"
+                            ),
+                            (other, plan.tenant_id),
+                        ),
+                    )
+                tally.record(f"{who} SELECT permissions", _denied(conn, sql.SQL("SELECT * FROM permissions")))
+                # companies: its id and name, never its other columns.
+                assert conn.execute("SELECT count(id), count(name) FROM companies").fetchone() != (0, 0)
+                own_checks += 1
+                for stmt in ("SELECT website FROM companies", "SELECT * FROM companies"):
+                    tally.record(f"{who} {stmt}", _denied(conn, sql.SQL(stmt)))
+                # The tool's own objects: no function, no table, no temporary object.
+                for oid, fn in functions:
+                    may = conn.execute("SELECT has_function_privilege(%s::oid, 'EXECUTE')", [oid]).fetchone()
+                    tally.record(f"{who} EXECUTE {fn}", may == (False,))
+                for table in tool_tables:
+                    tally.record(f"{who} SELECT {table}", _denied(conn, sql.SQL(f"SELECT * FROM {table}")))  # noqa: S608
+                tally.record(
+                    f"{who} CREATE TEMP TABLE", _denied(conn, sql.SQL("CREATE TEMP TABLE t (x int)"))
+                )
+                tally.record(
+                    f"{who} CREATE pg_temp function",
+                    _denied(conn, sql.SQL("CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")),
+                )
+                # The per-role limits are in force in the session.
+                assert conn.execute("SHOW statement_timeout").fetchone() == ("1min",)
+                assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
+                assert conn.execute("SHOW lock_timeout").fetchone() == ("10s",)
+                own_checks += 3
+
+    print(
+        f"\nattack suite: attempts {tally.attempts}, denied {tally.denied},"
+        f" allowed {len(tally.allowed)}; own-tenant checks passed: {own_checks}"
+    )
+    assert tally.allowed == []
+    assert tally.attempts > 0 and tally.denied == tally.attempts

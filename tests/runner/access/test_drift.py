@@ -144,3 +144,56 @@ def test_verify_grants_refuses_a_bad_tenant_id(provisioned: tuple[object, list[s
         with pytest.raises(psycopg.Error) as err:
             conn.execute("SELECT * FROM tenancy.provision_tenant('x y')")
         assert err.value.sqlstate == "TY001"
+
+
+def test_what_the_attack_suite_relies_on_is_drift_when_changed_by_hand(
+    provisioned: tuple[object, list[str]],
+) -> None:
+    db, tenants = provisioned
+    a = build_model(MANIFEST, tenants).tenant(tenants[0])
+    fed_fn = "search_graduates(text,integer,text,text[],integer)"
+    with db.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(f"ALTER ROLE {a.app.name} RESET statement_timeout")
+        conn.execute(f"ALTER ROLE {a.readonly.name} SET lock_timeout = 0")
+        conn.execute("GRANT EXECUTE ON FUNCTION tenancy.require_installed() TO PUBLIC")
+        conn.execute(f"ALTER FUNCTION tenancy_federation.{fed_fn} OWNER TO postgres")
+        conn.execute("GRANT TEMPORARY ON DATABASE " + conn.info.dbname + " TO PUBLIC")
+        conn.execute("DROP POLICY tenancy_ref_jobs_employer_id_fkey ON public.jobs")
+        conn.execute("DROP POLICY tenancy_tenant_select ON public.users")
+        conn.execute("GRANT SELECT ON public.permissions TO tenancy_app")
+        conn.execute("REVOKE SELECT (name) ON public.companies FROM tenancy_readonly")
+        conn.execute("GRANT SELECT (website) ON public.companies TO tenancy_readonly")
+    facts = {(d.status, d.fact) for d in _verify(db, tenants)}
+    attr = ATTRIBUTE
+    assert ("missing", Privilege(a.app.name, attr, "", a.app.name, "statement_timeout=60000")) in facts
+    assert ("missing", Privilege(a.readonly.name, attr, "", a.readonly.name, "lock_timeout=10000")) in facts
+    assert ("extra", Privilege(a.readonly.name, attr, "", a.readonly.name, "lock_timeout=0")) in facts
+    assert ("extra", Privilege("PUBLIC", "function", "tenancy", "require_installed()", "EXECUTE")) in facts
+    assert ("extra", Privilege("postgres", "owner", "tenancy_federation", fed_fn, "OWNER")) in facts
+    assert (
+        "missing",
+        Privilege("tenancy_federation_owner", "owner", "tenancy_federation", fed_fn, "OWNER"),
+    ) in facts
+    assert ("extra", Privilege("PUBLIC", "database", "", "", "TEMPORARY")) in facts
+    assert (
+        "missing",
+        Privilege("tenancy_app", POLICY, "public", "jobs.tenancy_ref_jobs_employer_id_fkey", "ALL"),
+    ) in facts
+    assert (
+        "missing",
+        Privilege("tenancy_readonly", POLICY, "public", "users.tenancy_tenant_select", "SELECT"),
+    ) in facts
+    assert ("extra", Privilege("tenancy_app", "table", "public", "permissions", "SELECT")) in facts
+    assert ("missing", Privilege("tenancy_readonly", "column", "public", "companies.name", "SELECT")) in facts
+    assert ("extra", Privilege("tenancy_readonly", "column", "public", "companies.website", "SELECT")) in facts
+    assert len(facts) == 13, sorted(facts)
+    # Provisioning and installing again repair all of it.
+    with db.connect() as conn:  # type: ignore[attr-defined]
+        install(conn, MANIFEST)  # same version: a no-op, so apply the hardening by hand
+        conn.execute("REVOKE EXECUTE ON FUNCTION tenancy.require_installed() FROM PUBLIC")
+        conn.execute(f"ALTER FUNCTION tenancy_federation.{fed_fn} OWNER TO tenancy_federation_owner")
+        conn.execute("REVOKE SELECT ON public.permissions FROM tenancy_app")
+        conn.execute("REVOKE SELECT (website) ON public.companies FROM tenancy_readonly")
+        for t in tenants:
+            conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", [t]).fetchall()
+    assert _verify(db, tenants) == []

@@ -69,6 +69,10 @@ def test_tenant_privilege_matrix_is_exactly_this() -> None:
         Privilege(app, ROLE, "", "tenancy_app", MEMBER),
         Privilege(ro, ROLE, "", "tenancy_readonly", MEMBER),
         Privilege("tenancy_migrator", ROLE, "", owner, MEMBER),
+        # The owner of the federated reads reads the tenant's tables, nothing more.
+        Privilege("tenancy_federation_owner", "schema", s, s, "USAGE"),
+        Privilege("tenancy_federation_owner", "table", s, ALL, "SELECT"),
+        Privilege("tenancy_federation_owner", "default table", s, owner, "SELECT"),
     }
     assert set(plan.privileges) == expected
     assert len(plan.privileges) == len(expected)
@@ -81,8 +85,12 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
         by_role.setdefault(p.grantee, set()).add((p.object_type, p.name, p.privilege))
     app, ro, mig = by_role["tenancy_app"], by_role["tenancy_readonly"], by_role["tenancy_migrator"]
     for t in MANIFEST.central:
-        assert ("table", t, "SELECT") in app and ("table", t, "SELECT") in ro
+        readable = MANIFEST.access(t).mode not in ("none", "columns")
+        assert (("table", t, "SELECT") in app) is readable and (("table", t, "SELECT") in ro) is readable
         assert not {("table", t, w) for w in ("INSERT", "UPDATE", "DELETE")} & (app | ro)
+    assert ("table", "permissions", "SELECT") not in app
+    # companies: its id and name only, no website.
+    assert {n for k, n, _ in app if k == "column"} == {"companies.id", "companies.name"}
     for t in MANIFEST.hybrid:
         assert {("table", t, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")} <= app
         assert ("table", t, "SELECT") in ro and ("table", t, "INSERT") not in ro
@@ -95,13 +103,52 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
         assert ("table", t, "REFERENCES") in mig
     assert {p for _, _, p in mig} == {"SELECT", "USAGE", "REFERENCES"}
     assert not any(p.privilege == "CREATE" for p in shared.privileges)
+    fed = by_role["tenancy_federation_owner"]
+    assert fed == {("schema", "public", "USAGE")} | {
+        ("table", t, "SELECT") for t in ("institutions", "jobs", "roles", "tenants", "users")
+    }
     # RLS: reads see own + public rows, writes only the app group.
-    policies = {(p.table, p.command): p for p in shared.row_policies}
-    assert len(policies) == 4 * len(MANIFEST.hybrid)
+    policies = {
+        (p.table, p.command): p for p in shared.row_policies if p.name.startswith("tenancy_tenant")
+    }
+    assert len([p for p in policies if p[0] in MANIFEST.hybrid]) == 4 * len(MANIFEST.hybrid)
     assert policies[("jobs", "SELECT")].public_column == "is_public"
     assert policies[("leads", "SELECT")].public_column is None
     assert policies[("jobs", "DELETE")].roles == ("tenancy_app",)
     assert policies[("jobs", "SELECT")].roles == ("tenancy_app", "tenancy_readonly")
+    # Row-filtered central tables: read policies only, the mapping from the manifest.
+    users = policies[("users", "SELECT")]
+    assert users.access is not None and users.access.via_table == "institutions"
+    assert not any(t == "users" and c != "SELECT" for t, c in policies)
+    # The federation owner: public rows of the hybrid tables it reads, all rows of filtered ones.
+    fed_policies = {
+        p.table: p.scope for p in shared.row_policies if p.roles == ("tenancy_federation_owner",)
+    }
+    assert fed_policies == {
+        "jobs": "public", "users": "all", "institutions": "all", "tenants": "all"
+    }
+    # The migrator checks rows against the registry: it sees all of it.
+    assert [(p.table, p.scope) for p in shared.row_policies if p.roles == ("tenancy_migrator",)] == [
+        ("tenants", "all")
+    ]
+
+
+def test_role_attributes_and_settings_live_in_the_model() -> None:
+    plan = build_model(MANIFEST, ["t1"]).tenant("t1")
+    assert plan.app.attributes() == (
+        "LOGIN", "NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION", "NOBYPASSRLS",
+        "INHERIT", "CONNECTION LIMIT 20",
+    )
+    assert plan.owner.attributes()[0] == "NOLOGIN" and plan.owner.settings == ()
+    assert dict(plan.app.settings) == {
+        "statement_timeout": "60000",
+        "lock_timeout": "10000",
+        "idle_in_transaction_session_timeout": "60000",
+    }
+    doc = _doc()
+    doc["roles"] = {"statement_timeout": 0, "lock_timeout": 2500}
+    ro = build_model(parse_manifest(doc), ["t1"]).tenant("t1").readonly
+    assert dict(ro.settings) == {"lock_timeout": "2500", "idle_in_transaction_session_timeout": "60000"}
 
 
 def test_no_tenant_role_has_privileges_on_another_tenants_schema() -> None:
@@ -189,6 +236,10 @@ def test_roles_section_defaults_when_absent_and_can_be_set() -> None:
         {"migrator": "Bad Name"},
         {"migrator": "tenancy_app"},
         {"unknown": 1},
+        {"statement_timeout": "60s"},
+        {"lock_timeout": -1},
+        {"idle_in_transaction_session_timeout": True},
+        {"revoke_public_temp": "yes"},
     ],
 )
 def test_bad_roles_sections_are_refused(roles: dict[str, object]) -> None:

@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,29 +18,16 @@ import pytest
 from psycopg import sql
 
 from runner import cli
-from runner.devtools.sample import build_sample
-from runner.engine.install import install
 from runner.federation.commands import FederationDenied, search_graduates, to_table
-from runner.manifest import load_manifest
+from tests.sql.test_federation import load_federation_sample
 
-REPO = Path(__file__).resolve().parents[3]
 _names = itertools.count()
-
-
-def _load(conn: psycopg.Connection) -> None:
-    # Same content as tests/sql/test_federation.py's template: 2 of 4 tenants migrated.
-    build_sample(conn, tenants=4, rows=4000, seed=7)
-    install(conn, load_manifest(REPO / "tenancy.toml"))
-    ids = [r[0] for r in conn.execute("SELECT id FROM public.tenants ORDER BY created_at, id")]
-    for tenant in ids[:2]:
-        conn.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (tenant,)).fetchall()
-
 
 
 @pytest.fixture
 def fed(pg_server: Any, make_template: Callable[..., str]) -> Iterator[dict[str, str]]:
     """A fresh copy of the sample; DSNs for a federation member and for a tenant app role."""
-    template = make_template("federation", _load)
+    template = make_template("federation", load_federation_sample)
     name = f"fedcli{os.getpid()}_{next(_names)}"
     member = f"fed_cli_{os.getpid()}_{next(_names)}"
     pg_server.create(name, template)
