@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from runner import __version__, commands
+from runner.citus import commands as citus
 from runner.devtools import bench, querybench
 from runner.errors import TenancyError
 from runner.federation import commands as federation
@@ -238,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     federation.add_federation_commands(sub, [opts["dsn"]])
     # Query performance before and after (runner/devtools/querybench.py).
     querybench.add_querybench_command(sub, [opts["dsn"]])
+    # Citus: distribute, placement, move (runner/citus/).
+    citus.add_citus_commands(sub, [opts["dsn"], opts["manifest"]])
     _with_exit_codes(sub.choices.values())
     return p
 
@@ -293,6 +296,8 @@ def run(args: argparse.Namespace) -> int:
             as_json=args.json,
         )
     manifest = load_manifest(args.manifest)
+    if c in citus.COMMANDS:
+        return citus.run_citus(args, manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
     if c == "install":

@@ -43,7 +43,7 @@ class TableResult:
 @dataclass
 class TenantResult:
     tenant_id: str
-    state: str  # migrated | skipped | failed | validated | invalid | rolled back
+    state: str  # migrated | skipped | failed | validated | invalid | rolled back | distributed
     rows: int = 0
     seconds: float = 0.0
     tables: list[TableResult] = field(default_factory=list)
@@ -55,7 +55,7 @@ class TenantResult:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned")
+        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned", "distributed")
 
     @property
     def rows_per_second(self) -> float | None:

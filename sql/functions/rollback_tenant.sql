@@ -1,7 +1,9 @@
 -- tenancy.rollback_tenant(tenant id): undoes a tenant's migration before
 -- cutover: drops the tenant tables tenancy created (children first) and the
 -- tenant's ledger rows. The shared tables are not touched, and tables that
--- were in the schema before (created by anyone else) are never dropped.
+-- were in the schema before (created by anyone else) are never dropped. On a
+-- Citus coordinator the dropped tables' shards go with them, and the schema
+-- is then undistributed (tenancy.citus_undistribute_tenant).
 -- Under the tenant's lock. Returns one row per table.
 CREATE OR REPLACE FUNCTION tenancy.rollback_tenant(p_tenant_id text)
 RETURNS TABLE (table_name text, action text)
@@ -34,6 +36,10 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
+    -- On Citus, what is left of the schema comes back to the coordinator (sql/citus/, installed only there).
+    IF to_regprocedure('tenancy.citus_undistribute_tenant(text)') IS NOT NULL THEN
+        EXECUTE 'SELECT tenancy.citus_undistribute_tenant($1)' USING p_tenant_id;
+    END IF;
     DELETE FROM tenancy.ledger AS l WHERE l.tenant_id = p_tenant_id;
     UPDATE tenancy.tenants AS t
     SET state = 'provisioned', started_at = NULL, finished_at = NULL, last_error = NULL
