@@ -18,7 +18,7 @@ import psycopg
 
 from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult, for_each_tenant, select_tenants
-from runner.errors import TenancyError
+from runner.errors import SQLSTATES, CitusUnavailable, NotInstalled, TenancyError
 from runner.manifest import Manifest
 
 
@@ -55,6 +55,21 @@ class DistributeRun:
     references: list[tuple[str, str]]
     warnings: list[Problem]
     results: list[TenantResult]
+
+
+def require_citus(conn: psycopg.Connection) -> None:
+    """CitusUnavailable (TY070) without the citus extension; NotInstalled when tenancy's Citus functions are missing."""
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is None:
+        raise CitusUnavailable(
+            f"database {conn.info.dbname} has no citus extension", hint=SQLSTATES["TY070"][1]
+        )
+    if conn.execute("SELECT to_regprocedure('tenancy.citus_require()')").fetchone() == (None,):
+        raise NotInstalled(
+            "tenancy's Citus functions are not installed in this database",
+            hint="Run `tenancy install` again: on a database with the citus extension it adds them.",
+        )
+    with typed_errors():
+        conn.execute("SELECT tenancy.citus_require()")
 
 
 def preflight(conn: psycopg.Connection, tenants: Sequence[str], make_reference: Sequence[str]) -> list[Problem]:
@@ -110,6 +125,7 @@ def distribute(
     """Preflight, consented reference tables, then each tenant; one failing tenant does not stop the others."""
     with connect(dsn) as conn:
         ids = select_tenants(conn, manifest, tenants)
+        require_citus(conn)
         problems = preflight(conn, ids, make_reference)
         if any(p.severity == "error" for p in problems):
             raise DistributeRefused(problems)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from psycopg.types.json import Jsonb
 
+from runner.citus.distribute import require_citus
 from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult
 from runner.engine.validate import validate_tenants
@@ -35,6 +36,7 @@ def move_tenant(dsn: str, manifest: Manifest, tenant_id: str, target: str) -> Mo
     manifest.schema_for(tenant_id)  # refuses a hostile id before any SQL
     started = time.monotonic()
     with connect(dsn) as conn, typed_errors():
+        require_citus(conn)
         plan = conn.execute(
             "SELECT schema_name, source, target, coalesce(bytes, 0), mode FROM tenancy.citus_move_plan(%s, %s)",
             (tenant_id, target),

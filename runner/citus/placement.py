@@ -8,6 +8,7 @@ from datetime import datetime
 
 import psycopg
 
+from runner.citus.distribute import require_citus
 from runner.db import typed_errors
 
 
@@ -24,8 +25,8 @@ class Placement:
 
 
 def placements(conn: psycopg.Connection) -> list[Placement]:
+    require_citus(conn)
     with typed_errors():
-        conn.execute("SELECT tenancy.citus_require()")
         rows = conn.execute(
             "SELECT tenant_id, schema_name, node, tables, bytes, rows_verified, distributed_at, moved_at "
             "FROM tenancy.citus_placement()"

@@ -7,7 +7,8 @@
 -- state, foreign tables, inheritance, extension-owned tables, Citus tables of
 -- another kind, foreign keys leaving the schema to tables that are neither
 -- reference tables nor given in p_make_reference, foreign keys into the
--- schema, serial columns narrower than bigint; per table to make reference:
+-- schema, column types and default functions of an extension missing on a
+-- worker, serial columns narrower than bigint; per table to make reference:
 -- that it exists, and that no table Citus would convert with it (its foreign
 -- key graph) has a row-level security policy with a subquery, which Citus
 -- refuses on every table it manages.
@@ -127,6 +128,41 @@ BEGIN
             object_name := v_row.src; severity := 'error';
             problem := format('foreign key %I from outside the schema references %s', v_row.conname, v_row.dst);
             hint := 'Citus refuses foreign keys into a distributed schema: drop it, or keep the referencing table in the tenant schema.';
+            RETURN NEXT;
+        END LOOP;
+
+        -- Column types and default functions an extension provides must exist on every worker.
+        FOR v_row IN
+            SELECT x.extname, min(x.what) AS what
+            FROM (
+                SELECT e.extname, format('%s.%I (type %s)', c.oid::regclass, a.attname, format_type(a.atttypid, NULL)) AS what
+                FROM pg_class AS c
+                JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                JOIN pg_depend AS d ON d.classid = 'pg_type'::regclass AND d.objid = a.atttypid AND d.deptype = 'e'
+                JOIN pg_extension AS e ON e.oid = d.refobjid
+                WHERE c.relnamespace = v_nsp
+                UNION ALL
+                SELECT e.extname, format('%s.%I (default %s)', c.oid::regclass, a.attname, f.oid::regprocedure)
+                FROM pg_class AS c
+                JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                JOIN pg_attrdef AS ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+                JOIN pg_depend AS fd ON fd.classid = 'pg_attrdef'::regclass AND fd.objid = ad.oid
+                    AND fd.refclassid = 'pg_proc'::regclass
+                JOIN pg_proc AS f ON f.oid = fd.refobjid
+                JOIN pg_depend AS d ON d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.deptype = 'e'
+                JOIN pg_extension AS e ON e.oid = d.refobjid
+                WHERE c.relnamespace = v_nsp
+            ) AS x
+            WHERE EXISTS (
+                SELECT 1 FROM run_command_on_workers(format('SELECT count(*) FROM pg_extension WHERE extname = %L', x.extname)) AS r
+                WHERE NOT r.success OR r.result <> '1'
+            )
+            GROUP BY x.extname
+            ORDER BY 1
+        LOOP
+            object_name := v_row.what; severity := 'error';
+            problem := format('needs extension %I, which is missing on a worker', v_row.extname);
+            hint := format('CREATE EXTENSION %I on every worker (or once on the coordinator, which Citus propagates).', v_row.extname);
             RETURN NEXT;
         END LOOP;
 
