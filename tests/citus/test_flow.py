@@ -17,6 +17,7 @@ from runner.citus import grants as citus_grants
 from runner.citus.distribute import distribute
 from runner.citus.move import move_tenant
 from runner.citus.placement import placements
+from runner.cli import main
 from runner.engine.executor import registry_tenants
 from runner.engine.migrate import migrate_tenants, rollback_tenant
 from runner.engine.validate import validate_tenants
@@ -114,6 +115,23 @@ def test_distribute_move_validate_rollback(
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert grants.verify(conn, model, all_tenants=True) == []
         assert citus_grants.verify_workers(conn, dsn, model) == []
+
+    # Drift on a worker is found there, and distribute (run again) repairs the sequence grants.
+    seq = sql.Identifier(schema, "analytics_events_id_seq")
+    with psycopg.connect(other.dsn(conninfo_to_dict(dsn)["dbname"]), autocommit=True) as wconn:
+        wconn.execute("SET citus.enable_ddl_propagation TO off")
+        wconn.execute(sql.SQL("REVOKE USAGE ON SEQUENCE {} FROM {}").format(seq, sql.Identifier(f"{schema}_app")))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = citus_grants.verify_workers(conn, dsn, model)
+    assert {(w.worker, w.drift.status, w.drift.fact.name) for w in found} == {
+        (other.address, "missing", "analytics_events_id_seq")
+    }
+    assert [r.state for r in distribute(dsn, central_hybrid, tenants=[tenant], make_reference=[]).results] == [
+        "skipped"
+    ]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert citus_grants.verify_workers(conn, dsn, model) == []
+    assert main(["status", "--dsn", dsn]) == 0
 
     # Roll one tenant back: its tables are dropped, the schema comes back to the coordinator.
     victim = placed[-1]
