@@ -11,8 +11,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_schema text := tenancy.require_tenant(p_tenant_id);
-    v_state  text;
+    v_schema       text := tenancy.require_tenant(p_tenant_id);
+    v_state        text;
+    -- Present on a Citus coordinator only (sql/citus/).
+    v_undistribute regprocedure := to_regprocedure('tenancy.citus_undistribute_tenant(text)');
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
@@ -36,9 +38,9 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
-    -- On Citus, what is left of the schema comes back to the coordinator (sql/citus/, installed only there).
-    IF to_regprocedure('tenancy.citus_undistribute_tenant(text)') IS NOT NULL THEN
-        EXECUTE 'SELECT tenancy.citus_undistribute_tenant($1)' USING p_tenant_id;
+    -- On Citus, what is left of the schema comes back to the coordinator.
+    IF v_undistribute IS NOT NULL THEN
+        EXECUTE format('SELECT %s($1)', v_undistribute::oid::regproc) USING p_tenant_id;
     END IF;
     DELETE FROM tenancy.ledger AS l WHERE l.tenant_id = p_tenant_id;
     UPDATE tenancy.tenants AS t
