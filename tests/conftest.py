@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,14 +165,17 @@ def sample_db(pg_server: Server, make_template: Callable[..., str]) -> Iterator[
 _citus_tests_run = 0
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+def pytest_runtest_call(item: pytest.Item) -> None:
     global _citus_tests_run
-    if report.when == "call" and "citus" in report.keywords:
+    if item.get_closest_marker("citus") is not None:
         _citus_tests_run += 1
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     required = os.environ.get("TENANCY_REQUIRE_CITUS") == "1"
     if required and os.environ.get("TENANCY_TEST_PG", "embedded") == "embedded" and _citus_tests_run == 0:
-        print("\nFAILED: TENANCY_REQUIRE_CITUS=1 but no test marked citus ran", file=sys.stderr)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line("FAILED: TENANCY_REQUIRE_CITUS=1 but no test marked citus ran", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
