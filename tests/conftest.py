@@ -176,6 +176,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if required and os.environ.get("TENANCY_TEST_PG", "embedded") == "embedded" and _citus_tests_run == 0:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.ensure_newline()
-            reporter.write_line("FAILED: TENANCY_REQUIRE_CITUS=1 but no test marked citus ran", red=True)
+            reporter.write("\n")
+            reporter.write_sep("=", "FAILED: TENANCY_REQUIRE_CITUS=1 but no test marked citus ran", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
