@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from runner import __version__, commands, signals
+from runner.citus import commands as citus
 from runner.db import DEFAULT_LOCK_TIMEOUT, set_lock_timeout
 from runner.devtools import bench, querybench
 from runner.errors import TenancyError, hint_for
@@ -255,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     federation.add_federation_commands(sub, [opts["dsn"]])
     # Query performance before and after (runner/devtools/querybench.py).
     querybench.add_querybench_command(sub, [opts["dsn"]])
+    # Citus: distribute, placement, move (runner/citus/).
+    citus.add_citus_commands(sub, [opts["dsn"], opts["manifest"]])
     _with_exit_codes(sub.choices.values())
     return p
 
@@ -310,6 +313,8 @@ def run(args: argparse.Namespace) -> int:
             as_json=args.json,
         )
     manifest = load_manifest(args.manifest)
+    if c in citus.COMMANDS:
+        return citus.run_citus(args, manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
     if c == "install":

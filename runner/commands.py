@@ -15,6 +15,7 @@ from runner import signals
 from runner.access import drift as grants
 from runner.access.model import build_model
 from runner.access.provision import provision_tenants
+from runner.citus import grants as citus_grants
 from runner.db import connect, open_session, resolve_dsn, typed_errors
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
@@ -444,7 +445,8 @@ def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | N
     Without --tenant: every registry tenant whose schema exists, and the shared
     roles whole. Exit 1 on any drift.
     """
-    with connect(resolve_dsn(dsn)) as conn:
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
         if tenants:
             ids = list(dict.fromkeys(tenants))
             build_model(manifest, ids)  # refuses a bad id before it reaches SQL
@@ -452,7 +454,11 @@ def verify_grants(dsn: str | None, manifest: Manifest, *, tenants: list[str] | N
             registry = executor.registry_tenants(conn, manifest)
             schema_of = {t: manifest.schema_for(t) for t in registry}
             ids = grants.provisioned_tenants(conn, registry, schema_of)
-        drift = grants.verify(conn, build_model(manifest, ids), all_tenants=not tenants)
+        model = build_model(manifest, ids)
+        drift = grants.verify(conn, model, all_tenants=not tenants)
+        # On a Citus coordinator, each worker too (runner/citus/grants.py).
+        if citus_grants.is_citus_coordinator(conn):
+            drift += [w.drift for w in citus_grants.verify_workers(conn, url, model)]
     if as_json:
         print_json(
             {

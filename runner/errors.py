@@ -29,6 +29,14 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     # releases its locks); never reaches a caller.
     "TY089": ("internal: lock release", "Not an error a caller sees; report it if one does."),
     "TY040": ("unsafe tenant table", "A tenant table is a view or has a rule, trigger, policy, other owner or untrusted code; restore it, then re-run."),
+    # Citus (sql/citus/, runner/citus/).
+    "TY070": ("not a Citus coordinator", "Connect to the Citus coordinator (citus extension, citus_set_coordinator_host)."),
+    "TY071": ("no active Citus worker", "Add or activate workers (citus_add_node, citus_activate_node), then re-run."),
+    "TY072": ("cannot make reference table", "Name a plain table of the central schema."),
+    "TY073": ("distributed copy mismatch", "Nothing changed (rolled back); check the worker's log, then re-run."),
+    "TY074": ("tenant not distributed", "Run `tenancy distribute --tenant <id>` first; see `tenancy placement`."),
+    "TY075": ("unknown worker", "Give HOST:PORT of an active worker exactly as `tenancy placement` shows it."),
+    "TY076": ("worker grant failed", "Check that the role exists on every worker, then run `tenancy distribute` again."),
 }
 
 
@@ -134,6 +142,32 @@ class UnsafeTenantTable(DatabaseError):
     """A tenant relation could run code its owner controls; the tool refused to touch it."""
 
     sqlstate = "TY040"
+class CitusUnavailable(DatabaseError):
+    sqlstate = "TY070"
+
+
+class CitusNoWorkers(DatabaseError):
+    sqlstate = "TY071"
+
+
+class ReferenceRefused(DatabaseError):
+    sqlstate = "TY072"
+
+
+class DistributedCopyMismatch(DatabaseError):
+    sqlstate = "TY073"
+
+
+class NotDistributed(DatabaseError):
+    sqlstate = "TY074"
+
+
+class UnknownWorker(DatabaseError):
+    sqlstate = "TY075"
+
+
+class WorkerGrantFailed(DatabaseError):
+    sqlstate = "TY076"
 
 
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
@@ -154,6 +188,13 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         SettingTooLow,
         NeedsAdministrator,
         UnsafeTenantTable,
+        CitusUnavailable,
+        CitusNoWorkers,
+        ReferenceRefused,
+        DistributedCopyMismatch,
+        NotDistributed,
+        UnknownWorker,
+        WorkerGrantFailed,
     )
 }
 

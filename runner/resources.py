@@ -23,6 +23,8 @@ TEMPLATES_DIR = SQL_DIR / "templates"
 FUNCTIONS_DIR = SQL_DIR / "functions"
 # Numbered, idempotent files; each later file alters what earlier ones created.
 LEDGER_DIR = SQL_DIR / "ledger"
+# Functions for a Citus coordinator; installed only where the citus extension is.
+CITUS_DIR = SQL_DIR / "citus"
 SAMPLE_DIR = SQL_DIR / "sample"
 # What `tenancy install` and `uninstall` run around the files above.
 INSTALL_DIR = SQL_DIR / "install"

@@ -181,3 +181,25 @@ def _load_sample(conn: psycopg.Connection) -> None:
 def sample_db(pg_server: Server, make_template: Callable[..., str]) -> Iterator[Database]:
     """A fresh database holding the small Alumate-like sample (not yet migrated)."""
     yield from _fresh(pg_server, make_template("sample", _load_sample))
+
+
+# -- the Citus group must not vanish unnoticed ----------------------------------------
+# .ci/run sets TENANCY_REQUIRE_CITUS=1 when the Citus source is there: then a run of
+# the suite on the embedded PostgreSQL that ran no test marked citus fails.
+_citus_tests_run = 0
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    global _citus_tests_run
+    if item.get_closest_marker("citus") is not None:
+        _citus_tests_run += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    required = os.environ.get("TENANCY_REQUIRE_CITUS") == "1"
+    if required and os.environ.get("TENANCY_TEST_PG", "embedded") == "embedded" and _citus_tests_run == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write("\n")
+            reporter.write_sep("=", "FAILED: TENANCY_REQUIRE_CITUS=1 but no test marked citus ran", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

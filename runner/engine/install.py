@@ -12,7 +12,8 @@ a failed install leaves the previous one in place:
    routines for this step, step 4 and the summary of what changed.)
 2. ``sql/ledger/*.sql`` by name: numbered, each idempotent, so applying them all
    again alters an older ledger in place and keeps its rows.
-3. ``sql/functions/*.sql`` by name, then the files rendered from the manifest.
+3. ``sql/functions/*.sql`` by name, on a Citus coordinator ``sql/citus/*.sql``,
+   then the files rendered from the manifest.
 4. ``sql/install/check_routines.sql`` refuses (TY020) when a kept routine is
    no longer defined by the new version.
 5. ``sql/install/hardening.sql``: no routine of the tool is executable by
@@ -40,7 +41,7 @@ from runner.engine.catalog import manifest_problems
 from runner.engine.render import Rendering, render_all
 from runner.errors import ManifestError
 from runner.manifest import Manifest
-from runner.resources import FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR, read_query
+from runner.resources import CITUS_DIR, FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR, read_query
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ def static_sql() -> list[tuple[str, str]]:
     """(name, text) of the static SQL, in install order."""
     files = [*ledger_files(), *sorted(FUNCTIONS_DIR.glob("*.sql"))]
     return [(str(f.relative_to(SQL_DIR)), f.read_text(encoding="utf-8")) for f in files]
+
+
+def citus_sql(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(name, text) of the Citus functions when this database has the citus extension, else none."""
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is None:
+        return []
+    return [(str(f.relative_to(SQL_DIR)), f.read_text(encoding="utf-8")) for f in sorted(CITUS_DIR.glob("*.sql"))]
 
 
 def ledger_files() -> list[Path]:
@@ -117,7 +125,7 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         raise RuntimeError("install() needs a connection outside any transaction")
     check_manifest(conn, manifest)
     rendering = render_all(conn, manifest)
-    parts = static_sql() + [(f"rendered/{f.name}", f.text) for f in rendering.files]
+    parts = static_sql() + citus_sql(conn) + [(f"rendered/{f.name}", f.text) for f in rendering.files]
     hardening = read_query("install/hardening.sql")
     digest = hashlib.sha256()
     for name, text in [*parts, ("install/hardening.sql", hardening)]:

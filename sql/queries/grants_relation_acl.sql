@@ -1,5 +1,6 @@
 -- verify-grants: table and sequence ACLs. In tenant schemas whole; elsewhere
--- grants to the model's roles; grants to PUBLIC in the central schema.
+-- grants to the model's roles; grants to PUBLIC in the central schema. Not
+-- an extension's objects (e.g. Citus's views in the central schema).
 SELECT
     n.nspname,
     c.relname,
@@ -15,4 +16,8 @@ WHERE
         n.nspname = any(%(schemas)s)
         OR pg_catalog.pg_get_userbyid(a.grantee) = any(%(roles)s)
         OR (n.nspname = %(central)s AND a.grantee = 0)
+    )
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS e
+        WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e'
     );

@@ -10,4 +10,9 @@ INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid
 WHERE
     c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
     AND (n.nspname = any(%(schemas)s) OR n.nspname = %(central)s)
+    -- An extension's objects (e.g. Citus's views in the central schema) are not the model's.
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS e
+        WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e'
+    )
 ORDER BY kind, n.nspname, c.relname;

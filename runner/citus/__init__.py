@@ -1,0 +1,1 @@
+"""Citus: distribute tenant schemas over a cluster, show placement, move tenants."""
