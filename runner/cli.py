@@ -92,15 +92,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
     m.add_argument("--report", type=Path, help="write a JSON report to this file")
+    m.add_argument(
+        "--online",
+        action="store_true",
+        help="capture writes while copying from one snapshot, then replay; the tenant stays syncing until cutover",
+    )
+
+    cu = add("cutover", "Fence a tenant's writers, drain its changes, validate, switch it over; shared rows removed after.")
+    cu_which = cu.add_mutually_exclusive_group(required=True)
+    cu_which.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help="tenant id (repeatable)")
+    cu_which.add_argument("--all", action="store_true", dest="every", help="every tenant of the registry")
+    cu.add_argument("--jobs", type=_positive, default=1, help="tenants cut over in parallel (default 1)")
+    cu.add_argument("--lock-timeout", default="5s", help="longest wait for a tenant's writers in progress (default 5s)")
+    cu.add_argument("--report", type=Path, help="write a JSON report to this file")
+
+    ct = add("contract", "Once every tenant is cut over: drop the shared moved tables, capture triggers, change log.")
+    ct.add_argument("--archive", metavar="SCHEMA", help="move the shared tables into this schema instead of dropping them")
 
     v = add("validate", "Check every tenant row by row: counts, checksums, no tenant key, sequences, FKs.")
     v.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
     v.add_argument("--jobs", type=_positive, default=1, help="tenants validated in parallel (default 1)")
     v.add_argument("--report", type=Path, help="write a JSON report to this file")
 
-    b = add("rollback", "Drop a tenant's new tables and ledger rows (before cutover); shared tables untouched.")
+    b = add("rollback", "Undo a tenant's migration: after cutover copy its rows back first; then drop its new tables.")
     b.add_argument("--tenant", action="append", dest="tenants", metavar="ID", required=True, help="tenant id (repeatable)")
     b.add_argument("--report", type=Path, help="write a JSON report to this file")
+    b.add_argument("--force", action="store_true", help="drop tenant tables even if they hold rows the shared ones do not")
 
     st = add("status", "Show each tenant's migration state from the ledger.")
     st.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -172,11 +189,24 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             jobs=args.jobs,
             report=args.report,
+            online_mode=args.online,
         )
+    if c == "cutover":
+        return commands.cutover(
+            args.dsn,
+            manifest,
+            tenants=args.tenants,
+            every=args.every,
+            jobs=args.jobs,
+            lock_timeout=args.lock_timeout,
+            report=args.report,
+        )
+    if c == "contract":
+        return commands.contract(args.dsn, archive=args.archive)
     if c == "validate":
         return commands.validate(args.dsn, manifest, tenants=args.tenants, jobs=args.jobs, report=args.report)
     if c == "rollback":
-        return commands.rollback(args.dsn, manifest, tenants=args.tenants, report=args.report)
+        return commands.rollback(args.dsn, manifest, tenants=args.tenants, report=args.report, force=args.force)
     if c == "provision":
         return commands.provision(args.dsn, manifest, tenants=args.tenants)
     if c == "verify-grants":

@@ -18,7 +18,7 @@ from runner.access.model import build_model
 from runner.db import connect, resolve_dsn, typed_errors
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
-from runner.engine import executor, migrate
+from runner.engine import executor, migrate, online
 from runner.engine.executor import TenantResult
 from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
@@ -133,10 +133,19 @@ def migrate_cmd(
     batch_size: int | None,
     jobs: int,
     report: Path | None,
+    online_mode: bool = False,
 ) -> int:
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
+    if online_mode:
+        with RichProgress(ids, "parallel" if jobs > 1 else "serial") as progress:
+            results = online.migrate_online(url, ids, jobs=jobs, progress=progress)
+        console.print(results_table(results, "migrate --online"))
+        print_failures(results)
+        if report:
+            write_report(report, "migrate --online", results)
+        return _exit_code(results)
     if dry_run:
         results = migrate.plan_tenants(url, ids)
         for r in results:
@@ -194,16 +203,65 @@ def _print_validation(results: list[TenantResult]) -> None:
     print_failures(results)
 
 
-def rollback(dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None) -> int:
+def rollback(
+    dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None, force: bool = False
+) -> int:
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-    results = [migrate.rollback_tenant(url, t) for t in ids]
+    results = [migrate.rollback_tenant(url, t, force=force) for t in ids]
     for r in results:
-        dropped = [t.table_name for t in r.tables if t.state == "dropped"]
-        console.print(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+        dropped = [t for t in r.tables if t.state.endswith("dropped")]
+        back = sum(1 for t in dropped if t.state.startswith("copied back"))
+        where = f"{back} copied back into the shared tables first" if back else "shared tables untouched"
+        console.print(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; {where}")
     if report:
         write_report(report, "rollback", results)
+    return 0
+
+
+def cutover(
+    dsn: str | None,
+    manifest: Manifest,
+    *,
+    tenants: list[str] | None,
+    every: bool,
+    jobs: int,
+    lock_timeout: str,
+    report: Path | None,
+) -> int:
+    """Cut over the listed tenants (or --all): fence, drain, validate, mark cut_over, remove shared rows."""
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        ids = executor.select_tenants(conn, manifest, None if every else tenants)
+    results = online.cutover_tenants(url, ids, jobs=jobs, lock_timeout=lock_timeout)
+    table = Table(title="cutover")
+    for col in ("tenant", "state", "rows", "fence ms", "replayed under fence", "shared rows removed"):
+        table.add_column(col)
+    for r in results:
+        c = r.checks[0] if r.checks else {}
+        table.add_row(
+            r.tenant_id,
+            r.state if r.ok else f"[red]{r.state}[/red]",
+            f"{r.rows:,}",
+            "" if c.get("fence_ms") is None else f"{c['fence_ms']:.1f}",
+            str(c.get("replayed_under_fence", "")),
+            f"{c.get('shared_rows_removed', 0):,}" if c else "",
+        )
+    console.print(table)
+    print_failures(results)
+    if report:
+        write_report(report, "cutover", results)
+    return _exit_code(results)
+
+
+def contract(dsn: str | None, *, archive: str | None) -> int:
+    """Drop (or archive) the shared moved tables, capture triggers and change log."""
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        executor.require_installed(conn)
+    for t in online.contract(url, archive):
+        console.print(f"{t.table_name}: {t.state}")
     return 0
 
 

@@ -27,6 +27,15 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     # Raised and caught inside the federation functions (a block that ends in it
     # releases its locks); never reaches a caller.
     "TY089": ("internal: lock release", "Not an error a caller sees; report it if one does."),
+    # Online mode (capture, cutover, contract, rollback after cutover).
+    "TY050": ("tenant cut over", "Writes to a cut-over tenant's shared rows are refused; the application must use its schema."),
+    "TY051": ("not capturable", "Online mode needs a primary key on every moved table; add one or migrate offline."),
+    "TY052": ("needs one snapshot", "Run the copy or replay in a REPEATABLE READ transaction."),
+    "TY053": ("tenant-only writes", "The tenant tables hold rows the shared tables do not; copy them back or roll back with --force."),
+    "TY054": ("key collision", "Rows written after cutover take keys the shared table holds; re-key or delete them."),
+    "TY055": ("not all cut over", "Cut over every tenant before contract."),
+    "TY056": ("contracted", "The shared tables were contracted: restore them (archive or backup) before a rollback."),
+    "TY057": ("writers still open", "Transactions writing the shared tables did not end in time; end them and re-run."),
 }
 
 
@@ -120,6 +129,38 @@ class SettingTooLow(DatabaseError):
     sqlstate = "TY081"
 
 
+class TenantCutOver(DatabaseError):
+    sqlstate = "TY050"
+
+
+class NotCapturable(DatabaseError):
+    sqlstate = "TY051"
+
+
+class NeedsSnapshot(DatabaseError):
+    sqlstate = "TY052"
+
+
+class TenantOnlyWrites(DatabaseError):
+    sqlstate = "TY053"
+
+
+class KeyCollision(DatabaseError):
+    sqlstate = "TY054"
+
+
+class NotAllCutOver(DatabaseError):
+    sqlstate = "TY055"
+
+
+class Contracted(DatabaseError):
+    sqlstate = "TY056"
+
+
+class WritersStillOpen(DatabaseError):
+    sqlstate = "TY057"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -136,6 +177,14 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         SchemaNameShared,
         NotMovedTable,
         SettingTooLow,
+        TenantCutOver,
+        NotCapturable,
+        NeedsSnapshot,
+        TenantOnlyWrites,
+        KeyCollision,
+        NotAllCutOver,
+        Contracted,
+        WritersStillOpen,
     )
 }
 

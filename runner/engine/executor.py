@@ -42,7 +42,7 @@ class TableResult:
 @dataclass
 class TenantResult:
     tenant_id: str
-    state: str  # migrated | skipped | failed | validated | invalid | rolled back
+    state: str  # migrated | syncing | cut over | skipped | failed | validated | invalid | rolled back
     rows: int = 0
     seconds: float = 0.0
     tables: list[TableResult] = field(default_factory=list)
@@ -54,7 +54,7 @@ class TenantResult:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned")
+        return self.state in ("migrated", "syncing", "cut over", "skipped", "validated", "rolled back", "planned")
 
     @property
     def rows_per_second(self) -> float | None:

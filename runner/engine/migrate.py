@@ -87,21 +87,18 @@ def _failed(
 def _migrate_one(
     conn: psycopg.Connection,
     tenant_id: str,
-    sums: dict[str, Any],
     batch_size: int | None,
     progress: Progress | None,
 ) -> TenantResult:
-    """One tenant; sums is its shared side ({"table": [rows, checksum]}) for the validation."""
+    """One tenant, validated against its shared rows as they are after the copy."""
     started = time.monotonic()
     with progress_notices(conn, progress.advance if progress else None):
         try:
             with typed_errors():
                 if progress:
-                    progress.start(tenant_id, sum(int(v[0]) for v in sums.values()))
+                    progress.start(tenant_id, 0)
                 if batch_size:
-                    conn.execute(
-                        "CALL tenancy.migrate_tenant_batched(%s, %s, %s)", (tenant_id, batch_size, Jsonb(sums))
-                    )
+                    conn.execute("CALL tenancy.migrate_tenant_batched(%s, %s)", (tenant_id, batch_size))
                     rows = conn.execute(
                         "SELECT l.table_name, l.state, l.rows_copied, l.copy_seconds, 'migrated' "
                         "FROM tenancy.ledger AS l JOIN tenancy.moved_tables AS m USING (table_name) "
@@ -110,8 +107,8 @@ def _migrate_one(
                     ).fetchall()
                 else:
                     rows = conn.execute(
-                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s, %s)",
-                        (tenant_id, Jsonb(sums)),
+                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s)",
+                        (tenant_id,),
                     ).fetchall()
         except TenancyError as e:
             if batch_size:
@@ -226,7 +223,8 @@ def migrate_tenants(
             # What all tenants share, once per run and in its own short transaction,
             # so tenants migrated in parallel never wait on its lock.
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
-            # The shared side of every tenant's validation, one pass per shared table.
+            # The shared side of the split copy's validation, one pass per shared table.
+            # (One tenant at a time, _migrate_one reads it after the copy instead.)
             row = conn.execute("SELECT tenancy.source_sums(%s)", (pending,)).fetchone()
         collisions = schema_collisions(conn)
         failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
@@ -241,7 +239,7 @@ def migrate_tenants(
         moved = [r for part in parts for r in part]
     else:
         moved = for_each_tenant(
-            dsn, pending, lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress), jobs
+            dsn, pending, lambda conn, t: _migrate_one(conn, t, batch_size, progress), jobs
         )
     results.update((r.tenant_id, r) for r in failed + moved)
     return [results[t] for t in tenants]
@@ -283,7 +281,9 @@ def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
     return results
 
 
-def rollback_tenant(dsn: str, tenant_id: str) -> TenantResult:
+def rollback_tenant(dsn: str, tenant_id: str, *, force: bool = False) -> TenantResult:
     with connect(dsn) as conn, typed_errors():
-        rows = conn.execute("SELECT table_name, action FROM tenancy.rollback_tenant(%s)", (tenant_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT table_name, action FROM tenancy.rollback_tenant(%s, %s)", (tenant_id, force)
+        ).fetchall()
     return TenantResult(tenant_id, "rolled back", tables=[TableResult(r[0], r[1], 0, None) for r in rows])
