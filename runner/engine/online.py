@@ -47,6 +47,7 @@ def _failed(
     conn.execute("SELECT pg_advisory_unlock_all()")
     if record:
         conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
+    hint: str | None
     if isinstance(e, TenancyError):
         hint, detail, sqlstate = e.hint, e.detail, getattr(e, "sqlstate", None)
     else:
