@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from runner import __version__, commands
-from runner.devtools import bench, querybench
+from runner.devtools import bench, bench_online, querybench
 from runner.errors import TenancyError
 from runner.federation import commands as federation
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
@@ -149,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat", type=_positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
     )
 
+    bo = add("bench-online", "Prove migrate --online + cutover under a concurrent writer loses no acknowledged write.")
+    bo.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
+    bo.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
+    bo.add_argument("--seed", type=int, default=42, help="sample and writer seed (default 42)")
+    bo.add_argument(
+        "--cutover", choices=("per-tenant", "all"), default="per-tenant",
+        help="one cutover call per tenant, writes going on in between, or one call for all (default per-tenant)",
+    )
+
     # Cross-tenant reads (runner/federation/commands.py).
     federation.add_federation_commands(sub, [common])
     # The seed's query-performance claims (runner/devtools/querybench.py).
@@ -173,6 +182,11 @@ def run(args: argparse.Namespace) -> int:
             tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, jobs=args.jobs, repeat=args.repeat
         )
         return 0
+    if c == "bench-online":
+        result = bench_online.run_bench_online(
+            tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=args.dsn, variant=args.cutover
+        )
+        return 0 if result["rows_lost"] == result["rows_duplicated"] == result["rows_mismatched"] == 0 else 1
     manifest = load_manifest(args.manifest)
     if c == "render":
         return commands.render(args.dsn, manifest, args.out)
