@@ -122,14 +122,24 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
 def migrate_online(
     dsn: str, tenants: Sequence[str], *, jobs: int = 1, progress: Progress | None = None
 ) -> list[TenantResult]:
-    """Capture, copy from one snapshot and replay each tenant; they end `syncing`."""
+    """Capture, copy from one snapshot and replay each tenant; they end `syncing`.
+    Tenants already cut over (or contracted) are skipped without touching the shared tables."""
     from runner.engine.migrate import global_preflight
 
-    with connect(dsn) as conn:
-        global_preflight(conn)
-        with typed_errors():
+    with connect(dsn) as conn, typed_errors():
+        done = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tenant_id FROM tenancy.tenants WHERE tenant_id = ANY (%s) AND state IN ('cut_over', 'contracted')",
+                (list(tenants),),
+            ).fetchall()
+        }
+        if len(done) < len(set(tenants)):
+            global_preflight(conn)
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
-    return for_each_tenant(dsn, tenants, lambda conn, t: _migrate_one_online(conn, t, progress), jobs)
+    todo = [t for t in tenants if t not in done]
+    results = {r.tenant_id: r for r in for_each_tenant(dsn, todo, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
+    return [results.get(t) or TenantResult(t, "skipped") for t in tenants]
 
 
 def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) -> TenantResult:
@@ -147,7 +157,8 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
                 (tenant_id, lock_timeout),
             ).fetchall()
             purged = 0
-            while True:
+            cut = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
+            while cut and cut[0] == "cut_over":
                 row = conn.execute("SELECT tenancy.purge_shared_rows(%s, %s)", (tenant_id, PURGE_BATCH)).fetchone()
                 if not row or not row[0]:
                     break
