@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from runner.db import typed_errors
-from runner.engine import executor, migrate, online
+from runner.engine import executor, migrate, online, validate
 from runner.engine.install import install
 from runner.errors import (
     Contracted,
@@ -284,6 +284,10 @@ def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: M
             "SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture'"
         ).fetchone() == (0,)
         assert {r[0] for r in conn.execute("SELECT state FROM tenancy.tenants").fetchall()} == {"contracted"}
+    # After contract, validate still checks what is left to check (no shared side).
+    checked = validate.validate_tenants(db.dsn, tenants)
+    assert {r.state for r in checked} == {"validated"}, [r.error for r in checked]
+    assert "row count" not in {c["check_name"] for c in checked[0].checks}
     with pytest.raises(Contracted) as c:
         migrate.rollback_tenant(db.dsn, tenants[0])
     assert "archive" in c.value.hint
