@@ -33,7 +33,7 @@ DECLARE
     v_src_sum  numeric;
     v_dst_rows bigint;
     v_dst_sum  numeric;
-    v_copied   jsonb := '{}';
+    v_copied   jsonb := '{}'::jsonb;
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
