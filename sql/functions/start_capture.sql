@@ -7,7 +7,8 @@
 -- for the transactions that were writing the shared tables before that
 -- commit (tenancy.wait_for_writers). The copy (tenancy.copy_tenant_snapshot)
 -- must start after this returns. Idempotent: a tenant already capturing is
--- only waited for. Must be called outside an explicit transaction block.
+-- only waited for. Must be called outside an explicit transaction block;
+-- after an error, end the session or SELECT pg_advisory_unlock_all().
 -- (No SET search_path here: a procedure with SET cannot COMMIT.)
 CREATE OR REPLACE PROCEDURE tenancy.start_capture(p_tenant_id text, p_seconds numeric DEFAULT 60)
 LANGUAGE plpgsql

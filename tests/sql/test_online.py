@@ -24,6 +24,7 @@ from runner.errors import (
     NotCapturable,
     TenantCutOver,
     TenantOnlyWrites,
+    WritersStillOpen,
 )
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database
@@ -291,3 +292,20 @@ def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: M
     with pytest.raises(Contracted) as c:
         migrate.rollback_tenant(db.dsn, tenants[0])
     assert "archive" in c.value.hint
+
+
+def test_capture_start_waits_for_writers_that_logged_nothing(db: Database, manifest: Manifest) -> None:
+    """A write in progress when capture starts was not logged: the copy must come after its commit."""
+    t = _tenants(db, manifest)[0]
+    with db.connect() as writer, db.connect() as conn:
+        writer.execute("BEGIN")
+        writer.execute("UPDATE public.brand_colors SET name = 'in progress' WHERE tenant_id = %s", (t,))
+        pid = writer.info.backend_pid
+        with pytest.raises(WritersStillOpen) as e, typed_errors():
+            conn.execute("CALL tenancy.start_capture(%s, 0.3)", (t,))
+        assert str(pid) in (e.value.detail or "") and e.value.hint
+        writer.execute("COMMIT")
+        conn.execute("CALL tenancy.start_capture(%s, 5)", (t,))
+        assert conn.execute("SELECT state FROM tenancy.online_tenants WHERE tenant_id = %s", (t,)).fetchone() == (
+            "capturing",
+        )
