@@ -34,19 +34,16 @@ def _failed(
     tenant_id: str,
     e: TenancyError | psycopg.Error,
     started: float,
-    *,
-    record: bool = True,
 ) -> TenantResult:
-    """The tenant's result after an error (any SQLSTATE); its locks are released.
-    A connection that is gone is the run's failure, not the tenant's: re-raised.
-    A failed cutover leaves the tenant's state as it was (syncing: capture goes on)."""
+    """The tenant's result after an error (any SQLSTATE); its locks are released and
+    the error recorded (tenancy.record_failure keeps a syncing tenant syncing).
+    A connection that is gone is the run's failure, not the tenant's: re-raised."""
     if conn.closed or conn.broken:
         raise e
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
     conn.execute("SELECT pg_advisory_unlock_all()")
-    if record:
-        conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
+    conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
     hint: str | None
     if isinstance(e, TenancyError):
         hint, detail, sqlstate = e.hint, e.detail, getattr(e, "sqlstate", None)
@@ -164,7 +161,7 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
                     break
                 purged += int(row[0])
     except (TenancyError, psycopg.Error) as e:
-        return _failed(conn, tenant_id, e, started, record=False)
+        return _failed(conn, tenant_id, e, started)
     summary = next((r for r in rows if r[0] is None), None)
     tables = [TableResult(r[0], r[4] or "cut over", int(r[1] or 0), None) for r in rows if r[0] is not None]
     return TenantResult(

@@ -1,13 +1,18 @@
 -- tenancy.record_failure(tenant id, error): notes a failed migration in
 -- tenancy.tenants, after the failed transaction rolled back (the runner calls
 -- it). Creates the tenant's row if preflight stopped it before provisioning.
+-- A tenant syncing, cut over or contracted keeps that state.
 CREATE OR REPLACE FUNCTION tenancy.record_failure(p_tenant_id text, p_error text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    UPDATE tenancy.tenants AS t SET state = 'failed', last_error = p_error WHERE t.tenant_id = p_tenant_id;
+    -- An online tenant keeps its state (capture goes on; cutover or rollback still apply).
+    UPDATE tenancy.tenants AS t
+    SET state = CASE WHEN t.state IN ('syncing', 'cut_over', 'contracted') THEN t.state ELSE 'failed' END,
+        last_error = p_error
+    WHERE t.tenant_id = p_tenant_id;
     IF NOT FOUND THEN
         -- No row when another tenant id already holds this schema name: the
         -- failure (TY030) is the runner's result for this tenant, not a row.

@@ -309,3 +309,15 @@ def test_capture_start_waits_for_writers_that_logged_nothing(db: Database, manif
         assert conn.execute("SELECT state FROM tenancy.online_tenants WHERE tenant_id = %s", (t,)).fetchone() == (
             "capturing",
         )
+
+
+def test_offline_migrate_refuses_a_syncing_tenant(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    online.migrate_online(db.dsn, [t])
+    (result,) = migrate.migrate_tenants(db.dsn, [t])
+    assert result.state == "failed" and result.sqlstate == "TY008" and "--online" in (result.hint or "")
+    with db.connect() as conn:
+        # The failed attempt leaves the online migration as it was.
+        assert conn.execute("SELECT state, last_error IS NOT NULL FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("syncing", True)
+    (cut,) = online.cutover_tenants(db.dsn, [t])
+    assert cut.state == "cut over", cut
