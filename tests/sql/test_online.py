@@ -321,3 +321,23 @@ def test_offline_migrate_refuses_a_syncing_tenant(db: Database, manifest: Manife
         assert conn.execute("SELECT state, last_error IS NOT NULL FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("syncing", True)
     (cut,) = online.cutover_tenants(db.dsn, [t])
     assert cut.state == "cut over", cut
+
+
+def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.cli import main
+
+    dsn = ["--dsn", db.dsn, "--manifest", str(REPO / "tenancy.toml")]
+    assert main(["migrate", "--online", *dsn]) == 0
+    assert main(["contract", *dsn]) == 2  # not every tenant is cut over
+    assert "FAILED:" in capsys.readouterr().err
+    first = _tenants(db, manifest)[0]
+    assert main(["cutover", "--tenant", first, *dsn]) == 0
+    assert main(["cutover", "--all", *dsn]) == 0
+    out = capsys.readouterr().out
+    assert "cut over" in out and "skipped" in out
+    assert main(["rollback", "--tenant", first, *dsn]) == 0
+    assert "copied back" in capsys.readouterr().out
+    assert main(["migrate", "--online", "--tenant", first, *dsn]) == 0
+    assert main(["cutover", "--tenant", first, *dsn]) == 0
+    assert main(["contract", "--archive", "alumate_archive", *dsn]) == 0
+    assert "moved to alumate_archive" in capsys.readouterr().out
