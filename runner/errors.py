@@ -36,6 +36,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY055": ("not all cut over", "Cut over every tenant before contract."),
     "TY056": ("contracted", "The shared tables were contracted: restore them (archive or backup) before a rollback."),
     "TY057": ("writers still open", "Transactions writing the shared tables did not end in time; end them and re-run."),
+    "TY058": ("truncate refused", "TRUNCATE would escape the capture while tenants are migrated online; delete rows instead."),
 }
 
 
@@ -161,6 +162,10 @@ class WritersStillOpen(DatabaseError):
     sqlstate = "TY057"
 
 
+class TruncateRefused(DatabaseError):
+    sqlstate = "TY058"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -185,6 +190,7 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         NotAllCutOver,
         Contracted,
         WritersStillOpen,
+        TruncateRefused,
     )
 }
 

@@ -52,6 +52,7 @@ BEGIN
             action := 'absent';
         ELSE
             EXECUTE format('DROP TRIGGER IF EXISTS tenancy_capture ON %s', v_rel);
+            EXECUTE format('DROP TRIGGER IF EXISTS tenancy_capture_truncate ON %s', v_rel);
             IF p_archive IS NULL THEN
                 EXECUTE format('DROP TABLE %s', v_rel);
                 action := 'dropped';

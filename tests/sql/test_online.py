@@ -24,6 +24,7 @@ from runner.errors import (
     NotCapturable,
     TenantCutOver,
     TenantOnlyWrites,
+    TruncateRefused,
     WritersStillOpen,
 )
 from runner.manifest import Manifest, load_manifest
@@ -341,3 +342,15 @@ def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsy
     assert main(["cutover", "--tenant", first, *dsn]) == 0
     assert main(["contract", "--archive", "alumate_archive", *dsn]) == 0
     assert "moved to alumate_archive" in capsys.readouterr().out
+
+
+def test_truncate_is_refused_while_tenants_are_in_flight(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    with db.connect() as conn:
+        conn.execute("BEGIN")
+        conn.execute("TRUNCATE public.brand_fonts")  # nobody in flight: allowed
+        conn.execute("ROLLBACK")
+    online.migrate_online(db.dsn, [t])
+    with db.connect() as conn, pytest.raises(TruncateRefused) as e, typed_errors():
+        conn.execute("TRUNCATE public.brand_fonts")
+    assert "brand_fonts" in str(e.value) and e.value.hint
