@@ -37,6 +37,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY056": ("contracted", "The shared tables were contracted: restore them (archive or backup) before a rollback."),
     "TY057": ("writers still open", "Transactions writing the shared tables did not end in time; end them and re-run."),
     "TY058": ("truncate refused", "TRUNCATE would escape the capture while tenants are migrated online; delete rows instead."),
+    "TY059": ("capture lost", "That install would stop the change capture while tenants are in flight; finish them first."),
 }
 
 
@@ -166,6 +167,10 @@ class TruncateRefused(DatabaseError):
     sqlstate = "TY058"
 
 
+class CaptureLost(DatabaseError):
+    sqlstate = "TY059"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -191,6 +196,7 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         Contracted,
         WritersStillOpen,
         TruncateRefused,
+        CaptureLost,
     )
 }
 

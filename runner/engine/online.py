@@ -22,6 +22,8 @@ from runner.db import connect, progress_notices, typed_errors
 from runner.engine.executor import Progress, TableResult, TenantResult, for_each_tenant
 from runner.errors import TenancyError
 
+# Owns the capture trigger functions (sql/ledger/0005_online.sql creates it).
+CAPTURE_ROLE = "tenancy_capture"
 # Replay stops once a round applies fewer entries than this: the rest is
 # drained under the fence at cutover, where it is cheap.
 REPLAY_BATCH = 10_000

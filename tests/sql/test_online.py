@@ -17,6 +17,7 @@ from runner.db import typed_errors
 from runner.engine import executor, migrate, online, validate
 from runner.engine.install import install
 from runner.errors import (
+    CaptureLost,
     Contracted,
     KeyCollision,
     NeedsSnapshot,
@@ -354,3 +355,39 @@ def test_truncate_is_refused_while_tenants_are_in_flight(db: Database, manifest:
     with db.connect() as conn, pytest.raises(TruncateRefused) as e, typed_errors():
         conn.execute("TRUNCATE public.brand_fonts")
     assert "brand_fonts" in str(e.value) and e.value.hint
+
+
+def test_reinstall_keeps_the_capture_and_uninstall_takes_it(db: Database, manifest: Manifest) -> None:
+    from runner.engine.uninstall import blockers, shared_roles, uninstall
+
+    t = _tenants(db, manifest)[0]
+    online.migrate_online(db.dsn, [t])
+    with db.connect() as conn:
+        # An install of another version in flight: the capture triggers are made again, in one transaction.
+        conn.execute("DELETE FROM tenancy.installed")
+        install(conn, manifest)
+        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture'").fetchone() == (12,)
+        conn.execute("UPDATE public.brand_colors SET name = 'after reinstall' WHERE tenant_id = %s", (t,))
+        assert conn.execute("SELECT count(*) FROM tenancy.change_log WHERE tenant_id = %s", (t,)).fetchone()[0] > 0  # type: ignore[index]
+    migrate.rollback_tenant(db.dsn, t)
+    with db.connect() as conn:
+        # The capture triggers are the tool's own: no blocker of an uninstall.
+        found = blockers(conn, shared_roles(manifest))
+        assert found and not [b for b in found if "tenancy_capture" in b.object_name]
+        result = uninstall(conn, manifest, force=True)  # the sample's tenant schemas stay
+        assert "tenancy_capture" in result.roles
+        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tenancy_capture%'").fetchone() == (0,)
+
+
+def test_an_install_that_would_stop_the_capture_in_flight_is_refused(db: Database, manifest: Manifest) -> None:
+    t = _tenants(db, manifest)[0]
+    online.migrate_online(db.dsn, [t])
+    with db.connect() as conn:
+        # Without its primary key, brand_fonts would get no capture trigger from this install.
+        conn.execute("ALTER TABLE public.brand_fonts DROP CONSTRAINT brand_fonts_pkey")
+        with pytest.raises(CaptureLost) as e:
+            install(conn, manifest)
+        assert "brand_fonts" in (e.value.detail or "") and e.value.hint
+        assert conn.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture' AND tgrelid = 'public.brand_fonts'::regclass"
+        ).fetchone() == (1,)
