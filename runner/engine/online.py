@@ -136,8 +136,8 @@ def migrate_online(
         if len(done) < len(set(tenants)):
             global_preflight(conn)
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
-    todo = [t for t in tenants if t not in done]
-    results = {r.tenant_id: r for r in for_each_tenant(dsn, todo, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
+    pending = [t for t in tenants if t not in done]
+    results = {r.tenant_id: r for r in for_each_tenant(dsn, pending, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
     return [results.get(t) or TenantResult(t, "skipped") for t in tenants]
 
 
