@@ -153,7 +153,7 @@ def _migrate_batch(
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     except (TenancyError, psycopg.DatabaseError):
         conn.rollback()
-        return [_migrate_one(conn, t, sums.get(t, {}), None, progress) for t in batch]
+        return [_migrate_one(conn, t, None, progress) for t in batch]
     share = (time.monotonic() - started) / len(batch)
     results = []
     for t in batch:

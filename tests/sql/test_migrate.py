@@ -426,7 +426,7 @@ def test_runner_validates_against_the_shared_rows_as_they_are_after_the_copy(db:
         "UPDATE public.brand_colors SET name = name || '!' "
         "WHERE id = (SELECT min(id) FROM public.brand_colors WHERE tenant_id = NEW.tenant_id)",
     )
-    (result,) = migrate.migrate_tenants(db.dsn, [t])
+    (result,) = migrate.migrate_tenants(db.dsn, [t], split=False)
     assert result.state == "migrated", result
     with db.connect() as conn:
         assert conn.execute(f"SELECT count(*) FROM tenant_{t}.brand_colors WHERE name LIKE '%!'").fetchone() == (1,)  # noqa: S608
