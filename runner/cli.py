@@ -13,7 +13,7 @@ import psycopg
 from runner import __version__, commands, signals
 from runner.citus import commands as citus
 from runner.db import DEFAULT_LOCK_TIMEOUT, set_lock_timeout
-from runner.devtools import bench, querybench
+from runner.devtools import bench, bench_online, querybench
 from runner.errors import TenancyError, hint_for
 from runner.federation import commands as federation
 from runner.manifest import DEFAULT_MANIFEST, load_manifest
@@ -170,6 +170,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive, help="commit every N rows per table (keyset batches; default: one statement)"
     )
     m.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
+    m.add_argument(
+        "--online",
+        action="store_true",
+        help="capture writes while copying from one snapshot, then replay; the tenant stays syncing until cutover",
+    )
+
+    cu = add(
+        "cutover",
+        "Fence a tenant's writers, drain its changes, validate, switch it over; shared rows removed after.",
+        "manifest",
+        "json",
+        "report",
+        details="Writers of other tenants never wait. --lock-timeout bounds the wait for this tenant's\n"
+        "writers in progress. From then on the application must use the tenant schema.",
+    )
+    cu_which = cu.add_mutually_exclusive_group(required=True)
+    cu_which.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help="tenant id (repeatable)")
+    cu_which.add_argument("--all", action="store_true", dest="every", help="every tenant of the registry")
+    cu.add_argument("--jobs", type=_positive, default=1, help="tenants cut over in parallel (default 1)")
+
+    ct = add(
+        "contract",
+        "Once every tenant is cut over: drop the shared moved tables, capture triggers, change log.",
+        "json",
+        details="Refuses while any tenant is not cut over, listing them.",
+    )
+    ct.add_argument("--archive", metavar="SCHEMA", help="move the shared tables into this schema instead of dropping them")
 
     v = add(
         "validate",
@@ -185,12 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = add(
         "rollback",
-        "Drop a tenant's new tables and ledger rows (before cutover); shared tables untouched.",
+        "Undo a tenant's migration: after cutover its rows are copied back first; then its new tables are dropped.",
         "manifest",
         "json",
         "report",
     )
     b.add_argument("--tenant", action="append", dest="tenants", metavar="ID", required=True, help="tenant id (repeatable)")
+    b.add_argument("--force", action="store_true", help="drop tenant tables even if they hold rows the shared ones do not")
 
     add(
         "status",
@@ -250,6 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
     bn.add_argument(
         "--repeat", type=_positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
+    )
+
+    bo = add("bench-online", "Prove migrate --online + cutover under a concurrent writer loses no acknowledged write.")
+    bo.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
+    bo.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
+    bo.add_argument("--seed", type=int, default=42, help="sample and writer seed (default 42)")
+    bo.add_argument(
+        "--cutover", choices=("per-tenant", "all"), default="per-tenant",
+        help="one cutover call per tenant, writes going on in between, or one call for all (default per-tenant)",
     )
 
     # Cross-tenant reads (runner/federation/commands.py).
@@ -312,6 +349,13 @@ def run(args: argparse.Namespace) -> int:
             report=args.report,
             as_json=args.json,
         )
+    if c == "bench-online":
+        result = bench_online.run_bench_online(
+            tenants=args.tenants, rows=args.rows, seed=args.seed, dsn=_dsn_or_env(args.dsn), variant=args.cutover
+        )
+        return 0 if result["rows_lost"] == result["rows_duplicated"] == result["rows_mismatched"] == 0 else 1
+    if c == "contract":
+        return commands.contract(args.dsn, archive=args.archive, as_json=args.json)
     manifest = load_manifest(args.manifest)
     if c in citus.COMMANDS:
         return citus.run_citus(args, manifest)
@@ -331,13 +375,27 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             report=args.report,
             as_json=args.json,
+            online_mode=args.online,
+        )
+    if c == "cutover":
+        return commands.cutover(
+            args.dsn,
+            manifest,
+            tenants=args.tenants,
+            every=args.every,
+            jobs=args.jobs,
+            lock_timeout=args.lock_timeout,
+            report=args.report,
+            as_json=args.json,
         )
     if c == "validate":
         return commands.validate(
             args.dsn, manifest, tenants=args.tenants, jobs=args.jobs, report=args.report, as_json=args.json
         )
     if c == "rollback":
-        return commands.rollback(args.dsn, manifest, tenants=args.tenants, report=args.report, as_json=args.json)
+        return commands.rollback(
+            args.dsn, manifest, tenants=args.tenants, report=args.report, as_json=args.json, force=args.force
+        )
     if c == "provision":
         return commands.provision(args.dsn, manifest, tenants=args.tenants, as_json=args.json)
     if c == "verify-grants":

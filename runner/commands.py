@@ -19,7 +19,7 @@ from runner.citus import grants as citus_grants
 from runner.db import connect, open_session, resolve_dsn, typed_errors
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
-from runner.engine import executor, migrate
+from runner.engine import executor, migrate, online
 from runner.engine.executor import TenantResult
 from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
@@ -187,11 +187,18 @@ def migrate_cmd(
     jobs: int,
     report: Path | None,
     as_json: bool = False,
+    online_mode: bool = False,
 ) -> int:
     check_report_path(report)
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
+    if online_mode:
+        with ProgressDisplay(ids, "parallel" if jobs > 1 else "serial") as progress:
+            results = online.migrate_online(url, ids, jobs=jobs, progress=progress)
+        if not as_json:
+            _results_table(results, "migrate --online")
+        return _finish("migrate --online", results, report=report, as_json=as_json, url=url)
     if dry_run:
         results = migrate.plan_tenants(url, ids)
         if not as_json:
@@ -265,19 +272,82 @@ def validate(
 
 
 def rollback(
-    dsn: str | None, manifest: Manifest, *, tenants: list[str], report: Path | None, as_json: bool = False
+    dsn: str | None,
+    manifest: Manifest,
+    *,
+    tenants: list[str],
+    report: Path | None,
+    as_json: bool = False,
+    force: bool = False,
 ) -> int:
     check_report_path(report)
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
-    results = migrate.rollback_tenants(url, ids)
+    results = migrate.rollback_tenants(url, ids, force=force)
     if not as_json:
         for r in results:
             if r.ok:
-                dropped = [t.table_name for t in r.tables if t.state == "dropped"]
-                say(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; shared tables untouched")
+                dropped = [t for t in r.tables if t.state.endswith("dropped")]
+                back = sum(1 for t in dropped if t.state.startswith("copied back"))
+                where = f"{back} copied back into the shared tables first" if back else "shared tables untouched"
+                say(f"tenant {r.tenant_id}: dropped {len(dropped)} tenant tables; {where}")
     return _finish("rollback", results, report=report, as_json=as_json, url=url)
+
+
+def cutover(
+    dsn: str | None,
+    manifest: Manifest,
+    *,
+    tenants: list[str] | None,
+    every: bool,
+    jobs: int,
+    lock_timeout: float,
+    report: Path | None,
+    as_json: bool = False,
+) -> int:
+    """Cut over the listed tenants (or --all): fence, drain, validate, mark cut_over, remove shared rows."""
+    check_report_path(report)
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        ids = executor.select_tenants(conn, manifest, None if every else tenants)
+    results = online.cutover_tenants(url, ids, jobs=jobs, lock_timeout=f"{lock_timeout:g}s")
+    if not as_json:
+        rows = []
+        for r in results:
+            c = r.checks[0] if r.checks else {}
+            rows.append(
+                (
+                    r.tenant_id,
+                    r.state,
+                    r.rows,
+                    None if c.get("fence_ms") is None else round(c["fence_ms"], 1),
+                    c.get("replayed_under_fence"),
+                    c.get("shared_rows_removed"),
+                )
+            )
+        print_table(
+            "cutover",
+            ("tenant", "state", "rows", "fence ms", "replayed under fence", "shared rows removed"),
+            rows,
+            right=("rows", "fence ms", "replayed under fence", "shared rows removed"),
+            err_rows=[i for i, r in enumerate(results) if not r.ok],
+        )
+    return _finish("cutover", results, report=report, as_json=as_json, url=url)
+
+
+def contract(dsn: str | None, *, archive: str | None, as_json: bool = False) -> int:
+    """Drop (or archive) the shared moved tables, capture triggers and change log."""
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        executor.require_installed(conn)
+    done = online.contract(url, archive)
+    if as_json:
+        print_json({"command": "contract", "tables": [{"table_name": t.table_name, "action": t.state} for t in done]})
+    else:
+        for t in done:
+            say(f"{t.table_name}: {t.state}")
+    return 0
 
 
 def status(dsn: str | None, *, as_json: bool) -> int:

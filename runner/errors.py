@@ -37,6 +37,17 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY074": ("tenant not distributed", "Run `tenancy distribute --tenant <id>` first; see `tenancy placement`."),
     "TY075": ("unknown worker", "Give HOST:PORT of an active worker exactly as `tenancy placement` shows it."),
     "TY076": ("worker grant failed", "Check that the role exists on every worker, then run `tenancy distribute` again."),
+    # Online mode (capture, cutover, contract, rollback after cutover).
+    "TY050": ("tenant cut over", "Writes to a cut-over tenant's shared rows are refused; the application must use its schema."),
+    "TY051": ("not capturable", "Online mode needs a primary key on every moved table; add one or migrate offline."),
+    "TY052": ("needs one snapshot", "Run the copy or replay in a REPEATABLE READ transaction."),
+    "TY053": ("tenant-only writes", "The tenant tables hold rows the shared tables do not; copy them back or roll back with --force."),
+    "TY054": ("key collision", "Rows written after cutover take keys the shared table holds; re-key or delete them."),
+    "TY055": ("not all cut over", "Cut over every tenant before contract."),
+    "TY056": ("contracted", "The shared tables were contracted: restore them (archive or backup) before a rollback."),
+    "TY057": ("writers still open", "Transactions writing the shared tables did not end in time; end them and re-run."),
+    "TY058": ("truncate refused", "TRUNCATE would escape the capture while tenants are migrated online; delete rows instead."),
+    "TY059": ("capture lost", "That install would stop the change capture while tenants are in flight; finish them first."),
 }
 
 
@@ -142,6 +153,8 @@ class UnsafeTenantTable(DatabaseError):
     """A tenant relation could run code its owner controls; the tool refused to touch it."""
 
     sqlstate = "TY040"
+
+
 class CitusUnavailable(DatabaseError):
     sqlstate = "TY070"
 
@@ -170,6 +183,46 @@ class WorkerGrantFailed(DatabaseError):
     sqlstate = "TY076"
 
 
+class TenantCutOver(DatabaseError):
+    sqlstate = "TY050"
+
+
+class NotCapturable(DatabaseError):
+    sqlstate = "TY051"
+
+
+class NeedsSnapshot(DatabaseError):
+    sqlstate = "TY052"
+
+
+class TenantOnlyWrites(DatabaseError):
+    sqlstate = "TY053"
+
+
+class KeyCollision(DatabaseError):
+    sqlstate = "TY054"
+
+
+class NotAllCutOver(DatabaseError):
+    sqlstate = "TY055"
+
+
+class Contracted(DatabaseError):
+    sqlstate = "TY056"
+
+
+class WritersStillOpen(DatabaseError):
+    sqlstate = "TY057"
+
+
+class TruncateRefused(DatabaseError):
+    sqlstate = "TY058"
+
+
+class CaptureLost(DatabaseError):
+    sqlstate = "TY059"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -195,6 +248,16 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         NotDistributed,
         UnknownWorker,
         WorkerGrantFailed,
+        TenantCutOver,
+        NotCapturable,
+        NeedsSnapshot,
+        TenantOnlyWrites,
+        KeyCollision,
+        NotAllCutOver,
+        Contracted,
+        WritersStillOpen,
+        TruncateRefused,
+        CaptureLost,
     )
 }
 

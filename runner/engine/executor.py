@@ -53,7 +53,7 @@ class TableResult:
 @dataclass
 class TenantResult:
     tenant_id: str
-    # migrated | skipped | failed | interrupted | not run | validated | invalid | rolled back | provisioned | distributed
+    # migrated | syncing | cut over | skipped | failed | interrupted | not run | validated | invalid | rolled back | provisioned | distributed
     state: str
     rows: int = 0
     seconds: float = 0.0
@@ -66,7 +66,7 @@ class TenantResult:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("migrated", "skipped", "validated", "rolled back", "planned", "provisioned", "distributed")
+        return self.state in ("migrated", "syncing", "cut over", "skipped", "validated", "rolled back", "planned", "provisioned", "distributed")
 
     @property
     def rows_per_second(self) -> float | None:

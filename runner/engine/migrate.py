@@ -94,11 +94,10 @@ def _failed(
 def _migrate_one(
     conn: psycopg.Connection,
     tenant_id: str,
-    sums: dict[str, Any],
     batch_size: int | None,
     progress: Progress | None,
 ) -> TenantResult:
-    """One tenant; sums is its shared side ({"table": [rows, checksum]}) for the validation.
+    """One tenant, validated against its shared rows as they are after the copy.
 
     Any error is this tenant's result: its transaction rolled back (migrate_tenant)
     or its committed batches stay for a re-run to resume (batched), its lock is
@@ -109,11 +108,9 @@ def _migrate_one(
         try:
             with typed_errors():
                 if progress:
-                    progress.start(tenant_id, sum(int(v[0]) for v in sums.values()))
+                    progress.start(tenant_id, 0)
                 if batch_size:
-                    conn.execute(
-                        "CALL tenancy.migrate_tenant_batched(%s, %s, %s)", (tenant_id, batch_size, Jsonb(sums))
-                    )
+                    conn.execute("CALL tenancy.migrate_tenant_batched(%s, %s)", (tenant_id, batch_size))
                     rows = conn.execute(
                         "SELECT l.table_name, l.state, l.rows_copied, l.copy_seconds, 'migrated' "
                         "FROM tenancy.ledger AS l JOIN tenancy.moved_tables AS m USING (table_name) "
@@ -122,8 +119,8 @@ def _migrate_one(
                     ).fetchall()
                 else:
                     rows = conn.execute(
-                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s, %s)",
-                        (tenant_id, Jsonb(sums)),
+                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s)",
+                        (tenant_id,),
                     ).fetchall()
         except (TenancyError, psycopg.Error) as e:
             return _failed(conn, tenant_id, e, started, progress, batch_size)
@@ -169,7 +166,7 @@ def _migrate_batch(
             # The session is gone, or a stop signal cancelled the batch: no retry.
             return [_failed(conn, t, e, started, progress) for t in batch]
         conn.rollback()
-        return [_migrate_one(conn, t, sums.get(t, {}), None, progress) for t in batch]
+        return [_migrate_one(conn, t, None, progress) for t in batch]
     share = (time.monotonic() - started) / len(batch)
     results = []
     for t in batch:
@@ -259,7 +256,8 @@ def migrate_tenants(
             # What all tenants share, once per run and in its own short transaction,
             # so tenants migrated in parallel never wait on its lock.
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
-            # The shared side of every tenant's validation, one pass per shared table.
+            # The shared side of the split copy's validation, one pass per shared table.
+            # (One tenant at a time, _migrate_one reads it after the copy instead.)
             row = conn.execute("SELECT tenancy.source_sums(%s)", (pending,)).fetchone()
         collisions = schema_collisions(conn)
         failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
@@ -282,7 +280,7 @@ def migrate_tenants(
         moved = for_each_tenant(
             dsn,
             pending,
-            lambda conn, t: _migrate_one(conn, t, sums.get(t, {}), batch_size, progress),
+            lambda conn, t: _migrate_one(conn, t, batch_size, progress),
             jobs,
             not_run=not_run,
         )
@@ -326,15 +324,18 @@ def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
     return results
 
 
-def rollback_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
-    """tenancy.rollback_tenant() for each tenant; any error is that tenant's result."""
+def rollback_tenants(dsn: str, tenants: Sequence[str], *, force: bool = False) -> list[TenantResult]:
+    """tenancy.rollback_tenant() for each tenant; any error is that tenant's result.
+
+    force: drop tenant tables even when they hold rows the shared tables do not.
+    """
 
     def one(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
         started = time.monotonic()
         try:
             with typed_errors():
                 rows = conn.execute(
-                    "SELECT table_name, action FROM tenancy.rollback_tenant(%s)", (tenant_id,)
+                    "SELECT table_name, action FROM tenancy.rollback_tenant(%s, %s)", (tenant_id, force)
                 ).fetchall()
         except (TenancyError, psycopg.Error) as e:
             return failed_result(tenant_id, e, started)

@@ -2,7 +2,8 @@
 
 Removed: schemas ``tenancy`` (ledger, settings, functions) and
 ``tenancy_federation``, and the shared roles (the migrator, the app and
-read-only group roles of ``[roles]``, and ``tenancy_federation``).
+read-only group roles of ``[roles]``, ``tenancy_federation``, and
+``tenancy_capture``, which owns the change-capture trigger functions).
 Never removed: tenant schemas and their tables, tenant roles, the shared
 tables and their rows.
 
@@ -26,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from runner.access.model import build_model
+from runner.engine.online import CAPTURE_ROLE
 from runner.errors import UninstallRefused
 from runner.federation.commands import ROLE as FEDERATION_ROLE
 from runner.federation.commands import SCHEMA as FEDERATION_SCHEMA
@@ -54,7 +56,7 @@ class UninstallResult:
 
 
 def shared_roles(manifest: Manifest) -> tuple[str, ...]:
-    return (*(r.name for r in build_model(manifest, ()).shared.roles), FEDERATION_ROLE)
+    return (*(r.name for r in build_model(manifest, ()).shared.roles), FEDERATION_ROLE, CAPTURE_ROLE)
 
 
 def blockers(conn: psycopg.Connection, roles: tuple[str, ...]) -> list[Blocker]:

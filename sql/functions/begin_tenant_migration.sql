@@ -26,11 +26,14 @@ DECLARE
 BEGIN
     PERFORM tenancy.assert_tenant_locked(p_tenant_id);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
-    IF v_state IN ('cut_over', 'contracted') THEN
+    IF v_state IN ('syncing', 'cut_over', 'contracted') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY008',
             MESSAGE = format('tenant %L is %s; its migration cannot start again', p_tenant_id, v_state),
-            HINT = 'See `tenancy status`.';
+            HINT = CASE WHEN v_state = 'syncing'
+                THEN 'It is migrated online: run `tenancy migrate --online` to catch up, `tenancy cutover`, '
+                     'or `tenancy rollback`.'
+                ELSE 'See `tenancy status`.' END;
     END IF;
 
     -- A schema the caller may not enter is not provisioned for it: provisioning

@@ -4,7 +4,7 @@
 -- Only under the tenant's lock: when another session holds it (the failure
 -- was TY004, "busy"), or holds the tenant's row, that session's state is its
 -- own: nothing is written, nor waited for. Returns whether it was recorded.
-DROP FUNCTION IF EXISTS tenancy.record_failure(text, text);
+-- A tenant syncing, cut over or contracted keeps that state.
 CREATE OR REPLACE FUNCTION tenancy.record_failure(p_tenant_id text, p_error text)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -19,7 +19,11 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
         RETURN false;  -- a session holds the tenant's row: recording must not wait for it
     END;
-    UPDATE tenancy.tenants AS t SET state = 'failed', last_error = p_error WHERE t.tenant_id = p_tenant_id;
+    -- An online tenant keeps its state (capture goes on; cutover or rollback still apply).
+    UPDATE tenancy.tenants AS t
+    SET state = CASE WHEN t.state IN ('syncing', 'cut_over', 'contracted') THEN t.state ELSE 'failed' END,
+        last_error = p_error
+    WHERE t.tenant_id = p_tenant_id;
     IF NOT FOUND THEN
         -- No row when another tenant id already holds this schema name: the
         -- failure (TY030) is the runner's result for this tenant, not a row.

@@ -1,30 +1,128 @@
--- tenancy.rollback_tenant(tenant id): undoes a tenant's migration before
--- cutover: drops the tenant tables tenancy created (children first) and the
--- tenant's ledger rows. The shared tables are not touched, and tables that
--- were in the schema before (created by anyone else) are never dropped. On a
--- Citus coordinator the dropped tables' shards go with them, and the schema
--- is then undistributed (tenancy.citus_undistribute_tenant).
--- Under the tenant's lock. Returns one row per table.
-CREATE OR REPLACE FUNCTION tenancy.rollback_tenant(p_tenant_id text)
+-- tenancy.rollback_tenant(tenant id, force): undoes a tenant's migration, at
+-- any step before contract, in one transaction under the tenant's lock.
+-- - Cut over: takes the tenant's fence and locks its tables against writes,
+--   deletes what is left of its shared rows, copies its rows back into the
+--   shared tables with the tenant key (TY054 when a row written after cutover
+--   takes a key another row of the shared table holds), validates count and
+--   checksum of each table (TY010), and lifts the refusal of shared writes.
+-- - Before cutover: refuses (TY053) when the tenant tables hold rows the
+--   shared tables do not hold identically (writes made in the tenant schema
+--   only), unless p_force; a syncing tenant's change log is replayed under
+--   its fence first, so only such writes count.
+-- Then drops the tenant tables tenancy created (children first), its ledger,
+-- capture and change-log rows. Tables that were in the schema before are
+-- never dropped. On a Citus coordinator the dropped tables' shards go with
+-- them, and the schema is then undistributed (tenancy.citus_undistribute_tenant).
+-- After contract: refused (TY056). Returns one row per table.
+
+CREATE OR REPLACE FUNCTION tenancy.rollback_tenant(p_tenant_id text, p_force boolean DEFAULT false)
 RETURNS TABLE (table_name text, action text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_schema       text := tenancy.require_tenant(p_tenant_id);
-    v_state        text;
+    v_schema   text := tenancy.require_tenant(p_tenant_id);
+    v_state    text;
+    v_online   boolean;
+    v_archive  text;
+    v_table    record;
+    v_rows     bigint;
+    v_problems text;
+    v_src_rows bigint;
+    v_src_sum  numeric;
+    v_dst_rows bigint;
+    v_dst_sum  numeric;
+    v_copied   jsonb := '{}'::jsonb;
     -- Present on a Citus coordinator only (sql/citus/).
     v_undistribute regprocedure := to_regprocedure('tenancy.citus_undistribute_tenant(text)');
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     PERFORM tenancy.assert_tenant_relations_safe(p_tenant_id);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
-    IF v_state IN ('cut_over', 'contracted') THEN
+    IF v_state = 'contracted' OR EXISTS (SELECT 1 FROM tenancy.contraction) THEN
+        SELECT c.archive_schema INTO v_archive FROM tenancy.contraction AS c;
         RAISE EXCEPTION USING
-            ERRCODE = 'TY008',
-            MESSAGE = format('tenant %L is %s: its shared rows are gone, dropping its tables would lose data', p_tenant_id, v_state),
-            HINT = 'Roll back the cutover first (copy the rows back), then roll back the migration.';
+            ERRCODE = 'TY056',
+            MESSAGE = format('tenant %L cannot be rolled back: the shared tables were contracted', p_tenant_id),
+            HINT = CASE WHEN v_archive IS NULL
+                THEN 'They were dropped: restore them from a backup taken before `tenancy contract`.'
+                ELSE format('They are kept in schema %I: move them back (ALTER TABLE %I.<table> SET SCHEMA ...) '
+                            'and restore the capture triggers with `tenancy install` before rolling back.',
+                            v_archive, v_archive)
+            END;
     END IF;
+    v_online := EXISTS (SELECT 1 FROM tenancy.online_tenants AS o WHERE o.tenant_id = p_tenant_id);
+    IF v_online THEN
+        PERFORM pg_advisory_xact_lock(tenancy.fence_key(p_tenant_id));
+    END IF;
+
+    IF v_state = 'cut_over' THEN
+        -- The application writes the tenant tables now: hold its writes until commit.
+        FOR v_table IN
+            SELECT l.table_name FROM tenancy.ledger AS l WHERE l.tenant_id = p_tenant_id ORDER BY l.table_name
+        LOOP
+            EXECUTE format('LOCK TABLE %I.%I IN EXCLUSIVE MODE', v_schema, v_table.table_name);
+        END LOOP;
+        -- Shared writes of this tenant are accepted again from here on (seen by this transaction first).
+        DELETE FROM tenancy.online_tenants AS o WHERE o.tenant_id = p_tenant_id;
+        FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position DESC LOOP
+            EXECUTE format('SELECT tenancy.%I($1, NULL)', v_table.fn_prefix || '__purge') USING p_tenant_id;
+        END LOOP;
+        FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
+            BEGIN
+                EXECUTE format('SELECT tenancy.%I($1, $2)', v_table.fn_prefix || '__copy_back')
+                INTO v_rows USING p_tenant_id, v_schema;
+            EXCEPTION WHEN unique_violation THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'TY054',
+                    MESSAGE = format('tenant %L: rows of %I written after cutover collide with shared rows',
+                                     p_tenant_id, v_table.table_name),
+                    DETAIL = SQLERRM,
+                    HINT = 'Give those rows keys that are free in the shared table (or delete them), then roll back '
+                           'again. Nothing was changed.';
+            END;
+            v_copied := v_copied || jsonb_build_object(v_table.table_name, v_rows);
+        END LOOP;
+        FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+            INTO v_src_rows, v_src_sum USING p_tenant_id;
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
+            INTO v_dst_rows, v_dst_sum USING v_schema;
+            IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'TY010',
+                    MESSAGE = format('tenant %L: rows of %I copied back do not match the tenant table', p_tenant_id,
+                                     v_table.table_name),
+                    DETAIL = format('shared: %s rows, checksum %s; tenant table: %s rows, checksum %s',
+                                    v_src_rows, v_src_sum, v_dst_rows, v_dst_sum),
+                    HINT = 'Nothing was changed. Check the shared table for triggers or rules that alter inserted rows.';
+            END IF;
+        END LOOP;
+    ELSE
+        IF v_online THEN
+            PERFORM tenancy.apply_changes(p_tenant_id, NULL);
+        END IF;
+        IF NOT p_force THEN
+            SELECT string_agg(format('%s: %s rows', d.table_name, d.n), E'\n' ORDER BY d.position) INTO v_problems
+            FROM (
+                SELECT m.table_name, m.position, tenancy.rollback_diverged(p_tenant_id, v_schema, m.fn_prefix) AS n
+                FROM tenancy.moved_tables AS m
+                JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
+                WHERE to_regclass(format('%I.%I', v_schema, m.table_name)) IS NOT NULL
+            ) AS d
+            WHERE d.n > 0;
+            IF v_problems IS NOT NULL THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'TY053',
+                    MESSAGE = format('tenant %L: its tenant tables hold rows its shared rows do not', p_tenant_id),
+                    DETAIL = v_problems,
+                    HINT = 'Something wrote to the tenant schema before cutover; dropping it would lose those rows. '
+                           'Copy them to the shared tables, or pass --force (force => true) to drop them. '
+                           'Nothing was changed.';
+            END IF;
+        END IF;
+    END IF;
+
     FOR table_name IN
         SELECT l.table_name FROM tenancy.ledger AS l
         LEFT JOIN tenancy.moved_tables AS m ON m.table_name = l.table_name
@@ -35,7 +133,8 @@ BEGIN
             action := 'absent';
         ELSE
             EXECUTE format('DROP TABLE %I.%I', v_schema, table_name);
-            action := 'dropped';
+            action := CASE WHEN v_copied ? table_name
+                THEN format('copied back (%s rows), dropped', v_copied ->> table_name) ELSE 'dropped' END;
         END IF;
         RETURN NEXT;
     END LOOP;
@@ -44,10 +143,12 @@ BEGIN
         EXECUTE format('SELECT %s($1)', v_undistribute::oid::regproc) USING p_tenant_id;
     END IF;
     DELETE FROM tenancy.ledger AS l WHERE l.tenant_id = p_tenant_id;
+    DELETE FROM tenancy.online_tenants AS o WHERE o.tenant_id = p_tenant_id;
+    DELETE FROM tenancy.change_log AS c WHERE c.tenant_id = p_tenant_id;
     UPDATE tenancy.tenants AS t
     SET state = 'provisioned', started_at = NULL, finished_at = NULL, last_error = NULL
     WHERE t.tenant_id = p_tenant_id;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.rollback_tenant(text) IS
-'Before cutover: drops the tenant tables tenancy created and their ledger rows; shared tables untouched.';
+COMMENT ON FUNCTION tenancy.rollback_tenant(text, boolean) IS
+'Undoes a tenant''s migration before contract: copies rows back after cutover; refuses to drop tenant-only writes.';

@@ -3,7 +3,8 @@
 -- [0, 0] for a table where a tenant has no rows. Reads each shared table once
 -- (a tenant's rows are spread over the whole table, so one pass for all
 -- tenants costs about what one tenant's rows cost). The checksum is the same
--- sum of row hashes as the tenant side's (<table>__target_sum). Read-only.
+-- sum of row hashes as the tenant side's (<table>__target_sum). After
+-- contract, '{}'. Read-only.
 CREATE OR REPLACE FUNCTION tenancy.source_sums(p_tenant_ids text [])
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -20,6 +21,10 @@ BEGIN
     FOREACH v_id IN ARRAY coalesce(p_tenant_ids, '{}') LOOP
         PERFORM tenancy.require_tenant(v_id);
     END LOOP;
+    -- After contract the shared tables are gone: every tenant is cut over, nothing to read.
+    IF EXISTS (SELECT 1 FROM tenancy.contraction) THEN
+        RETURN '{}'::jsonb;
+    END IF;
     FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
         EXECUTE format(
             'SELECT coalesce(jsonb_object_agg(x.tenant_id, jsonb_build_array(x.row_count, x.checksum)), ''{}'') '

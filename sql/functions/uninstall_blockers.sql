@@ -58,6 +58,11 @@ BEGIN
             AND r.nspoid IN (SELECT tool.oid FROM tool)
             AND l.nspoid IS DISTINCT FROM r.nspoid
             AND (l.nspoid IS NULL OR l.nspoid NOT IN (SELECT tool.oid FROM tool))
+            -- The change-capture triggers on the shared tables are the tool's own: they go with it.
+            AND NOT (d.classid = 'pg_catalog.pg_trigger'::regclass AND EXISTS (
+                SELECT 1 FROM pg_catalog.pg_trigger AS g
+                WHERE g.oid = d.objid AND g.tgname IN ('tenancy_capture', 'tenancy_capture_truncate')
+            ))
         UNION ALL
         SELECT 3, 'member', m.rolname::text, format('member of %s', g.rolname)
         FROM pg_catalog.pg_auth_members AS a

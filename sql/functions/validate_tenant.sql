@@ -11,8 +11,10 @@
 -- ({"table": [rows, checksum]}, as tenancy.validate_tenants passes it, which
 -- reads each shared table once for many tenants); otherwise this function
 -- reads the tenant's shared rows itself.
--- Returns one row per check with expected, actual and passed: a failure is a
--- row, never only a boolean. Read-only.
+-- A cut-over (or contracted) tenant has no shared rows left: its counts and
+-- checksums were proved under the fence at cutover, and only the other
+-- checks run. Returns one row per check with expected, actual and passed: a
+-- failure is a row, never only a boolean. Read-only.
 
 CREATE OR REPLACE FUNCTION tenancy.validate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
@@ -37,6 +39,8 @@ DECLARE
     v_fks      integer;
     v_valid    integer;
     v_unsafe   jsonb;
+    v_cut_over boolean := EXISTS (SELECT 1 FROM tenancy.tenants AS t
+                                  WHERE t.tenant_id = p_tenant_id AND t.state IN ('cut_over', 'contracted'));
 BEGIN
     tenant_id := p_tenant_id;
     -- Every table's problems in one catalog pass: {"table": "problem; problem"}.
@@ -74,25 +78,27 @@ BEGIN
         RETURN NEXT;
         CONTINUE WHEN NOT passed;
 
-        IF p_source_sums IS NULL THEN
-            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
-            INTO v_src_rows, v_src_sum USING p_tenant_id;
-        ELSE
-            v_src_rows := coalesce((p_source_sums -> v_table.table_name ->> 0)::bigint, 0);
-            v_src_sum := coalesce((p_source_sums -> v_table.table_name ->> 1)::numeric, 0);
+        IF NOT v_cut_over THEN
+            IF p_source_sums IS NULL THEN
+                EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+                INTO v_src_rows, v_src_sum USING p_tenant_id;
+            ELSE
+                v_src_rows := coalesce((p_source_sums -> v_table.table_name ->> 0)::bigint, 0);
+                v_src_sum := coalesce((p_source_sums -> v_table.table_name ->> 1)::numeric, 0);
+            END IF;
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
+            INTO v_dst_rows, v_dst_sum USING v_schema;
+            check_name := 'row count';
+            expected := v_src_rows::text;
+            actual := v_dst_rows::text;
+            passed := v_src_rows = v_dst_rows;
+            RETURN NEXT;
+            check_name := 'checksum';
+            expected := v_src_sum::text;
+            actual := v_dst_sum::text;
+            passed := v_src_sum = v_dst_sum;
+            RETURN NEXT;
         END IF;
-        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
-        INTO v_dst_rows, v_dst_sum USING v_schema;
-        check_name := 'row count';
-        expected := v_src_rows::text;
-        actual := v_dst_rows::text;
-        passed := v_src_rows = v_dst_rows;
-        RETURN NEXT;
-        check_name := 'checksum';
-        expected := v_src_sum::text;
-        actual := v_dst_sum::text;
-        passed := v_src_sum = v_dst_sum;
-        RETURN NEXT;
 
         check_name := 'no tenant key column';
         expected := format('no column %I', v_settings.tenant_key);

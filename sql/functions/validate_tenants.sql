@@ -17,9 +17,18 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_sums jsonb := coalesce(p_source_sums, tenancy.source_sums(p_tenant_ids));
+    -- Cut-over tenants have no shared rows left to read (validate_tenant skips that side).
+    v_ids  text [] := ARRAY(
+        SELECT i.id FROM unnest(p_tenant_ids) AS i (id)
+        WHERE NOT EXISTS (SELECT 1 FROM tenancy.tenants AS t
+                          WHERE t.tenant_id = i.id AND t.state IN ('cut_over', 'contracted'))
+    );
+    v_sums jsonb := coalesce(p_source_sums, '{}'::jsonb);
     v_id   text;
 BEGIN
+    IF p_source_sums IS NULL AND cardinality(v_ids) > 0 THEN
+        v_sums := tenancy.source_sums(v_ids);
+    END IF;
     FOREACH v_id IN ARRAY coalesce(p_tenant_ids, '{}') LOOP
         RETURN QUERY SELECT * FROM tenancy.validate_tenant(v_id, v_sums -> v_id);
     END LOOP;

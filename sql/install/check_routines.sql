@@ -6,7 +6,8 @@
 -- previous install stays in place.
 DO $do$
 DECLARE
-    v_stale text [];
+    v_stale      text [];
+    v_uncaptured text [];
 BEGIN
     SELECT array_agg(
         format('%s (used by %s)', r.identity, array_to_string(r.dependents, ', '))
@@ -15,6 +16,28 @@ BEGIN
     INTO v_stale
     FROM pg_temp.tenancy_routines() AS r
     WHERE NOT r.created_now;
+    -- Tenants migrated online need the capture on every moved table: an
+    -- install that would leave one without it is refused (TY059).
+    IF to_regclass('tenancy.online_tenants') IS NOT NULL AND EXISTS (SELECT 1 FROM tenancy.online_tenants)
+        AND NOT EXISTS (SELECT 1 FROM tenancy.contraction) THEN
+        SELECT array_agg(m.table_name ORDER BY m.position) INTO v_uncaptured
+        FROM tenancy.moved_tables AS m
+        INNER JOIN tenancy.settings AS s ON true
+        WHERE NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_trigger AS g
+            WHERE g.tgname = 'tenancy_capture'
+                AND g.tgrelid = to_regclass(format('%I.%I', s.central_schema, m.table_name))
+        );
+        IF v_uncaptured IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'TY059',
+                MESSAGE = format('this install would stop the change capture of %s moved table(s) while tenants '
+                                 'are migrated online', cardinality(v_uncaptured)),
+                DETAIL = array_to_string(v_uncaptured, ', '),
+                HINT = 'Cut over or roll back the tenants in flight first (tenancy status), or install a version '
+                'with online mode. Nothing was changed.';
+        END IF;
+    END IF;
     IF v_stale IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY020',

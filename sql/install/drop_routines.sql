@@ -8,7 +8,19 @@
 DO $do$
 DECLARE
     v_targets text;
+    v_trigger record;
 BEGIN
+    -- The tool's own triggers on the shared tables (change capture) are made
+    -- again by the rendered files, in this transaction: they hold no routine back.
+    FOR v_trigger IN
+        SELECT g.tgname, g.tgrelid::regclass AS rel
+        FROM pg_catalog.pg_trigger AS g
+        INNER JOIN pg_catalog.pg_proc AS p ON g.tgfoid = p.oid
+        INNER JOIN pg_catalog.pg_namespace AS n ON p.pronamespace = n.oid
+        WHERE n.nspname = 'tenancy' AND g.tgname IN ('tenancy_capture', 'tenancy_capture_truncate')
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', v_trigger.tgname, v_trigger.rel);
+    END LOOP;
     SELECT string_agg(r.routine::text, ', ' ORDER BY r.identity)
     INTO v_targets
     FROM pg_temp.tenancy_routines() AS r

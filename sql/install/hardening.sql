@@ -6,3 +6,10 @@
 -- PUBLIC grant as drift.)
 REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA tenancy FROM PUBLIC;
 REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA tenancy_federation FROM PUBLIC;
+-- The capture triggers run as tenancy_capture (sql/ledger/0005_online.sql):
+-- it calls these, and nothing else of the tool.
+GRANT EXECUTE ON FUNCTION
+tenancy.capture_change(text, text, jsonb, text),
+tenancy.fence_key(text),
+tenancy.lock_key(text)
+TO tenancy_capture;

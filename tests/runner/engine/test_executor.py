@@ -137,7 +137,9 @@ def test_a_second_runner_is_refused_at_once_and_leaves_the_other_runners_state(
 ) -> None:
     t = _tenants(db, manifest)[0]
     with db.connect() as first:
-        # The first runner is mid-migration: its transaction holds the tenant.
+        # The first runner is mid-migration: it made the shared grants and policies
+        # once for its run (as migrate_tenants does), and its transaction holds the tenant.
+        first.execute("SELECT * FROM tenancy.provision_shared_privileges()").fetchall()
         first.execute("BEGIN")
         first.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (t,)).fetchall()
         timer = _release_later(first, 20)

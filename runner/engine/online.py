@@ -1,0 +1,196 @@
+"""Online mode: capture → copy from one snapshot → replay; cutover; contract.
+
+Each step is a call of the SQL engine (docs/online.md walks the same calls in
+psql). Per tenant, migrate_online holds the tenant's lock for the session
+across the steps, so that a second runner is refused (TY004) in between:
+1. CALL tenancy.start_capture(): tables created, capture on, older writers awaited;
+2. tenancy.copy_tenant_snapshot() in one REPEATABLE READ transaction: every
+   table copied from one snapshot and proved against it (the "copy" step: a
+   copy engine that fills the same tables from the same snapshot fits here);
+3. tenancy.replay_tenant() in REPEATABLE READ transactions until the backlog
+   is small. The tenant is then `syncing` until `tenancy cutover`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import psycopg
+
+from runner.db import connect, progress_notices, typed_errors
+from runner.engine.executor import Progress, TableResult, TenantResult, for_each_tenant
+from runner.errors import TenancyError
+
+# Owns the capture trigger functions (sql/ledger/0005_online.sql creates it).
+CAPTURE_ROLE = "tenancy_capture"
+# Replay stops once a round applies fewer entries than this: the rest is
+# drained under the fence at cutover, where it is cheap.
+REPLAY_BATCH = 10_000
+SMALL_BACKLOG = 100
+PURGE_BATCH = 5_000
+
+
+def _failed(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    e: TenancyError | psycopg.Error,
+    started: float,
+) -> TenantResult:
+    """The tenant's result after an error (any SQLSTATE); its locks are released and
+    the error recorded (tenancy.record_failure keeps a syncing tenant syncing).
+    A connection that is gone is the run's failure, not the tenant's: re-raised."""
+    if conn.closed or conn.broken:
+        raise e
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    conn.execute("SELECT pg_advisory_unlock_all()")
+    conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
+    hint: str | None
+    if isinstance(e, TenancyError):
+        hint, detail, sqlstate = e.hint, e.detail, getattr(e, "sqlstate", None)
+    else:
+        hint, detail, sqlstate = e.diag.message_hint, e.diag.message_detail, e.sqlstate
+        if isinstance(e, psycopg.errors.LockNotAvailable):
+            hint = "A writer of this tenant kept its transaction open; re-run, or raise --lock-timeout."
+    return TenantResult(
+        tenant_id,
+        "failed",
+        seconds=time.monotonic() - started,
+        error=str(e).strip(),
+        hint=hint,
+        detail=detail,
+        sqlstate=sqlstate,
+    )
+
+
+def replay(conn: psycopg.Connection, tenant_id: str, *, until: int = SMALL_BACKLOG) -> int:
+    """Replay rounds (each one REPEATABLE READ transaction) until one applies fewer than `until`."""
+    total = 0
+    while True:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = conn.execute("SELECT applied FROM tenancy.replay_tenant(%s, %s)", (tenant_id, REPLAY_BATCH)).fetchone()
+        applied = int(row[0]) if row else 0
+        total += applied
+        if applied < until:
+            return total
+
+
+def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Progress | None) -> TenantResult:
+    started = time.monotonic()
+    with progress_notices(conn, progress.advance if progress else None):
+        try:
+            with typed_errors():
+                if progress:
+                    progress.start(tenant_id, 0)
+                conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
+                conn.execute("CALL tenancy.start_capture(%s)", (tenant_id,))
+                with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    rows = conn.execute(
+                        "SELECT table_name, state, rows_copied, seconds, action "
+                        "FROM tenancy.copy_tenant_snapshot(%s)",
+                        (tenant_id,),
+                    ).fetchall()
+                state = conn.execute(
+                    "SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)
+                ).fetchone()
+                if state and state[0] == "syncing":
+                    replay(conn, tenant_id)
+                conn.execute("SELECT pg_advisory_unlock(tenancy.lock_key(%s))", (tenant_id,))
+        except (TenancyError, psycopg.Error) as e:
+            result = _failed(conn, tenant_id, e, started)
+            if progress:
+                progress.finish(result)
+            return result
+    tables = [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
+    copied = any(r[4] == "copied" for r in rows)
+    result = TenantResult(
+        tenant_id,
+        "syncing" if copied or not state or state[0] == "syncing" else "skipped",
+        rows=sum(t.rows for t in tables),
+        seconds=time.monotonic() - started,
+        tables=tables,
+    )
+    if progress:
+        progress.finish(result)
+    return result
+
+
+def migrate_online(
+    dsn: str, tenants: Sequence[str], *, jobs: int = 1, progress: Progress | None = None
+) -> list[TenantResult]:
+    """Capture, copy from one snapshot and replay each tenant; they end `syncing`.
+    Tenants already cut over (or contracted) are skipped without touching the shared tables."""
+    from runner.engine.migrate import global_preflight
+
+    with connect(dsn) as conn, typed_errors():
+        done = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tenant_id FROM tenancy.tenants WHERE tenant_id = ANY (%s) AND state IN ('cut_over', 'contracted')",
+                (list(tenants),),
+            ).fetchall()
+        }
+        if len(done) < len(set(tenants)):
+            global_preflight(conn)
+            conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
+    pending = [t for t in tenants if t not in done]
+    results = {r.tenant_id: r for r in for_each_tenant(dsn, pending, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
+    return [results.get(t) or TenantResult(t, "skipped") for t in tenants]
+
+
+def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) -> TenantResult:
+    started = time.monotonic()
+    try:
+        with typed_errors():
+            state = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
+            if state and state[0] == "syncing":
+                # Shrink the backlog outside the fence, so the fence stays short.
+                conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
+                replay(conn, tenant_id)
+                conn.execute("SELECT pg_advisory_unlock(tenancy.lock_key(%s))", (tenant_id,))
+            rows = conn.execute(
+                "SELECT table_name, row_count, replayed, fence_ms, action FROM tenancy.cutover_tenant(%s, %s)",
+                (tenant_id, lock_timeout),
+            ).fetchall()
+            purged = 0
+            cut = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
+            while cut and cut[0] == "cut_over":
+                row = conn.execute("SELECT tenancy.purge_shared_rows(%s, %s)", (tenant_id, PURGE_BATCH)).fetchone()
+                if not row or not row[0]:
+                    break
+                purged += int(row[0])
+    except (TenancyError, psycopg.Error) as e:
+        return _failed(conn, tenant_id, e, started)
+    summary = next((r for r in rows if r[0] is None), None)
+    tables = [TableResult(r[0], r[4] or "cut over", int(r[1] or 0), None) for r in rows if r[0] is not None]
+    return TenantResult(
+        tenant_id,
+        "cut over" if summary else "skipped",
+        rows=sum(t.rows for t in tables),
+        seconds=time.monotonic() - started,
+        tables=tables,
+        checks=[
+            {
+                "fence_ms": float(summary[3]) if summary else None,
+                "replayed_under_fence": int(summary[2]) if summary else 0,
+                "shared_rows_removed": purged,
+            }
+        ],
+    )
+
+
+def cutover_tenants(
+    dsn: str, tenants: Sequence[str], *, jobs: int = 1, lock_timeout: str = "5s"
+) -> list[TenantResult]:
+    """Fence, drain, validate and cut over each tenant, then remove its shared rows in batches."""
+    return for_each_tenant(dsn, tenants, lambda conn, t: _cutover_one(conn, t, lock_timeout), jobs)
+
+
+def contract(dsn: str, archive: str | None) -> list[TableResult]:
+    """Drop (or archive) the shared moved tables once every tenant is cut over."""
+    with connect(dsn) as conn, typed_errors():
+        rows = conn.execute("SELECT table_name, action FROM tenancy.contract(%s)", (archive,)).fetchall()
+    return [TableResult(r[0], r[1], 0, None) for r in rows]

@@ -1,0 +1,96 @@
+-- tenancy.cutover_tenant(tenant id, lock timeout): online migration step 4,
+-- in one transaction. Takes the tenant's write fence (its writers wait; other
+-- tenants' writers never do; p_lock_timeout bounds the wait for writers in
+-- progress), replays the whole change log (nothing can change under the
+-- fence), adds the foreign keys, moves sequences past the copied ids,
+-- validates count and checksum of every table against the shared rows (TY010
+-- on any difference: nothing is committed, the fence is lifted), then marks
+-- the tenant cut_over. At commit the fence is released and from then on
+-- writes to the tenant's shared rows are refused (TY050). The shared rows are
+-- removed afterwards by tenancy.purge_shared_rows(). A tenant already cut
+-- over is skipped. Returns one row per table; fence_ms is the time writers of
+-- this tenant were held, up to the end of this function.
+CREATE OR REPLACE FUNCTION tenancy.cutover_tenant(p_tenant_id text, p_lock_timeout text DEFAULT '5s')
+RETURNS TABLE (table_name text, row_count bigint, replayed bigint, fence_ms numeric, action text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_schema   text := tenancy.require_tenant(p_tenant_id);
+    v_state    text;
+    v_fenced   timestamptz;
+    v_replayed bigint;
+    v_table    record;
+    v_src_rows bigint;
+    v_src_sum  numeric;
+    v_dst_rows bigint;
+    v_dst_sum  numeric;
+BEGIN
+    PERFORM tenancy.lock_tenant(p_tenant_id, false);
+    SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
+    IF v_state IN ('cut_over', 'contracted') THEN
+        FOR table_name, row_count IN
+            SELECT l.table_name, l.rows_copied FROM tenancy.ledger AS l
+            JOIN tenancy.moved_tables AS m ON m.table_name = l.table_name
+            WHERE l.tenant_id = p_tenant_id ORDER BY m.position
+        LOOP
+            action := 'skipped';
+            RETURN NEXT;
+        END LOOP;
+        RETURN;
+    END IF;
+    IF v_state IS DISTINCT FROM 'syncing' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'TY008',
+            MESSAGE = format('tenant %L is %s, not syncing: it cannot be cut over', p_tenant_id,
+                             coalesce(v_state, 'not migrated')),
+            HINT = 'Run `tenancy migrate --online` for it first (a tenant migrated without --online: roll it back, '
+                   'then migrate it with --online).';
+    END IF;
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    PERFORM pg_advisory_xact_lock(tenancy.fence_key(p_tenant_id));
+    v_fenced := clock_timestamp();
+    v_replayed := tenancy.apply_changes(p_tenant_id, NULL);
+    FOR v_table IN
+        SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m
+        JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
+        ORDER BY m.position
+    LOOP
+        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+        INTO v_src_rows, v_src_sum USING p_tenant_id;
+        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
+        INTO v_dst_rows, v_dst_sum USING v_schema;
+        IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'TY010',
+                MESSAGE = format('tenant %L: %I does not match its shared rows under the fence', p_tenant_id,
+                                 v_table.table_name),
+                DETAIL = format('shared: %s rows, checksum %s; tenant table: %s rows, checksum %s',
+                                v_src_rows, v_src_sum, v_dst_rows, v_dst_sum),
+                HINT = 'Nothing was committed and writes go on to the shared rows. Roll the tenant back and '
+                       'migrate it again with --online.';
+        END IF;
+        EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__link') USING v_schema;
+        PERFORM tenancy.reset_sequences(v_schema, v_table.table_name);
+        UPDATE tenancy.ledger AS l SET state = 'done', rows_copied = v_dst_rows, finished_at = clock_timestamp()
+        WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name;
+        table_name := v_table.table_name;
+        row_count := v_dst_rows;
+        RETURN NEXT;
+    END LOOP;
+    UPDATE tenancy.online_tenants AS o SET state = 'cut_over', since = clock_timestamp()
+    WHERE o.tenant_id = p_tenant_id;
+    UPDATE tenancy.tenants AS t SET state = 'cut_over', finished_at = clock_timestamp()
+    WHERE t.tenant_id = p_tenant_id;
+    PERFORM tenancy.report_progress(p_tenant_id, NULL, 'cutover', v_replayed);
+    -- One summary row: the entries replayed under the fence and how long it was held.
+    table_name := NULL;
+    row_count := NULL;
+    replayed := v_replayed;
+    fence_ms := round(extract(EPOCH FROM clock_timestamp() - v_fenced)::numeric * 1000, 1);
+    action := 'cut over';
+    RETURN NEXT;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.cutover_tenant(text, text) IS
+'Online step 4: fence the tenant''s writers, replay, add FKs, validate, mark cut_over; shared rows refused after.';
