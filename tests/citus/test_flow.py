@@ -19,7 +19,7 @@ from runner.citus.move import move_tenant
 from runner.citus.placement import placements
 from runner.cli import main
 from runner.engine.executor import registry_tenants
-from runner.engine.migrate import migrate_tenants, rollback_tenant
+from runner.engine.migrate import migrate_tenants, rollback_tenants
 from runner.engine.validate import validate_tenants
 from runner.federation.commands import search_graduates
 from runner.manifest import Manifest
@@ -135,7 +135,7 @@ def test_distribute_move_validate_rollback(
 
     # Roll one tenant back: its tables are dropped, the schema comes back to the coordinator.
     victim = placed[-1]
-    rolled = rollback_tenant(dsn, victim.tenant_id)
+    (rolled,) = rollback_tenants(dsn, [victim.tenant_id])
     assert rolled.ok
     with psycopg.connect(dsn, autocommit=True) as conn:
         distributed = conn.execute(
