@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from runner import __version__, commands, signals
+from runner.argtypes import positive, seconds
 from runner.citus import commands as citus
 from runner.db import DEFAULT_LOCK_TIMEOUT, set_lock_timeout
 from runner.devtools import bench, bench_online, querybench
@@ -41,20 +42,6 @@ exit codes:
 """
 
 
-def _seconds(value: str) -> float:
-    n = float(value)
-    if not 0 < n <= 86_400:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds, not {value}")
-    return n
-
-
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
-
-
 def _options() -> dict[str, argparse.ArgumentParser]:
     """Option groups a command takes only if it uses them."""
 
@@ -67,7 +54,7 @@ def _options() -> dict[str, argparse.ArgumentParser]:
     )
     dsn.add_argument("--traceback", action="store_true", help="show tracebacks of expected errors too")
     dsn.add_argument(
-        "--lock-timeout", type=_seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        "--lock-timeout", type=seconds, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
         help=f"longest wait for any lock before the tenant fails (default {DEFAULT_LOCK_TIMEOUT:g})",
     )
     manifest = group()
@@ -118,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Build the Alumate-like hybrid sample database (shared tables with tenant_id).",
         details="Deterministic for a seed. Refuses a database that already holds a sample unless --replace.",
     )
-    s.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
-    s.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
+    s.add_argument("--tenants", type=positive, default=20, help="number of tenants (default 20)")
+    s.add_argument("--rows", type=positive, default=200_000, help="rows over the shared tables (default 200000)")
     s.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
     s.add_argument(
         "--replace", action="store_true", help="drop an existing sample first: its tables, tenant schemas and schema tenancy"
@@ -167,9 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
     m.add_argument("--dry-run", action="store_true", help="list rows to move, preflight problems and DDL; change nothing")
     m.add_argument(
-        "--batch-size", type=_positive, help="commit every N rows per table (keyset batches; default: one statement)"
+        "--batch-size", type=positive, help="commit every N rows per table (keyset batches; default: one statement)"
     )
-    m.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
+    m.add_argument("--jobs", type=positive, default=1, help="tenants migrated in parallel (default 1)")
     m.add_argument(
         "--online",
         action="store_true",
@@ -188,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     cu_which = cu.add_mutually_exclusive_group(required=True)
     cu_which.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help="tenant id (repeatable)")
     cu_which.add_argument("--all", action="store_true", dest="every", help="every tenant of the registry")
-    cu.add_argument("--jobs", type=_positive, default=1, help="tenants cut over in parallel (default 1)")
+    cu.add_argument("--jobs", type=positive, default=1, help="tenants cut over in parallel (default 1)")
 
     ct = add(
         "contract",
@@ -208,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tenant it makes the exit code 1. Each result is recorded: `tenancy status` shows it.",
     )
     v.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
-    v.add_argument("--jobs", type=_positive, default=1, help="tenants validated in parallel (default 1)")
+    v.add_argument("--jobs", type=positive, default=1, help="tenants validated in parallel (default 1)")
 
     b = add(
         "rollback",
@@ -236,11 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
         details="Runs on --dsn / $DATABASE_URL when given (that database gets the sample: it must not\n"
         "hold one unless --replace), otherwise on an embedded PostgreSQL in database tenancy_demo.",
     )
-    d.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
-    d.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
+    d.add_argument("--tenants", type=positive, default=20, help="number of tenants (default 20)")
+    d.add_argument("--rows", type=positive, default=200_000, help="rows over the shared tables (default 200000)")
     d.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
-    d.add_argument("--jobs", type=_positive, default=2, help="tenants migrated in parallel (default 2)")
-    d.add_argument("--batch-size", type=_positive, help="commit every N rows per table")
+    d.add_argument("--jobs", type=positive, default=2, help="tenants migrated in parallel (default 2)")
+    d.add_argument("--batch-size", type=positive, help="commit every N rows per table")
     d.add_argument(
         "--replace", action="store_true",
         help="with --dsn / DATABASE_URL: rebuild an existing sample there (its tenant schemas and schema tenancy too)",
@@ -272,17 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
         details="Builds the sample in --dsn / $DATABASE_URL (which must be empty) or, when neither is\n"
         "set, in database tenancy_bench of an embedded PostgreSQL. The last line is JSON.",
     )
-    bn.add_argument("--tenants", type=_positive, default=60, help="number of tenants (default 60)")
-    bn.add_argument("--rows", type=_positive, default=1_000_000, help="rows over the shared tables (default 1000000)")
+    bn.add_argument("--tenants", type=positive, default=60, help="number of tenants (default 60)")
+    bn.add_argument("--rows", type=positive, default=1_000_000, help="rows over the shared tables (default 1000000)")
     bn.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
-    bn.add_argument("--jobs", type=_positive, default=1, help="tenants migrated in parallel (default 1)")
+    bn.add_argument("--jobs", type=positive, default=1, help="tenants migrated in parallel (default 1)")
     bn.add_argument(
-        "--repeat", type=_positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
+        "--repeat", type=positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
     )
 
     bo = add("bench-online", "Prove migrate --online + cutover under a concurrent writer loses no acknowledged write.")
-    bo.add_argument("--tenants", type=_positive, default=20, help="number of tenants (default 20)")
-    bo.add_argument("--rows", type=_positive, default=200_000, help="rows over the shared tables (default 200000)")
+    bo.add_argument("--tenants", type=positive, default=20, help="number of tenants (default 20)")
+    bo.add_argument("--rows", type=positive, default=200_000, help="rows over the shared tables (default 200000)")
     bo.add_argument("--seed", type=int, default=42, help="sample and writer seed (default 42)")
     bo.add_argument(
         "--cutover", choices=("per-tenant", "all"), default="per-tenant",

@@ -194,11 +194,14 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
         if involved or (all_tenants and shared_own):
             facts.add(Privilege(member, ROLE, "", role, MEMBER))
 
+    # On Citus the owner of the federated reads must log in to the workers
+    # (tenancy.citus_federation_login, run by `tenancy distribute`): expected there.
+    citus = conn.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'").fetchone() is not None
     for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, settings in rows(
         "grants_role_attributes"
     ):
         attrs = [
-            "LOGIN" if login else "NOLOGIN",
+            "LOGIN" if login and not (citus and name == FEDERATION_OWNER) else "NOLOGIN",
             f"CONNECTION LIMIT {limit}",
             "SUPERUSER" if superuser else "NOSUPERUSER",
             "CREATEDB" if createdb else "NOCREATEDB",

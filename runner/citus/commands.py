@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from runner.argtypes import positive
 from runner.citus.distribute import distribute
 from runner.citus.move import move_tenant
 from runner.citus.placement import placements, tenants_per_node
@@ -25,13 +26,6 @@ def _node(value: str) -> str:
     return value
 
 
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
-
-
 def add_citus_commands(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     """Add `distribute`, `placement` and `move` to the `tenancy` parser."""
 
@@ -47,7 +41,7 @@ def add_citus_commands(subparsers: Any, parents: Sequence[argparse.ArgumentParse
     )
     d.add_argument("--tenant", action="append", dest="tenants", metavar="ID",
                    help="tenant id (repeatable; default: every tenant of the registry)")
-    d.add_argument("--jobs", type=_positive, default=1, help="tenants distributed in parallel (default 1)")
+    d.add_argument("--jobs", type=positive, default=1, help="tenants distributed in parallel (default 1)")
     d.add_argument("--make-reference", action="append", default=[], metavar="TABLE",
                    help="consent: make this central table a Citus reference table, copied to every node (repeatable)")
     p = add("placement", "Citus: the worker holding each tenant, its size and rows, largest first.")

@@ -131,6 +131,7 @@ def distribute(
             raise DistributeRefused(problems)
         references = []
         with typed_errors():
+            conn.execute("SELECT tenancy.citus_federation_login()")
             for table in dict.fromkeys(make_reference):
                 row = conn.execute("SELECT tenancy.citus_make_reference(%s)", (table,)).fetchone()
                 references.append((table, row[0] if row else ""))

@@ -50,6 +50,11 @@ class TableResult:
     seconds: float | None
 
 
+
+def table_results(rows: Iterable[Sequence[Any]]) -> list[TableResult]:
+    """(table_name, state, rows_copied, seconds, ...) rows of the engine's functions."""
+    return [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
+
 @dataclass
 class TenantResult:
     tenant_id: str

@@ -25,6 +25,7 @@ from runner.engine.executor import (
     failed_result,
     for_each_tenant,
     not_run,
+    table_results,
 )
 from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError, hint_for
 from runner.signals import received
@@ -124,7 +125,7 @@ def _migrate_one(
                     ).fetchall()
         except (TenancyError, psycopg.Error) as e:
             return _failed(conn, tenant_id, e, started, progress, batch_size)
-    tables = [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
+    tables = table_results(rows)
     state = "skipped" if rows and all(r[4] == "skipped" for r in rows) else "migrated"
     result = TenantResult(
         tenant_id,

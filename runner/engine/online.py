@@ -19,7 +19,13 @@ from collections.abc import Sequence
 import psycopg
 
 from runner.db import connect, progress_notices, typed_errors
-from runner.engine.executor import Progress, TableResult, TenantResult, for_each_tenant
+from runner.engine.executor import (
+    Progress,
+    TableResult,
+    TenantResult,
+    for_each_tenant,
+    table_results,
+)
 from runner.errors import TenancyError
 
 # Owns the capture trigger functions (sql/ledger/0005_online.sql creates it).
@@ -104,7 +110,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
             if progress:
                 progress.finish(result)
             return result
-    tables = [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
+    tables = table_results(rows)
     copied = any(r[4] == "copied" for r in rows)
     result = TenantResult(
         tenant_id,
