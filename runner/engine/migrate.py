@@ -86,7 +86,7 @@ def _failed(
     it), noted in the ledger when this session still can; the run goes on."""
     result = failed_result(tenant_id, e, started)
     result.detail = "\n".join(filter(None, [result.detail, _what_remains(batch_size)]))
-    _record_failure(conn, tenant_id, result)
+    record_failure(conn, tenant_id, result)
     if progress:
         progress.finish(result)
     return result
@@ -206,7 +206,7 @@ def _what_remains(batch_size: int | None) -> str:
     return "Nothing of this tenant was committed (one transaction); a re-run starts it again."
 
 
-def _record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
+def record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
     """Note the failure in the ledger, on this session if it survived. A session that
     died took its locks and its transaction with it; the ledger keeps the last state."""
     if conn.closed or conn.broken:

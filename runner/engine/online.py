@@ -23,9 +23,11 @@ from runner.engine.executor import (
     Progress,
     TableResult,
     TenantResult,
+    failed_result,
     for_each_tenant,
     table_results,
 )
+from runner.engine.migrate import global_preflight, record_failure
 from runner.errors import TenancyError
 
 # Owns the capture trigger functions (sql/ledger/0005_online.sql creates it).
@@ -40,34 +42,17 @@ PURGE_BATCH = 5_000
 def _failed(
     conn: psycopg.Connection,
     tenant_id: str,
-    e: TenancyError | psycopg.Error,
+    e: BaseException,
     started: float,
 ) -> TenantResult:
-    """The tenant's result after an error (any SQLSTATE); its locks are released and
-    the error recorded (tenancy.record_failure keeps a syncing tenant syncing).
-    A connection that is gone is the run's failure, not the tenant's: re-raised."""
-    if conn.closed or conn.broken:
-        raise e
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    """The tenant's result after an error (any SQLSTATE): its transaction rolled back,
+    its locks released and the error recorded (tenancy.record_failure keeps a syncing
+    tenant syncing), as for an offline migration (runner.engine.migrate)."""
+    if not (conn.closed or conn.broken) and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
-    conn.execute("SELECT pg_advisory_unlock_all()")
-    conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, str(e)))
-    hint: str | None
-    if isinstance(e, TenancyError):
-        hint, detail, sqlstate = e.hint, e.detail, getattr(e, "sqlstate", None)
-    else:
-        hint, detail, sqlstate = e.diag.message_hint, e.diag.message_detail, e.sqlstate
-        if isinstance(e, psycopg.errors.LockNotAvailable):
-            hint = "A writer of this tenant kept its transaction open; re-run, or raise --lock-timeout."
-    return TenantResult(
-        tenant_id,
-        "failed",
-        seconds=time.monotonic() - started,
-        error=str(e).strip(),
-        hint=hint,
-        detail=detail,
-        sqlstate=sqlstate,
-    )
+    result = failed_result(tenant_id, e, started)
+    record_failure(conn, tenant_id, result)
+    return result
 
 
 def replay(conn: psycopg.Connection, tenant_id: str, *, until: int = SMALL_BACKLOG) -> int:
@@ -129,8 +114,6 @@ def migrate_online(
 ) -> list[TenantResult]:
     """Capture, copy from one snapshot and replay each tenant; they end `syncing`.
     Tenants already cut over (or contracted) are skipped without touching the shared tables."""
-    from runner.engine.migrate import global_preflight
-
     with connect(dsn) as conn, typed_errors():
         done = {
             r[0]
