@@ -1,6 +1,6 @@
 """`tenancy install` over an older install upgrades it in place.
 
-The previous release (git tag v0.1.0) is installed exactly as it was released:
+The previous release (0.1.0: the commit tagged v0.1.0) is installed exactly as it was released:
 its own runner and SQL, taken from git history, run in a subprocess. It
 migrates some tenants and leaves one half done; the current code then
 upgrades, finishes the rest, and validates every tenant.
@@ -30,7 +30,8 @@ from tests.conftest import Database
 from tests.snapshots import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
-PREVIOUS_RELEASE = "v0.1.0"
+# The commit of release 0.1.0 (tag v0.1.0): named by hash, so a clone without tags has it too.
+PREVIOUS_RELEASE = "589063d6f01c2dd42b5f58078cefa0386721ba65"
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     if out.returncode != 0:
         pytest.fail(
-            f"the upgrade test needs git history with tag {PREVIOUS_RELEASE} (a full clone, tags fetched): "
+            f"the upgrade test needs git history with commit {PREVIOUS_RELEASE} (release 0.1.0; a full clone): "
             f"git archive said: {out.stderr.decode().strip()}",
             pytrace=False,
         )
