@@ -17,10 +17,6 @@ DECLARE
     v_started  timestamptz;
     v_copied   bigint;
     v_last_key jsonb;
-    v_src_rows bigint;
-    v_src_sum  numeric;
-    v_dst_rows bigint;
-    v_dst_sum  numeric;
 BEGIN
     IF current_setting('transaction_isolation') = 'read committed' THEN
         RAISE EXCEPTION USING
@@ -44,18 +40,11 @@ BEGIN
         EXECUTE format('SELECT * FROM tenancy.%I($1, $2)', v_table.fn_prefix || '__copy')
         INTO v_copied, v_last_key USING p_tenant_id, v_schema;
         PERFORM tenancy.report_progress(p_tenant_id, v_table.table_name, 'copy', v_copied);
-        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
-        INTO v_src_rows, v_src_sum USING p_tenant_id;
-        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
-        INTO v_dst_rows, v_dst_sum USING v_schema;
-        IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'TY010',
-                MESSAGE = format('copy of %I for tenant %L does not match its snapshot', v_table.table_name, p_tenant_id),
-                DETAIL = format('source: %s rows, checksum %s; tenant table: %s rows, checksum %s',
-                                v_src_rows, v_src_sum, v_dst_rows, v_dst_sum),
-                HINT = 'Nothing was committed. Check the table for triggers or rules that change copied rows.';
-        END IF;
+        PERFORM tenancy.assert_same_rows(
+            p_tenant_id, v_schema, v_table.fn_prefix,
+            format('copy of %I for tenant %L does not match its snapshot', v_table.table_name, p_tenant_id),
+            'Nothing was committed. Check the table for triggers or rules that change copied rows.'
+        );
         EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__index') USING v_schema;
         UPDATE tenancy.ledger AS l
         SET state = 'indexed', rows_copied = v_copied, batches = 1, copy_started_at = v_started,

@@ -21,10 +21,7 @@ DECLARE
     v_fenced   timestamptz;
     v_replayed bigint;
     v_table    record;
-    v_src_rows bigint;
-    v_src_sum  numeric;
     v_dst_rows bigint;
-    v_dst_sum  numeric;
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
@@ -56,20 +53,12 @@ BEGIN
         JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
         ORDER BY m.position
     LOOP
-        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
-        INTO v_src_rows, v_src_sum USING p_tenant_id;
-        EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
-        INTO v_dst_rows, v_dst_sum USING v_schema;
-        IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'TY010',
-                MESSAGE = format('tenant %L: %I does not match its shared rows under the fence', p_tenant_id,
-                                 v_table.table_name),
-                DETAIL = format('shared: %s rows, checksum %s; tenant table: %s rows, checksum %s',
-                                v_src_rows, v_src_sum, v_dst_rows, v_dst_sum),
-                HINT = 'Nothing was committed and writes go on to the shared rows. Roll the tenant back and '
-                       'migrate it again with --online.';
-        END IF;
+        v_dst_rows := tenancy.assert_same_rows(
+            p_tenant_id, v_schema, v_table.fn_prefix,
+            format('tenant %L: %I does not match its shared rows under the fence', p_tenant_id, v_table.table_name),
+            'Nothing was committed and writes go on to the shared rows. Roll the tenant back and '
+            'migrate it again with --online.'
+        );
         EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__link') USING v_schema;
         PERFORM tenancy.reset_sequences(v_schema, v_table.table_name);
         UPDATE tenancy.ledger AS l SET state = 'done', rows_copied = v_dst_rows, finished_at = clock_timestamp()

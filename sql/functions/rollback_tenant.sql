@@ -28,10 +28,6 @@ DECLARE
     v_table    record;
     v_rows     bigint;
     v_problems text;
-    v_src_rows bigint;
-    v_src_sum  numeric;
-    v_dst_rows bigint;
-    v_dst_sum  numeric;
     v_copied   jsonb := '{}'::jsonb;
     -- Present on a Citus coordinator only (sql/citus/).
     v_undistribute regprocedure := to_regprocedure('tenancy.citus_undistribute_tenant(text)');
@@ -84,19 +80,12 @@ BEGIN
             v_copied := v_copied || jsonb_build_object(v_table.table_name, v_rows);
         END LOOP;
         FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
-            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
-            INTO v_src_rows, v_src_sum USING p_tenant_id;
-            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
-            INTO v_dst_rows, v_dst_sum USING v_schema;
-            IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum THEN
-                RAISE EXCEPTION USING
-                    ERRCODE = 'TY010',
-                    MESSAGE = format('tenant %L: rows of %I copied back do not match the tenant table', p_tenant_id,
-                                     v_table.table_name),
-                    DETAIL = format('shared: %s rows, checksum %s; tenant table: %s rows, checksum %s',
-                                    v_src_rows, v_src_sum, v_dst_rows, v_dst_sum),
-                    HINT = 'Nothing was changed. Check the shared table for triggers or rules that alter inserted rows.';
-            END IF;
+            PERFORM tenancy.assert_same_rows(
+                p_tenant_id, v_schema, v_table.fn_prefix,
+                format('tenant %L: rows of %I copied back do not match the tenant table', p_tenant_id,
+                       v_table.table_name),
+                'Nothing was changed. Check the shared table for triggers or rules that alter inserted rows.'
+            );
         END LOOP;
     ELSE
         IF v_online THEN
