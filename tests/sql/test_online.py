@@ -234,6 +234,21 @@ def test_rollback_before_cutover_refuses_writes_made_only_in_the_tenant_schema(
         assert conn.execute("SELECT to_regclass(%s)", (f"tenant_{t}.brand_colors",)).fetchone() == (None,)
 
 
+def test_cutover_refuses_a_tenant_table_that_differs_from_its_shared_rows(db: Database, manifest: Manifest) -> None:
+    """A write made only in the tenant schema before cutover: the check under the fence
+    (tenancy.assert_same_rows) refuses the cutover and nothing changes."""
+    t = _tenants(db, manifest)[0]
+    online.migrate_online(db.dsn, [t])
+    with db.connect() as conn:
+        conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
+    (refused,) = online.cutover_tenants(db.dsn, [t])
+    assert (refused.state, refused.sqlstate) == ("failed", "TY010"), refused
+    assert "brand_colors does not match its shared rows under the fence" in (refused.error or "")
+    assert "shared:" in (refused.detail or "") and refused.hint
+    with db.connect() as conn:
+        assert conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("syncing",)
+
+
 def test_rollback_after_cutover_copies_rows_back(db: Database, manifest: Manifest) -> None:
     t = _tenants(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
