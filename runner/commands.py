@@ -177,6 +177,17 @@ def uninstall(dsn: str | None, manifest: Manifest, *, force: bool) -> int:
     return 0
 
 
+def _tenants_to_work_on(
+    dsn: str | None, manifest: Manifest, tenants: list[str] | None, report: Path | None
+) -> tuple[str, list[str]]:
+    """The start of every per-tenant command: the report path checked before any work,
+    the database, and the tenants (the requested ones, each checked, or the registry)."""
+    check_report_path(report)
+    url = resolve_dsn(dsn)
+    with connect(url) as conn:
+        return url, executor.select_tenants(conn, manifest, tenants)
+
+
 def migrate_cmd(
     dsn: str | None,
     manifest: Manifest,
@@ -189,10 +200,7 @@ def migrate_cmd(
     as_json: bool = False,
     online_mode: bool = False,
 ) -> int:
-    check_report_path(report)
-    url = resolve_dsn(dsn)
-    with connect(url) as conn:
-        ids = executor.select_tenants(conn, manifest, tenants)
+    url, ids = _tenants_to_work_on(dsn, manifest, tenants, report)
     if online_mode:
         with ProgressDisplay(ids, "parallel" if jobs > 1 else "serial") as progress:
             results = online.migrate_online(url, ids, jobs=jobs, progress=progress)
@@ -280,10 +288,7 @@ def rollback(
     as_json: bool = False,
     force: bool = False,
 ) -> int:
-    check_report_path(report)
-    url = resolve_dsn(dsn)
-    with connect(url) as conn:
-        ids = executor.select_tenants(conn, manifest, tenants)
+    url, ids = _tenants_to_work_on(dsn, manifest, tenants, report)
     results = migrate.rollback_tenants(url, ids, force=force)
     if not as_json:
         for r in results:
@@ -307,10 +312,7 @@ def cutover(
     as_json: bool = False,
 ) -> int:
     """Cut over the listed tenants (or --all): fence, drain, validate, mark cut_over, remove shared rows."""
-    check_report_path(report)
-    url = resolve_dsn(dsn)
-    with connect(url) as conn:
-        ids = executor.select_tenants(conn, manifest, None if every else tenants)
+    url, ids = _tenants_to_work_on(dsn, manifest, None if every else tenants, report)
     results = online.cutover_tenants(url, ids, jobs=jobs, lock_timeout=f"{lock_timeout:g}s")
     if not as_json:
         rows = []
