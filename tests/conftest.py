@@ -183,6 +183,32 @@ def sample_db(pg_server: Server, make_template: Callable[..., str]) -> Iterator[
     yield from _fresh(pg_server, make_template("sample", _load_sample))
 
 
+
+@pytest.fixture
+def manifest() -> Any:
+    """The example manifest (tenancy.toml), which the sample matches."""
+    from runner.manifest import load_manifest
+
+    return load_manifest(REPO / "tenancy.toml")
+
+
+@pytest.fixture
+def db(sample_db: Database, manifest: Any) -> Iterator[Database]:
+    """The sample with schema tenancy installed."""
+    from runner.engine.install import install
+
+    with sample_db.connect() as conn:
+        install(conn, manifest)
+    yield sample_db
+
+
+def registry_ids(db: Database, manifest: Any) -> list[str]:
+    """The sample's tenant ids, in registry order."""
+    from runner.engine.executor import registry_tenants
+
+    with db.connect() as conn:
+        return registry_tenants(conn, manifest)
+
 # -- the Citus group must not vanish unnoticed ----------------------------------------
 # .ci/run sets TENANCY_REQUIRE_CITUS=1 when the Citus source is there: then a run of
 # the suite on the embedded PostgreSQL that ran no test marked citus fails.

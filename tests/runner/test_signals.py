@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,15 +15,10 @@ import pytest
 
 from runner.engine import executor, validate
 from runner.engine.install import install
-from runner.manifest import Manifest, load_manifest
+from runner.manifest import Manifest
 from tests.conftest import SAMPLE_ROWS, SAMPLE_TENANTS, Database, PrivateServer
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
 
 
 def _tenancy(dsn: str, *args: str) -> subprocess.Popen[str]:
@@ -52,13 +46,6 @@ def _wait_for_runner_blocked(conn: psycopg.Connection) -> int:
             return int(row[0])
         time.sleep(0.05)
     raise AssertionError("the runner never reached the held lock")
-
-
-@pytest.fixture
-def db(sample_db: Database, manifest: Manifest) -> Iterator[Database]:
-    with sample_db.connect() as conn:
-        install(conn, manifest)
-    yield sample_db
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -17,17 +17,12 @@ from psycopg import sql
 from runner.cli import main
 from runner.engine import executor
 from runner.engine.install import install
-from runner.manifest import Manifest, load_manifest
+from runner.manifest import Manifest
 from tests.conftest import Database, Server
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = str(REPO / "tenancy.toml")
 _logins = itertools.count()
-
-
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
 
 
 @pytest.fixture

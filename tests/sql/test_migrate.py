@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -19,28 +18,10 @@ from runner.engine import executor, migrate, validate
 from runner.engine.install import install
 from runner.errors import InvalidTenantId, ManifestError, PreflightFailed, TenantBusy, UnknownTenant
 from runner.manifest import Manifest, load_manifest
-from tests.conftest import Database
+from tests.conftest import Database, registry_ids
 from tests.snapshots import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
-
-
-@pytest.fixture
-def db(sample_db: Database, manifest: Manifest) -> Iterator[Database]:
-    """The sample with tenancy installed."""
-    with sample_db.connect() as conn:
-        install(conn, manifest)
-    yield sample_db
-
-
-def _tenants(db: Database, manifest: Manifest) -> list[str]:
-    with db.connect() as conn:
-        return executor.registry_tenants(conn, manifest)
 
 
 def test_install_is_idempotent_and_records_version(sample_db: Database, manifest: Manifest) -> None:
@@ -56,7 +37,7 @@ def test_install_is_idempotent_and_records_version(sample_db: Database, manifest
 
 
 def test_migrate_every_tenant_then_validate(db: Database, manifest: Manifest) -> None:
-    tenants = _tenants(db, manifest)
+    tenants = registry_ids(db, manifest)
     results = migrate.migrate_tenants(db.dsn, tenants, jobs=2)
     assert [r.state for r in results] == ["migrated"] * len(tenants)
     validated = validate.validate_tenants(db.dsn, tenants)
@@ -97,7 +78,7 @@ def test_migrate_every_tenant_then_validate(db: Database, manifest: Manifest) ->
 
 
 def test_validate_reports_each_mismatch_as_a_row(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[1]
+    t = registry_ids(db, manifest)[1]
     migrate.migrate_tenants(db.dsn, [t])
     with db.connect() as conn:
         conn.execute(f"DELETE FROM tenant_{t}.analytics_events WHERE id = (SELECT min(id) FROM tenant_{t}.analytics_events)")  # noqa: S608
@@ -115,7 +96,7 @@ def test_validate_reports_each_mismatch_as_a_row(db: Database, manifest: Manifes
 
 
 def test_dry_run_changes_nothing(db: Database, manifest: Manifest) -> None:
-    tenants = _tenants(db, manifest)
+    tenants = registry_ids(db, manifest)
     with db.connect() as conn:
         before = snapshot(conn)
     plans = migrate.plan_tenants(db.dsn, tenants)
@@ -216,14 +197,14 @@ def test_rows_without_a_registered_tenant_stop_the_run(db: Database, manifest: M
         conn.execute("INSERT INTO brand_colors (tenant_id, name, hex) VALUES ('ghost1', 'x', '#000000')")
         before = snapshot(conn)
     with pytest.raises(PreflightFailed) as e:
-        migrate.migrate_tenants(db.dsn, _tenants(db, manifest))
+        migrate.migrate_tenants(db.dsn, registry_ids(db, manifest))
     assert "tenant not in registry, 1 rows" in (e.value.detail or "")
     with db.connect() as conn:
         assert snapshot(conn) == before
 
 
 def test_a_second_session_on_the_same_tenant_is_refused(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as holder, db.connect() as other:
         holder.execute("SELECT pg_advisory_lock(tenancy.lock_key(%s))", (t,))
         with pytest.raises(psycopg.Error) as e:
@@ -240,7 +221,7 @@ def test_a_second_session_on_the_same_tenant_is_refused(db: Database, manifest: 
 
 
 def test_batched_migration_equals_single_statement(db: Database, manifest: Manifest) -> None:
-    tenants = _tenants(db, manifest)
+    tenants = registry_ids(db, manifest)
     migrate.migrate_tenants(db.dsn, tenants[:2], batch_size=7)
     migrate.migrate_tenants(db.dsn, tenants[2:])
     with db.connect() as conn:
@@ -260,7 +241,7 @@ def _ledger_rows(db: Database, tenant: str) -> int:
 
 
 def test_runner_killed_mid_tenant_resumes_to_the_same_rows(db: Database, manifest: Manifest) -> None:
-    tenant = _tenants(db, manifest)[0]  # the largest tenant
+    tenant = registry_ids(db, manifest)[0]  # the largest tenant
     env = dict(os.environ, DATABASE_URL=db.dsn)
     # Small batches, and a pause per batch so the kill lands mid-copy.
     with db.connect() as conn:
@@ -305,7 +286,7 @@ def test_runner_killed_mid_tenant_resumes_to_the_same_rows(db: Database, manifes
 
 
 def test_rollback_drops_new_tables_only(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as conn:
         before = snapshot(conn)
     migrate.migrate_tenants(db.dsn, [t])
@@ -327,7 +308,7 @@ def test_rollback_drops_new_tables_only(db: Database, manifest: Manifest) -> Non
 
 
 def test_existing_table_in_tenant_schema_is_never_overwritten(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as conn:
         conn.execute(f"CREATE TABLE tenant_{t}.brand_fonts (id int)")
     (result,) = migrate.migrate_tenants(db.dsn, [t])
@@ -342,12 +323,12 @@ def test_sql_errors_map_to_typed_exceptions(db: Database) -> None:
         conn.execute("SELECT tenancy.require_tenant('Bad Id')")
     assert e.value.sqlstate == "TY001" and "Bad Id" in str(e.value) and e.value.hint
     with db.connect() as conn, pytest.raises(TenantBusy), typed_errors():
-        conn.execute("SELECT tenancy.assert_tenant_locked(%s)", (_tenants(db, load_manifest(REPO / "tenancy.toml"))[0],))
+        conn.execute("SELECT tenancy.assert_tenant_locked(%s)", (registry_ids(db, load_manifest(REPO / "tenancy.toml"))[0],))
 
 
 def test_a_shared_row_changed_after_the_copy_is_reported(db: Database, manifest: Manifest) -> None:
     """Validation reads both sides: a later change to a shared row is a checksum mismatch."""
-    tenants = _tenants(db, manifest)
+    tenants = registry_ids(db, manifest)
     migrate.migrate_tenants(db.dsn, tenants)
     with db.connect() as conn:
         conn.execute(
@@ -373,7 +354,7 @@ def test_a_shared_row_changed_after_the_copy_is_reported(db: Database, manifest:
 
 
 def test_rows_added_to_the_source_during_a_batched_copy_stop_the_tenant(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as conn:
         # After the first committed batch of brand_colors, a write sneaks into the shared table.
         conn.execute(
@@ -402,7 +383,7 @@ def _trigger_on_ledger(db: Database, when: str, action: str) -> None:
 
 
 def test_dba_migrate_validates_each_copy_and_commits_nothing_on_a_mismatch(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     # A shared row changes right after its table was copied, inside the migration.
     _trigger_on_ledger(
         db, "copied", "UPDATE public.brand_colors SET name = name || '!' WHERE id = (SELECT min(id) FROM public.brand_colors)"
@@ -419,7 +400,7 @@ def test_dba_migrate_validates_each_copy_and_commits_nothing_on_a_mismatch(db: D
 def test_runner_validates_against_the_shared_rows_as_they_are_after_the_copy(db: Database, manifest: Manifest) -> None:
     """A row updated before its table is copied is copied as updated, and the validation agrees;
     one updated after its copy is tests/sql/test_online.py's offline case (TY010)."""
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     _trigger_on_ledger(
         db,
         "created",

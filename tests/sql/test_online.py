@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from runner.db import typed_errors
-from runner.engine import executor, migrate, online, validate
+from runner.engine import migrate, online, validate
 from runner.engine.install import install
 from runner.errors import (
     CaptureLost,
@@ -28,28 +28,11 @@ from runner.errors import (
     TruncateRefused,
     WritersStillOpen,
 )
-from runner.manifest import Manifest, load_manifest
-from tests.conftest import Database
+from runner.manifest import Manifest
+from tests.conftest import Database, registry_ids
 
 REPO = Path(__file__).resolve().parents[2]
 PAUSE_KEY = 4242
-
-
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
-
-
-@pytest.fixture
-def db(sample_db: Database, manifest: Manifest) -> Iterator[Database]:
-    with sample_db.connect() as conn:
-        install(conn, manifest)
-    yield sample_db
-
-
-def _tenants(db: Database, manifest: Manifest) -> list[str]:
-    with db.connect() as conn:
-        return executor.registry_tenants(conn, manifest)
 
 
 def _pause_on_ledger(db: Database, table: str, state: str) -> None:
@@ -116,7 +99,7 @@ def _shared_vs_tenant(conn: psycopg.Connection, tenant: str, table: str) -> tupl
 def test_offline_runner_catches_a_row_updated_after_its_table_was_copied(db: Database, manifest: Manifest) -> None:
     """The runner used to take the shared sums before any copy: this tenant ended `migrated` with a stale row.
     One tenant at a time (split=False); the batched split copy is not covered here."""
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     _pause_on_ledger(db, "brand_colors", "copied")
     (result,) = _while_paused(
         db, lambda: migrate.migrate_tenants(db.dsn, [t], split=False), _touch_first_brand_color(t)
@@ -126,7 +109,7 @@ def test_offline_runner_catches_a_row_updated_after_its_table_was_copied(db: Dat
 
 
 def test_online_copy_replays_a_row_updated_after_its_table_was_copied(db: Database, manifest: Manifest) -> None:
-    tenants = _tenants(db, manifest)
+    tenants = registry_ids(db, manifest)
     t = tenants[0]
     _pause_on_ledger(db, "brand_colors", "indexed")
     (result,) = _while_paused(db, lambda: online.migrate_online(db.dsn, [t]), _touch_first_brand_color(t))
@@ -168,7 +151,7 @@ def test_online_refuses_tables_without_a_primary_key(sample_db: Database, manife
     with sample_db.connect() as conn:
         conn.execute("ALTER TABLE public.brand_fonts DROP CONSTRAINT brand_fonts_pkey")
         install(conn, manifest)
-    t = _tenants(sample_db, manifest)[0]
+    t = registry_ids(sample_db, manifest)[0]
     (result,) = online.migrate_online(sample_db.dsn, [t])
     assert result.state == "failed" and result.sqlstate == "TY051"
     assert "brand_fonts" in (result.error or "") and result.hint
@@ -177,7 +160,7 @@ def test_online_refuses_tables_without_a_primary_key(sample_db: Database, manife
 
 
 def test_copy_and_replay_refuse_read_committed(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as conn:
         conn.execute("CALL tenancy.start_capture(%s)", (t,))
         with pytest.raises(NeedsSnapshot) as e, typed_errors():
@@ -188,7 +171,7 @@ def test_copy_and_replay_refuse_read_committed(db: Database, manifest: Manifest)
 
 
 def test_fence_holds_only_that_tenants_writers(db: Database, manifest: Manifest) -> None:
-    a, b = _tenants(db, manifest)[:2]
+    a, b = registry_ids(db, manifest)[:2]
     online.migrate_online(db.dsn, [a, b])
     with db.connect() as fence, db.connect() as writer:
         fence.execute("SELECT pg_advisory_lock(tenancy.fence_key(%s))", (a,))
@@ -218,7 +201,7 @@ def test_fence_holds_only_that_tenants_writers(db: Database, manifest: Manifest)
 def test_rollback_before_cutover_refuses_writes_made_only_in_the_tenant_schema(
     db: Database, manifest: Manifest
 ) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     with db.connect() as conn:
         conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
@@ -237,7 +220,7 @@ def test_rollback_before_cutover_refuses_writes_made_only_in_the_tenant_schema(
 def test_cutover_refuses_a_tenant_table_that_differs_from_its_shared_rows(db: Database, manifest: Manifest) -> None:
     """A write made only in the tenant schema before cutover: the check under the fence
     (tenancy.assert_same_rows) refuses the cutover and nothing changes."""
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     with db.connect() as conn:
         conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
@@ -250,7 +233,7 @@ def test_cutover_refuses_a_tenant_table_that_differs_from_its_shared_rows(db: Da
 
 
 def test_rollback_after_cutover_copies_rows_back(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     online.cutover_tenants(db.dsn, [t])
     with db.connect() as conn:
@@ -273,7 +256,7 @@ def test_rollback_after_cutover_copies_rows_back(db: Database, manifest: Manifes
 
 
 def test_rollback_after_cutover_refuses_keys_taken_in_the_shared_table(db: Database, manifest: Manifest) -> None:
-    a, b = _tenants(db, manifest)[:2]
+    a, b = registry_ids(db, manifest)[:2]
     online.migrate_online(db.dsn, [a])
     online.cutover_tenants(db.dsn, [a])
     with db.connect() as conn:
@@ -288,7 +271,7 @@ def test_rollback_after_cutover_refuses_keys_taken_in_the_shared_table(db: Datab
 
 
 def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: Manifest) -> None:
-    tenants = _tenants(db, manifest)
+    tenants = registry_ids(db, manifest)
     online.migrate_online(db.dsn, tenants, jobs=2)
     online.cutover_tenants(db.dsn, tenants[:1])
     with pytest.raises(NotAllCutOver) as e:
@@ -316,7 +299,7 @@ def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: M
 
 def test_capture_start_waits_for_writers_that_logged_nothing(db: Database, manifest: Manifest) -> None:
     """A write in progress when capture starts was not logged: the copy must come after its commit."""
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as writer, db.connect() as conn:
         writer.execute("BEGIN")
         writer.execute("UPDATE public.brand_colors SET name = 'in progress' WHERE tenant_id = %s", (t,))
@@ -332,7 +315,7 @@ def test_capture_start_waits_for_writers_that_logged_nothing(db: Database, manif
 
 
 def test_offline_migrate_refuses_a_syncing_tenant(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     (result,) = migrate.migrate_tenants(db.dsn, [t])
     assert result.state == "failed" and result.sqlstate == "TY008" and "--online" in (result.hint or "")
@@ -350,7 +333,7 @@ def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsy
     assert main(["migrate", "--online", *dsn]) == 0
     assert main(["contract", "--dsn", db.dsn]) == 2  # not every tenant is cut over
     assert "FAILED:" in capsys.readouterr().err
-    first = _tenants(db, manifest)[0]
+    first = registry_ids(db, manifest)[0]
     assert main(["cutover", "--tenant", first, *dsn]) == 0
     assert main(["cutover", "--all", *dsn]) == 0
     out = capsys.readouterr().out
@@ -364,7 +347,7 @@ def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsy
 
 
 def test_truncate_is_refused_while_tenants_are_in_flight(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as conn:
         conn.execute("BEGIN")
         conn.execute("TRUNCATE public.brand_fonts")  # nobody in flight: allowed
@@ -378,7 +361,7 @@ def test_truncate_is_refused_while_tenants_are_in_flight(db: Database, manifest:
 def test_reinstall_keeps_the_capture_and_uninstall_takes_it(db: Database, manifest: Manifest) -> None:
     from runner.engine.uninstall import blockers, shared_roles, uninstall
 
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     with db.connect() as conn:
         # An install of another version in flight: the capture triggers are made again, in one transaction.
@@ -398,7 +381,7 @@ def test_reinstall_keeps_the_capture_and_uninstall_takes_it(db: Database, manife
 
 
 def test_an_install_that_would_stop_the_capture_in_flight_is_refused(db: Database, manifest: Manifest) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     with db.connect() as conn:
         # Without its primary key, brand_fonts would get no capture trigger from this install.

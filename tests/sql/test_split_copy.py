@@ -26,11 +26,6 @@ from tests.conftest import Database
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
-
-
 def _always_split(conn: psycopg.Connection, db: Database) -> None:
     """Route every table, however small (by default, tables smaller than shared_buffers
     are copied per tenant)."""

@@ -34,11 +34,6 @@ REPO = Path(__file__).resolve().parents[2]
 PREVIOUS_RELEASE = "589063d6f01c2dd42b5f58078cefa0386721ba65"
 
 
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
-
-
 @pytest.fixture(scope="module")
 def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The released 0.1.0 tree (runner/, sql/, tenancy.toml), from git history."""

@@ -15,23 +15,10 @@ import pytest
 from runner import db as runner_db
 from runner.engine import executor, migrate, validate
 from runner.engine.executor import natural_order
-from runner.engine.install import install
-from runner.manifest import Manifest, load_manifest
-from tests.conftest import Database
+from runner.manifest import Manifest
+from tests.conftest import Database, registry_ids
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest(REPO / "tenancy.toml")
-
-
-@pytest.fixture
-def db(sample_db: Database, manifest: Manifest) -> Iterator[Database]:
-    with sample_db.connect() as conn:
-        install(conn, manifest)
-    yield sample_db
 
 
 @pytest.fixture
@@ -39,11 +26,6 @@ def short_lock_timeout() -> Iterator[None]:
     runner_db.set_lock_timeout(3)  # the watcher polls each second: it sees the wait first
     yield
     runner_db.set_lock_timeout(runner_db.DEFAULT_LOCK_TIMEOUT)
-
-
-def _tenants(db: Database, manifest: Manifest) -> list[str]:
-    with db.connect() as conn:
-        return executor.registry_tenants(conn, manifest)
 
 
 def _hold_tenant_row(conn: psycopg.Connection, tenant: str) -> None:
@@ -64,7 +46,7 @@ def _release_later(conn: psycopg.Connection, seconds: float) -> threading.Timer:
 def test_a_lock_held_too_long_fails_that_tenant_reports_the_wait_and_the_run_goes_on(
     db: Database, manifest: Manifest, short_lock_timeout: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first, *others = _tenants(db, manifest)
+    first, *others = registry_ids(db, manifest)
     with db.connect() as holder:
         _hold_tenant_row(holder, first)
         holder_pid = holder.info.backend_pid
@@ -99,7 +81,7 @@ def test_a_lock_held_too_long_fails_that_tenant_reports_the_wait_and_the_run_goe
 
 
 def test_a_terminated_backend_fails_its_tenant_and_the_run_goes_on(db: Database, manifest: Manifest) -> None:
-    first, *others = _tenants(db, manifest)
+    first, *others = registry_ids(db, manifest)
     with db.connect() as holder, db.connect() as killer:
         _hold_tenant_row(holder, first)
         timer = _release_later(holder, 20)
@@ -135,7 +117,7 @@ def test_a_terminated_backend_fails_its_tenant_and_the_run_goes_on(db: Database,
 def test_a_second_runner_is_refused_at_once_and_leaves_the_other_runners_state(
     db: Database, manifest: Manifest
 ) -> None:
-    t = _tenants(db, manifest)[0]
+    t = registry_ids(db, manifest)[0]
     with db.connect() as first:
         # The first runner is mid-migration: it made the shared grants and policies
         # once for its run (as migrate_tenants does), and its transaction holds the tenant.
@@ -162,7 +144,7 @@ def test_a_second_runner_is_refused_at_once_and_leaves_the_other_runners_state(
 
 
 def test_a_statement_timeout_fails_that_tenant_and_the_run_goes_on(db: Database, manifest: Manifest) -> None:
-    slow, *others = _tenants(db, manifest)
+    slow, *others = registry_ids(db, manifest)
     with db.connect() as conn:
         # One tenant's migration takes longer than the role allows a statement to run.
         conn.execute(
