@@ -293,7 +293,7 @@ class ProgressDisplay:
     def label(self, tenant_id: str) -> str:
         return f"[{self._index.get(tenant_id, 0)}/{self._count} {self._executor}:{tenant_id}]"
 
-    def start(self, tenant_id: str, total_rows: int) -> None:
+    def start(self, tenant_id: str) -> None:
         with self._lock:
             self._in_flight[tenant_id] = ""
             self._rows_in_flight[tenant_id] = 0

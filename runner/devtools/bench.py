@@ -5,11 +5,12 @@ same data and in the same tenant order, measures three ways of moving the
 twelve shared tables into per-tenant tables:
 
 (a) ``migrate``: tenancy itself, which validates every copy. Install, then
-    ``migrate_tenants`` over every tenant: the shared side of every tenant's
-    validation in one pass per shared table (``tenancy.source_sums``), then
-    per tenant ``migrate_tenant``: preflight, copy, count and checksum of the
-    tenant table against its shared rows (nothing is committed on a
-    difference), keys, indexes, FKs, sequences, grants. Timed wall clock.
+    ``migrate_tenants`` over every tenant, in batches (``tenancy.migrate_tenants``):
+    preflight, the split copy, the shared side of the validation read after
+    the copy in one pass per shared table (``tenancy.source_sums``), count and
+    checksum of each tenant table against its shared rows (nothing is
+    committed on a difference), keys, indexes, FKs, sequences, grants. Timed
+    wall clock.
     ``tenancy validate`` run afterwards (both sides read again) is timed
     apart and reported as ``ratio_vs_raw_with_validate_again``.
 (b) ``raw``: the limit. A bare ``INSERT … SELECT`` per table into tables of the

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from runner.db import connect, progress_notices, typed_errors
 from runner.engine.executor import (
@@ -109,7 +107,7 @@ def _migrate_one(
         try:
             with typed_errors():
                 if progress:
-                    progress.start(tenant_id, 0)
+                    progress.start(tenant_id)
                 if batch_size:
                     conn.execute("CALL tenancy.migrate_tenant_batched(%s, %s)", (tenant_id, batch_size))
                     rows = conn.execute(
@@ -139,27 +137,20 @@ def _migrate_one(
     return result
 
 
-def _migrate_batch(
-    conn: psycopg.Connection,
-    batch: list[str],
-    sums: dict[str, dict[str, Any]],
-    progress: Progress | None,
-) -> list[TenantResult]:
-    """One batch in one transaction (tenancy.migrate_tenants). When the batch as a whole
-    fails (a statement shared by its tenants), each tenant is migrated on its own, so the
-    error lands on the tenant that caused it and the others still move."""
+def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progress | None) -> list[TenantResult]:
+    """One batch in one transaction (tenancy.migrate_tenants), validated against the shared
+    rows as they are after the copy. When the batch as a whole fails (a statement shared by
+    its tenants), each tenant is migrated on its own, so the error lands on the tenant that
+    caused it and the others still move."""
     started = time.monotonic()
     if progress:
         for t in batch:
-            progress.start(t, sum(int(v[0]) for v in sums.get(t, {}).values()))
+            progress.start(t)
     # Progress NOTICEs only when something shows them.
     conn.execute("SELECT set_config('client_min_messages', %s, false)", ("notice" if progress else "warning",))
     try:
         with progress_notices(conn, progress.advance if progress else None), typed_errors():
-            cur = conn.execute(
-                "SELECT * FROM tenancy.migrate_tenants(%s, %s)",
-                (batch, Jsonb({t: sums[t] for t in batch if t in sums})),
-            )
+            cur = conn.execute("SELECT * FROM tenancy.migrate_tenants(%s)", (batch,))
             names = [d.name for d in cur.description or ()]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     except (TenancyError, psycopg.Error) as e:
@@ -246,7 +237,7 @@ def migrate_tenants(
         results = {t: TenantResult(t, "skipped", rows=sum(x.rows for x in ts), tables=ts) for t, ts in skipped.items()}
         if progress:
             for skip in results.values():
-                progress.start(skip.tenant_id, skip.rows)
+                progress.start(skip.tenant_id)
                 progress.finish(skip)
         if not pending:
             return [results[t] for t in tenants]
@@ -257,12 +248,8 @@ def migrate_tenants(
             # What all tenants share, once per run and in its own short transaction,
             # so tenants migrated in parallel never wait on its lock.
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
-            # The shared side of the split copy's validation, one pass per shared table.
-            # (One tenant at a time, _migrate_one reads it after the copy instead.)
-            row = conn.execute("SELECT tenancy.source_sums(%s)", (pending,)).fetchone()
         collisions = schema_collisions(conn)
         failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
-    sums: dict[str, dict[str, Any]] = row[0] if row else {}
     pending = [t for t in pending if t not in collisions]
     if split and not batch_size:
         size = int(size_row[0]) if size_row else 1
@@ -272,7 +259,7 @@ def migrate_tenants(
         parts = for_each_tenant(
             dsn,
             batches,
-            lambda conn, b: _migrate_batch(conn, b, sums, progress),
+            lambda conn, b: _migrate_batch(conn, b, progress),
             jobs,
             not_run=lambda b, why: [not_run(t, why) for t in b],
         )

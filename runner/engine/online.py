@@ -74,7 +74,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
         try:
             with typed_errors():
                 if progress:
-                    progress.start(tenant_id, 0)
+                    progress.start(tenant_id)
                 conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
                 conn.execute("CALL tenancy.start_capture(%s)", (tenant_id,))
                 with conn.transaction():

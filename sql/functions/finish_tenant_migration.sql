@@ -5,8 +5,8 @@
 -- difference, so that (in migrate_tenant's single transaction) a tenant is
 -- only ever committed identical to its source. The shared side comes from
 -- p_source_sums ({"table": [rows, checksum]}, as tenancy.source_sums() gives
--- it for many tenants in one pass) or, when NULL, is read here for this
--- tenant. Then it builds keys and indexes, foreign keys, sets sequences past
+-- it for many tenants in one pass; read after the copy, or a row changed
+-- after its copy goes unseen) or, when NULL, is read here for this tenant. Then it builds keys and indexes, foreign keys, sets sequences past
 -- the copied ids, provisions so grants cover the new tables, and marks the
 -- tenant migrated. Returns one row per table. Re-running skips finished tables.
 
@@ -47,7 +47,7 @@ BEGIN
         ELSE
             v_src_rows := coalesce((p_source_sums -> v_table.table_name ->> 0)::bigint, 0);
             v_src_sum := coalesce((p_source_sums -> v_table.table_name ->> 1)::numeric, 0);
-            -- Sums taken earlier in the run: rows written since then must show too.
+            -- Sums read for the whole batch: rows written since then must show too.
             EXECUTE format('SELECT tenancy.%I($1)', v_table.fn_prefix || '__source_count')
             INTO v_now_rows USING p_tenant_id;
         END IF;

@@ -4,14 +4,13 @@
 -- (TY003/TY007/TY009), copies each table with one INSERT ... SELECT,
 -- validates every copy row by row against its source (count and checksum;
 -- TY010, and nothing is committed), builds keys, indexes and FKs after the
--- load and resets sequences. p_source_sums (from tenancy.source_sums(), which
--- reads each shared table once for many tenants) saves reading this tenant's
--- shared rows a second time; without it they are read here. A tenant already
+-- load and resets sequences. The shared side of the validation is read after
+-- the copy, so a row written meanwhile shows as a difference. A tenant already
 -- migrated is skipped; one migrated before a table was added to [move]
 -- gets that table moved (tenancy.migration_complete()). For huge tenants,
 -- CALL tenancy.migrate_tenant_batched() commits in batches.
 
-CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text)
 RETURNS TABLE (tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric, action text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -38,12 +37,12 @@ BEGIN
         PERFORM tenancy.copy_tenant_table(p_tenant_id, v_table, NULL);
     END LOOP;
     FOR table_name, state, rows_copied, seconds IN
-        SELECT f.table_name, f.state, f.rows_copied, f.seconds FROM tenancy.finish_tenant_migration(p_tenant_id, p_source_sums) AS f
+        SELECT f.table_name, f.state, f.rows_copied, f.seconds FROM tenancy.finish_tenant_migration(p_tenant_id) AS f
     LOOP
         action := 'migrated';
         RETURN NEXT;
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.migrate_tenant(text, jsonb) IS
+COMMENT ON FUNCTION tenancy.migrate_tenant(text) IS
 'Moves one tenant''s rows into its schema in one transaction (preflight, copy, validate, index); idempotent.';

@@ -4,13 +4,12 @@
 -- transaction and a crash resumes where the ledger says. Must be called
 -- outside an explicit transaction block. It holds the tenant's lock for the
 -- session; after an error, end the session or SELECT pg_advisory_unlock_all().
--- p_source_sums as for migrate_tenant. (No SET search_path here: a
--- procedure with SET cannot COMMIT.)
+-- Validation reads the shared side after the last batch, as migrate_tenant.
+-- (No SET search_path here: a procedure with SET cannot COMMIT.)
 
 CREATE OR REPLACE PROCEDURE tenancy.migrate_tenant_batched(
     p_tenant_id text,
-    p_batch_size integer DEFAULT 10000,
-    p_source_sums jsonb DEFAULT NULL
+    p_batch_size integer DEFAULT 10000
 )
 LANGUAGE plpgsql
 AS $fn$
@@ -39,11 +38,11 @@ BEGIN
             END LOOP;
             COMMIT;
         END LOOP;
-        PERFORM tenancy.finish_tenant_migration(p_tenant_id, p_source_sums);
+        PERFORM tenancy.finish_tenant_migration(p_tenant_id);
         COMMIT;
     END IF;
     PERFORM pg_advisory_unlock(tenancy.lock_key(p_tenant_id));
 END
 $fn$;
-COMMENT ON PROCEDURE tenancy.migrate_tenant_batched(text, integer, jsonb) IS
+COMMENT ON PROCEDURE tenancy.migrate_tenant_batched(text, integer) IS
 'Moves one tenant''s rows into its schema in committed keyset batches; resumes from the ledger.';

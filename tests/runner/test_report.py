@@ -100,7 +100,7 @@ def test_report_path_checked(tmp_path: Path) -> None:
 def _run_display(display: ProgressDisplay, tenants: list[str], failing: set[str]) -> None:
     with display:
         for t in tenants:
-            display.start(t, 10)
+            display.start(t)
             display.advance({"tenant": t, "step": "copy", "table": "notes", "rows": 10})
             state = "failed" if t in failing else "migrated"
             display.finish(TenantResult(t, state, rows=10, error="boom [x]" if t in failing else None))

@@ -96,16 +96,30 @@ def _shared_vs_tenant(conn: psycopg.Connection, tenant: str, table: str) -> tupl
     return shared, mine
 
 
-def test_offline_runner_catches_a_row_updated_after_its_table_was_copied(db: Database, manifest: Manifest) -> None:
-    """The runner used to take the shared sums before any copy: this tenant ended `migrated` with a stale row.
-    One tenant at a time (split=False); the batched split copy is not covered here."""
-    t = registry_ids(db, manifest)[0]
-    _pause_on_ledger(db, "brand_colors", "copied")
-    (result,) = _while_paused(
-        db, lambda: migrate.migrate_tenants(db.dsn, [t], split=False), _touch_first_brand_color(t)
+@pytest.mark.parametrize("split", [False, True], ids=["per-tenant", "split-batch"])
+def test_offline_runner_catches_a_row_updated_after_its_table_was_copied(
+    db: Database, manifest: Manifest, split: bool
+) -> None:
+    """The runner used to take the shared sums before any copy: this tenant ended `migrated`
+    with a stale row, in the per-tenant path and in the batched split copy alike. In a batch
+    only the tenant whose row changed fails; the others are migrated."""
+    tenants = registry_ids(db, manifest)
+    victim = tenants[0]
+    # Tables are copied in manifest order (for the whole batch in the split copy):
+    # when templates is copied, every brand_colors copy is done.
+    _pause_on_ledger(db, "templates", "copied")
+    results = _while_paused(
+        db,
+        lambda: migrate.migrate_tenants(db.dsn, tenants if split else [victim], split=split),
+        _touch_first_brand_color(victim),
     )
-    assert result.state == "failed" and result.sqlstate == "TY010", result
-    assert "brand_colors" in (result.error or "")
+    by_id = {r.tenant_id: r for r in results}
+    assert by_id[victim].state == "failed" and by_id[victim].sqlstate == "TY010", by_id[victim]
+    assert "brand_colors" in (by_id[victim].error or "")
+    assert [r.state for r in results if r.tenant_id != victim] == ["migrated"] * (len(results) - 1)
+    with db.connect() as conn:
+        # The victim keeps no copy: nothing unvalidated is ever committed.
+        assert conn.execute("SELECT to_regclass(%s)", (f"tenant_{victim}.brand_colors",)).fetchone() == (None,)
 
 
 def test_online_copy_replays_a_row_updated_after_its_table_was_copied(db: Database, manifest: Manifest) -> None:
