@@ -16,7 +16,10 @@ of a central table at two entries instead of two per tenant.
 A shared migrator role (NOLOGIN) is a member of every tenant owner role, so it
 can create, own and fill tenant tables, and may read the central copies of the
 moved tables and the registry, and reference the central tables (tenant tables
-keep their foreign keys to them). In schema tenancy (the tool's own, outside
+keep their foreign keys to them). On the moved tables' central copies it may
+also delete (the purge of a cut-over tenant's rows) and insert (the copy back
+of a rollback after cutover); never UPDATE, TRIGGER or TRUNCATE, and nothing
+on the central tables that stay. In schema tenancy (the tool's own, outside
 this model) install grants it what the runner needs; nothing else.
 
 The federated reads (schema tenancy_federation) are SECURITY DEFINER functions
@@ -56,6 +59,11 @@ ALL = "*"
 
 TABLE_DML = ("DELETE", "INSERT", "SELECT", "UPDATE")
 TABLE_READ = ("SELECT",)
+# The migrator on a moved table's central copy: read it (copy, validate), delete
+# a cut-over tenant's rows (purge), insert them back (rollback after cutover).
+# No TRIGGER: the capture triggers are made by install, and a migrator that could
+# add a trigger there would get its code run by every writer of the shared table.
+MOVED_TABLE_RUNNER = ("DELETE", "INSERT", "SELECT")
 SEQUENCE_APP = ("SELECT", "USAGE")
 SEQUENCE_READ = ("SELECT",)
 
@@ -351,9 +359,12 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
         p.append(Privilege(ro_group.name, TABLE, central, table, "SELECT"))
         # Inserting a row draws its id from the serial's sequence.
         p.append(Privilege(app_group.name, SEQUENCE, central, hybrid_sequence(table), "USAGE"))
-    # The migrator reads the rows it copies and the registry it checks them against.
-    for table in sorted(set(manifest.move) | {manifest.registry.table}):
-        p.append(Privilege(migrator.name, TABLE, central, table, "SELECT"))
+    # The migrator reads the rows it copies, purges them after cutover and
+    # copies them back on a rollback after cutover; it reads the registry it
+    # checks tenant ids against.
+    for table in manifest.move:
+        p += [Privilege(migrator.name, TABLE, central, table, x) for x in MOVED_TABLE_RUNNER]
+    p.append(Privilege(migrator.name, TABLE, central, manifest.registry.table, "SELECT"))
     # Tenant tables keep their foreign keys to the central tables: adding one
     # needs REFERENCES on its target, whatever tenant roles may see of it.
     referenced = sorted(set(manifest.central) | {manifest.registry.table})

@@ -51,7 +51,7 @@ def test_exact_resource_set_for_three_tenants() -> None:
         expected.add((ROLE, f"role-{role}"))
         expected.add((GRANT, f"grant-{role}-schema-public-usage"))
     expected |= {
-        (GRANT, "grant-tenancy_migrator-table-public-select"),
+        (GRANT, "grant-tenancy_migrator-table-public-delete-insert-select"),
         (GRANT, "grant-tenancy_migrator-table-public-references"),
         (GRANT, "grant-tenancy_migrator-table-public-references-select"),
         (GRANT, "grant-tenancy_app-table-public-select"),
@@ -174,7 +174,7 @@ def test_shared_grants_cover_reference_and_hybrid_tables_only() -> None:
     assert hybrid["objects"] == sorted(MANIFEST.hybrid)
     ro = _inputs(r["grant-tenancy_readonly-table-public-select"])
     assert ro["objects"] == sorted(set(visible) | set(MANIFEST.hybrid))
-    migrator = _inputs(r["grant-tenancy_migrator-table-public-select"])
+    migrator = _inputs(r["grant-tenancy_migrator-table-public-delete-insert-select"])
     assert migrator["objects"] == sorted(MANIFEST.move)
     # The registry is read and referenced; the other central tables referenced.
     registry = _inputs(r["grant-tenancy_migrator-table-public-references-select"])

@@ -97,11 +97,15 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
         assert ("sequence", f"{t}_id_seq", "USAGE") in app
     for t in MANIFEST.move:
         assert not any(name == t for _, name, _ in app | ro)
-        assert ("table", t, "SELECT") in mig
+        # Read, purge after cutover, copy back on a rollback after cutover; never UPDATE or TRIGGER.
+        assert {p for k, n, p in mig if (k, n) == ("table", t)} == {"DELETE", "INSERT", "SELECT"}
+    # On the central tables that stay it only reads the registry and references.
+    for t in {*MANIFEST.central, *MANIFEST.hybrid}:
+        assert {p for k, n, p in mig if (k, n) == ("table", t)} <= {"SELECT", "REFERENCES"}
     # Tenant tables keep their foreign keys to the central tables.
     for t in {*MANIFEST.central, MANIFEST.registry.table}:
         assert ("table", t, "REFERENCES") in mig
-    assert {p for _, _, p in mig} == {"SELECT", "USAGE", "REFERENCES"}
+    assert {p for _, _, p in mig} == {"SELECT", "USAGE", "REFERENCES", "INSERT", "DELETE"}
     assert not any(p.privilege == "CREATE" for p in shared.privileges)
     fed = by_role["tenancy_federation_owner"]
     assert fed == {("schema", "public", "USAGE")} | {
