@@ -179,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ct = add(
         "contract",
-        "Once every tenant is cut over: drop the shared moved tables, capture triggers, change log.",
+        "Once every tenant is cut over: drop the shared moved tables and capture triggers, empty the change log.",
         "json",
-        details="Refuses while any tenant is not cut over, listing them.",
+        details="Refuses while any tenant is not cut over, listing them. The shared tables are dropped\n"
+        "(or moved) as their owner, by tenancy.contract_shared_tables; a member of tenancy_migrator may run it.",
     )
     ct.add_argument("--archive", metavar="SCHEMA", help="move the shared tables into this schema instead of dropping them")
 

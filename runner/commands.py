@@ -339,7 +339,7 @@ def cutover(
 
 
 def contract(dsn: str | None, *, archive: str | None, as_json: bool = False) -> int:
-    """Drop (or archive) the shared moved tables, capture triggers and change log."""
+    """Drop (or archive) the shared moved tables and their capture triggers; empty the change log."""
     url = resolve_dsn(dsn)
     with connect(url) as conn:
         executor.require_installed(conn)

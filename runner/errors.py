@@ -48,6 +48,9 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY057": ("writers still open", "Transactions writing the shared tables did not end in time; end them and re-run."),
     "TY058": ("truncate refused", "TRUNCATE would escape the capture while tenants are migrated online; delete rows instead."),
     "TY059": ("capture lost", "That install would stop the change capture while tenants are in flight; finish them first."),
+    "TY061": ("shared table owner", "Contract runs as the owner of the moved tables: give them one owner, then `tenancy install` again."),
+    "TY062": ("archive schema refused", "Name a new schema for --archive, or one that only the shared tables' owner may create in."),
+    "TY063": ("shared table in use", "Objects outside tenancy depend on a shared table: drop them, or contract with --archive."),
 }
 
 
@@ -223,6 +226,18 @@ class CaptureLost(DatabaseError):
     sqlstate = "TY059"
 
 
+class SharedTableOwner(DatabaseError):
+    sqlstate = "TY061"
+
+
+class ArchiveSchemaRefused(DatabaseError):
+    sqlstate = "TY062"
+
+
+class SharedTableInUse(DatabaseError):
+    sqlstate = "TY063"
+
+
 _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
     cls.sqlstate: cls
     for cls in (
@@ -258,6 +273,9 @@ _BY_SQLSTATE: dict[str, type[DatabaseError]] = {
         WritersStillOpen,
         TruncateRefused,
         CaptureLost,
+        SharedTableOwner,
+        ArchiveSchemaRefused,
+        SharedTableInUse,
     )
 }
 

@@ -283,6 +283,22 @@ def unlisted_tenant_tables(conn: psycopg.Connection, manifest: Manifest) -> list
     return [r[0] for r in rows if r[0] not in listed]
 
 
+@dataclass(frozen=True)
+class SharedOwner:
+    """The role that owns every moved table, which contract acts as (docs/online.md)."""
+
+    name: str
+    superuser: bool
+
+
+def shared_tables_owner(conn: psycopg.Connection, manifest: Manifest) -> SharedOwner | None:
+    """The one owner of all the moved tables, or None when they have several."""
+    rows = conn.execute(
+        read_query("queries/catalog_moved_owners.sql"), {"schema": manifest.central_schema, "tables": list(manifest.move)}
+    ).fetchall()
+    return SharedOwner(rows[0][0], bool(rows[0][1])) if len(rows) == 1 else None
+
+
 def _nearest(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""

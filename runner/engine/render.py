@@ -99,6 +99,8 @@ GLOBAL_TEMPLATES += [
     "deprovision_tenant.sql.j2",
     "federation_grants.sql.j2",
 ]
+# Online mode: the one routine of contract that runs as the owner of the shared tables.
+GLOBAL_TEMPLATES += ["contract_shared_tables.sql.j2"]
 
 
 def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
@@ -110,6 +112,7 @@ def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
         "tenant_id_pattern": TENANT_ID_PATTERN,
         "tables": [t.name for t in tables],
         "model": sql_context(manifest),
+        "shared_owner": catalog.shared_tables_owner(conn, manifest),
     }
     files = [
         RenderedFile(f"00_{Path(name).stem.removesuffix('.sql')}.sql", name, env.get_template(name).render(context))

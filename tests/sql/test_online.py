@@ -297,7 +297,7 @@ def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: M
     with db.connect() as conn:
         assert conn.execute("SELECT to_regclass('public.brand_colors')").fetchone() == (None,)
         assert conn.execute("SELECT count(*) FROM archive.brand_colors").fetchone() == (0,)
-        assert conn.execute("SELECT to_regclass('tenancy.change_log')").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM tenancy.change_log").fetchone() == (0,)
         assert conn.execute(
             "SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture'"
         ).fetchone() == (0,)
