@@ -13,7 +13,9 @@ operations on the tenant's own data must work.
 A login that is only a member of tenancy_migrator plants a view, a rule, a
 trigger and an index over its own function in tenant schemas; migrate,
 validate, rollback and the federated reads then run, and the planted
-function must never have run.
+function must never have run. The same login then tries to make the contract
+routine (which runs as the owner of the shared tables) drop or move anything
+but the shared tables, or run its code.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ import pytest
 from psycopg import sql
 
 from runner.access.model import build_model
+from runner.engine import online
 from runner.engine.install import install
 from runner.manifest import load_manifest
+from tests.snapshots import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
@@ -698,3 +702,148 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
     )
     assert tally.allowed == []
     assert tally.attempts > 0 and tally.denied == tally.attempts
+
+
+# -- The one routine that runs as the owner of the shared tables (contract) ---------
+
+
+@pytest.fixture
+def online_attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
+    """The sample migrated online, every tenant but the last cut over, and a login that is
+    only a member of tenancy_migrator."""
+    name = f"mallory_{os.getpid()}"
+    dsn = sample_db.dsn  # type: ignore[attr-defined]
+    with sample_db.connect(autocommit=True) as admin:  # type: ignore[attr-defined]
+        install(admin, MANIFEST)
+        tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
+        assert {r.state for r in online.migrate_online(dsn, tenants)} == {"syncing"}
+        assert {r.state for r in online.cutover_tenants(dsn, tenants[:-1])} == {"cut over"}
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE TABLE public.{} (current_role_name text, session_role_name text)").format(
+            sql.Identifier(PLANTED_LOG)))
+        admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
+        try:
+            yield admin, name, tenants
+        finally:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+            for t in tenants:
+                admin.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [t]).fetchall()
+
+
+def _sqlstate(conn: psycopg.Connection, stmt: str, params: tuple[object, ...] = ()) -> str | None:
+    """Run ``stmt`` in a transaction that is rolled back; the SQLSTATE it raised, or None."""
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(stmt, params).fetchall()  # type: ignore[arg-type]
+    except psycopg.Error as e:
+        return e.sqlstate
+    return None
+
+
+def _relations(admin: psycopg.Connection) -> set[tuple[str, str]]:
+    return {
+        (str(r[0]), str(r[1]))
+        for r in admin.execute(
+            "SELECT n.nspname, c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+    }
+
+
+def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_planted_code(
+    online_attacker: tuple[psycopg.Connection, str, list[str]],
+) -> None:
+    """tenancy.contract_shared_tables runs as the owner of the shared tables (here the
+    superuser that owns the sample). A member of tenancy_migrator may call it, and tries to
+    make it drop or move something else, or run its code."""
+    admin, mallory, tenants = online_attacker
+    a = build_model(MANIFEST, tenants).tenant(tenants[0])
+    _plant_payload(admin, mallory, a.schema, a.owner.name)
+    s = sql.Identifier(a.schema)
+    shared = sql.Identifier(MANIFEST.central_schema, "brand_colors")
+    tally = Tally()
+    with _as(admin, mallory) as m:
+        # Nothing can be planted on a shared table: no trigger, rule, policy, index, RLS, owner.
+        for what, stmt in (
+            ("trigger", "CREATE TRIGGER spy BEFORE DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {s}.pwn_trigger()"),
+            ("rule", "CREATE RULE spy AS ON DELETE TO {t} DO ALSO SELECT {s}.pwn()"),
+            ("policy", "CREATE POLICY spy ON {t} USING ({s}.pwn() = 1)"),
+            ("index", "CREATE INDEX spy ON {t} ({s}.pwn_immutable(id))"),
+            ("row level security", "ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"),
+            ("owner", "ALTER TABLE {t} OWNER TO {o}"),
+            ("truncate", "TRUNCATE {t}"),
+            # ... nor can the tables the routine reads be changed.
+            ("moved_tables", "INSERT INTO tenancy.moved_tables (table_name) VALUES ('users')"),
+            ("settings", "UPDATE tenancy.settings SET central_schema = 'tenancy'"),
+        ):
+            tally.record(what, _denied(m, sql.SQL(stmt).format(t=shared, s=s, o=sql.Identifier(a.owner.name))))
+        m.execute(sql.SQL("GRANT TRIGGER ON {} TO {}").format(shared, sql.Identifier(mallory)))  # a warning only
+        assert m.execute("SELECT has_table_privilege(%s, 'public.brand_colors', 'TRIGGER')", [mallory]).fetchone() == (
+            False,
+        )
+        before = snapshot(admin)
+        # The routine re-checks the registry itself: the last tenant is not cut over.
+        assert _sqlstate(m, "SELECT * FROM tenancy.contract_shared_tables(NULL)") == "TY055"
+        assert snapshot(admin) == before
+    assert {r.state for r in online.cutover_tenants(admin.info.dsn, tenants[-1:])} == {"cut over"}
+
+    # Schemas an archive must never be: the tool's, the system's, the central one, a tenant's.
+    admin.execute("CREATE SCHEMA loot")
+    admin.execute("GRANT CREATE ON SCHEMA loot TO tenancy_migrator")
+    with _as(admin, mallory) as m:
+        m.execute("CREATE FUNCTION loot.pwn() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
+        # A view of the attacker's over a shared table: DROP without CASCADE stops at it.
+        m.execute(sql.SQL("CREATE VIEW {s}.spy AS SELECT b.id, {s}.pwn() AS x FROM {t} AS b").format(s=s, t=shared))
+        before = snapshot(admin)
+        for archive, expected in (
+            ("public", "22023"),
+            ("tenancy", "22023"),
+            ("tenancy_federation", "22023"),
+            ("information_schema", "22023"),
+            ("pg_catalog", "22023"),
+            ("pg_toast", "22023"),
+            ("Kept", "22023"),
+            ("kept; DROP TABLE users", "22023"),
+            ("k" * 64, "22023"),
+            (a.schema, "TY062"),
+            ("loot", "TY062"),
+        ):
+            for fn in ("contract_shared_tables", "contract"):
+                assert _sqlstate(m, f"SELECT * FROM tenancy.{fn}(%s)", (archive,)) == expected, (fn, archive)  # noqa: S608
+        try:
+            with m.transaction(force_rollback=True):
+                m.execute("SELECT * FROM tenancy.contract(NULL)").fetchall()
+        except psycopg.Error as e:
+            assert e.sqlstate == "TY063" and "spy" in (e.diag.message_detail or ""), e
+        else:
+            raise AssertionError("contract dropped a table another object depends on")
+        assert snapshot(admin) == before
+        m.execute(sql.SQL("DROP VIEW {}.spy").format(s))
+
+        # Builtins shadowed in a schema put first on the caller's search_path: never called.
+        for fn, args, result in (
+            ("pg_has_role", "name, oid, text", "boolean"),
+            ("hashtextextended", "text, bigint", "bigint"),
+            ("array_to_string", "anyarray, text", "text"),
+        ):
+            m.execute(
+                sql.SQL("CREATE FUNCTION {s}.{f}({a}) RETURNS {r} LANGUAGE sql AS $$SELECT {s}.pwn()::{r}$$").format(
+                    s=s, f=sql.Identifier(fn), a=sql.SQL(args), r=sql.SQL(result)
+                )
+            )
+        m.execute(sql.SQL("SET search_path = {}, pg_catalog").format(s))
+        m.execute("SET row_security = on")
+        relations = _relations(admin)
+        # Called directly (tenancy.contract() pins its own search_path before calling it).
+        done = m.execute("SELECT table_name, action FROM tenancy.contract_shared_tables('kept')").fetchall()
+        assert sorted(r[0] for r in done) == sorted(MANIFEST.move) and {r[1] for r in done} == {"moved to kept"}
+        # The archive schema is the owner's alone: the attacker cannot plant anything there.
+        tally.record("create in archive", _denied(m, sql.SQL("CREATE TABLE kept.x (i integer)")))
+    moved = {(MANIFEST.central_schema, t) for t in MANIFEST.move}
+    assert _relations(admin) == (relations - moved) | {("kept", t) for t in MANIFEST.move}
+    assert admin.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'kept'").fetchone() == (
+        "postgres",
+    )
+    assert _planted_calls(admin) == []
+    assert tally.allowed == [] and tally.attempts == tally.denied == 10
