@@ -5,10 +5,14 @@ whoever created the objects (Pulumi or ``tenancy.provision_tenant``). Facts
 compared: schema and table owners, ACLs of schemas, tables and sequences,
 default ACLs, role memberships, role flags and per-role settings
 (search_path, timeouts), row-level security on the hybrid and row-filtered
-central tables (with the tenant-safe reference policy each hybrid foreign key
-without the tenant key needs), what `tenancy install` grants the federation
-owner, the owner of the federated functions, PUBLIC's EXECUTE on any function
-of schemas tenancy and tenancy_federation, and PUBLIC's TEMPORARY on the
+central tables and whether each policy is current (made by
+``tenancy.secure_hybrid_tables()`` from this manifest and unchanged since, as
+``tenancy.hybrid_policies()`` tells: its USING and WITH CHECK, the tenant-safe
+reference checks included), what `tenancy install` grants the federation
+owner, the owner of the federated functions, EXECUTE on functions of schemas
+tenancy and tenancy_federation held by PUBLIC or by a tenant group or role
+(the groups hold it on the lookups the policies call, and nothing else), what
+those hold on the two schemas (nothing), and PUBLIC's TEMPORARY on the
 database when the manifest revokes it. Only catalog rows are read.
 """
 
@@ -28,6 +32,7 @@ from runner.access.model import (
     FEDERATION_OWNER,
     INSTALL_PRIVILEGES,
     MEMBER,
+    RLS_FUNCTIONS,
     ROLE,
     SCHEMA,
     Privilege,
@@ -43,6 +48,7 @@ OWNER = "owner"
 ATTRIBUTE = "role attribute"
 POLICY = "policy"
 RLS = "row level security"
+POLICY_CURRENT = "policy definition"
 FUNCTION = "function"
 DATABASE = "database"
 INSTALLED_SCHEMAS = ("tenancy", "tenancy_federation")
@@ -55,8 +61,6 @@ class LiveCatalog:
     privileges: frozenset[Privilege]
     objects: dict[tuple[str, str], tuple[str, ...]]
     schema_exists: frozenset[str]
-    # Tenant-safe reference policies the live hybrid foreign keys call for.
-    reference_guards: frozenset[Privilege] = frozenset()
 
 
 @dataclass(frozen=True, order=True)
@@ -84,6 +88,12 @@ def describe(p: Privilege) -> str:
         return f"policy {p.name} on {p.schema} for {p.privilege} applies to {p.grantee}"
     if p.object_type == RLS:
         return f"row level security enabled on {p.schema}.{p.name}"
+    if p.object_type == POLICY_CURRENT:
+        table, policy = p.name.split(".", 1)
+        return (
+            f"policy {policy} on {p.schema}.{table} as tenancy.secure_hybrid_tables() makes it from this"
+            " manifest (USING and WITH CHECK unchanged since)"
+        )
     if p.object_type == FUNCTION:
         return f"{p.privilege} on function {p.schema}.{p.name} to {p.grantee}"
     if p.object_type == DATABASE:
@@ -114,8 +124,13 @@ def expected_facts(
                 facts.add(Privilege(o.owner, OWNER, o.schema, name, "OWNER"))
     for rp in model.shared.row_policies:
         facts.add(Privilege("", RLS, rp.schema, rp.table, "ENABLED"))
+        facts.add(Privilege("", POLICY_CURRENT, rp.schema, f"{rp.table}.{rp.name}", "CURRENT"))
         for role in rp.roles:
             facts.add(Privilege(role, POLICY, rp.schema, f"{rp.table}.{rp.name}", rp.command))
+    if model.shared.row_policies:
+        # The policies run as the querying role: the groups run the lookups they call.
+        for group in (model.shared.app_group, model.shared.readonly_group):
+            facts |= {Privilege(group.name, FUNCTION, TOOL_SCHEMA, f, "EXECUTE") for f in RLS_FUNCTIONS}
     facts |= set(INSTALL_PRIVILEGES)
     for name in objects.get((FUNCTION, "tenancy_federation"), ()):
         facts.add(Privilege(FEDERATION_OWNER, OWNER, "tenancy_federation", name, "OWNER"))
@@ -137,7 +152,8 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
     tenant_roles = [r.name for t in model.tenants for r in t.roles]
     shared_roles = [r.name for r in model.shared.roles]
     model_roles = tenant_roles + shared_roles
-    params = {"schemas": tenant_schemas, "roles": model_roles, "central": central}
+    tenant_facing = [model.shared.app_group.name, model.shared.readonly_group.name, *tenant_roles]
+    params = {"schemas": tenant_schemas, "roles": model_roles, "central": central, "tenant_facing": tenant_facing}
     m = model.manifest
 
     def other_tenants(grantee: str, schema: str) -> bool:
@@ -222,12 +238,14 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
             facts.add(Privilege(owner, OWNER, schema, name, "OWNER"))
         if public_execute:
             facts.add(Privilege(PUBLIC, FUNCTION, schema, name, "EXECUTE"))
+    for schema, signature, grantee in rows("grants_tenant_routines", installed):
+        facts.add(Privilege(grantee, FUNCTION, schema, signature.removeprefix(schema + "."), "EXECUTE"))
     for grantee, schema, privilege in rows("grants_installed_schema_acl", installed):
         facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
     if m.roles.revoke_public_temp and rows("grants_public_temp"):
         facts.add(Privilege(PUBLIC, DATABASE, "", "", "TEMPORARY"))
 
-    secured = {"secured": list(model.shared.secured_tables), "hybrid": list(m.hybrid)}
+    secured = {"secured": list(model.shared.secured_tables)}
     for table, enabled, policy, command, roles in rows("grants_row_security", secured):
         if enabled:
             facts.add(Privilege("", RLS, central, table, "ENABLED"))
@@ -235,14 +253,10 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
             for role in roles:
                 facts.add(Privilege(role, POLICY, central, f"{table}.{policy}", command))
 
-    # Each foreign key from a hybrid table to a secured table that lacks the
-    # tenant key needs its tenant-safe reference policy (secure_hybrid_tables).
-    guards = {
-        Privilege(
-            model.shared.app_group.name, POLICY, central, f"{table}.{reference_policy(constraint)}", "ALL"
-        )
-        for table, constraint in rows("grants_reference_guards", {**secured, "key": m.tenant_key})
-    }
+    # Each policy tenancy.secure_hybrid_tables() made from this manifest, unchanged since.
+    if conn.execute("SELECT to_regprocedure('tenancy.hybrid_policies()')").fetchone() != (None,):
+        for table, policy in rows("grants_policy_definitions"):
+            facts.add(Privilege("", POLICY_CURRENT, central, f"{table}.{policy}", "CURRENT"))
 
     return LiveCatalog(
         # The migrator's rights in schema tenancy, the tool's own, are set by
@@ -250,13 +264,7 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
         frozenset(f for f in facts if not (f.schema == TOOL_SCHEMA and f.grantee == model.manifest.roles.migrator)),
         {k: tuple(v) for k, v in objects.items()},
         frozenset(existing),
-        frozenset(guards),
     )
-
-
-def reference_policy(constraint: str) -> str:
-    """Name of the tenant-safe reference policy of a hybrid foreign key (as secure_hybrid_tables names it)."""
-    return ("tenancy_ref_" + constraint)[:63]
 
 
 def _tenant_of(model: PrivilegeModel, fact: Privilege) -> str:
@@ -270,7 +278,7 @@ def _tenant_of(model: PrivilegeModel, fact: Privilege) -> str:
 
 def compare(model: PrivilegeModel, live: LiveCatalog) -> list[Drift]:
     """Every fact the model expects and the catalog lacks (missing), and the reverse (extra)."""
-    expected = expected_facts(model, live.objects) | live.reference_guards
+    expected = expected_facts(model, live.objects)
     found = set(live.privileges)
     # PostgreSQL's own default: PUBLIC may look up names in the central schema.
     found.discard(

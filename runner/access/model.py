@@ -88,6 +88,14 @@ FEDERATION_ROLE = "tenancy_federation"
 FEDERATION_OWNER = "tenancy_federation_owner"
 FEDERATION_CENTRAL_READS = ("institutions", "jobs", "roles", "users")
 
+# The tool's functions the row-level security policies call
+# (sql/templates/rls_hybrid_tables.sql.j2; sql/functions/row_visible.sql and
+# tenant_row_keys.sql), as regprocedure prints them in schema tenancy. A policy
+# runs as the querying role, so the tenant groups hold EXECUTE on these and on
+# nothing else of the tool; without USAGE on schema tenancy they cannot call
+# them by name. All SECURITY INVOKER: they read with the caller's rights.
+RLS_FUNCTIONS = ("current_tenant_id()", "row_visible(text,text[],text[])", "tenant_row_keys(text,text,text,anyelement)")
+
 # Row policy scopes (RowPolicy.scope): which rows a policy lets through.
 OWN_ROWS = "own"  # the tenant's rows (plus public ones for SELECT when a public column exists)
 PUBLIC_ROWS = "public"  # only rows flagged in the public column
@@ -248,6 +256,21 @@ def role_name_sql(pattern: str, schema_expr: str) -> str:
     """role_name() as a SQL expression over schema_expr (a text expression), for the templates."""
     before, after = split_pattern(pattern)
     return " || ".join([*([sql_literal(before)] if before else []), schema_expr, *([sql_literal(after)] if after else [])])
+
+
+def tenant_part_sql(pattern: str, manifest: Manifest, role_expr: str) -> str:
+    """SQL over role_expr (a name): the part of it a tenant id became when it is a
+    role name of this pattern around a tenant schema name, else NULL. The reverse
+    of role_name_sql() over Manifest.schema_sql(), '-' reading back as '_'."""
+    before, after = split_pattern(pattern)
+    left, right = before + manifest.schema_prefix, manifest.schema_suffix + after
+    fixed = len(left) + len(right)
+    return (
+        f"CASE WHEN char_length({role_expr}) > {fixed}"
+        f" AND left({role_expr}, {len(left)}) = {sql_literal(left)}"
+        f" AND right({role_expr}, {len(right)}) = {sql_literal(right)}"
+        f" THEN substr({role_expr}, {len(left) + 1}, char_length({role_expr}) - {fixed}) END"
+    )
 
 
 def split_pattern(pattern: str) -> tuple[str, str]:
@@ -447,6 +470,18 @@ def expand(
     return out
 
 
+def rls_typed_columns(manifest: Manifest) -> list[tuple[str, str]]:
+    """(table, column) whose types the policies' lookups need: the registry id (what
+    tenancy.current_tenant_id() returns) and each column filtered through another
+    table (its policy casts the keys it is compared with to the column's type)."""
+    via = [
+        (t, a.column)
+        for t in sorted(manifest.central_access)
+        if (a := manifest.access(t)).mode == ACCESS_ROWS and a.via_table and a.column
+    ]
+    return [(manifest.registry.table, manifest.registry.id_column), *via]
+
+
 def sql_context(manifest: Manifest) -> dict[str, object]:
     """What the SQL templates need to render the model's rules (tenant-independent)."""
     model = build_model(manifest, ())
@@ -462,6 +497,8 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         "tenant_key": manifest.tenant_key,
         # role_sql('owner' | 'app' | 'readonly', schema expression): the role name in SQL.
         "role_sql": lambda kind, schema_expr: role_name_sql(getattr(names, kind), schema_expr),
+        # tenant_part_sql('app' | 'readonly', role expression): the tenant id part of a role name, in SQL.
+        "tenant_part_sql": lambda kind, role_expr: tenant_part_sql(getattr(names, kind), manifest, role_expr),
         "max_tenant_id_bytes": max_tenant_id_bytes(manifest),
         # Attributes and settings of each kind of tenant role (same for every tenant).
         "tenant_roles": {r.kind: r for r in tenant_plan(manifest, "x").roles},
@@ -489,4 +526,5 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         "move_tables": manifest.move,
         "row_policies": shared.row_policies,
         "secured_tables": shared.secured_tables,
+        "rls_functions": RLS_FUNCTIONS,
     }

@@ -268,6 +268,24 @@ def hashable_types(conn: psycopg.Connection, type_names: set[str]) -> set[str]:
     return ok
 
 
+def column_types(conn: psycopg.Connection, schema: str, columns: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(table, column) -> type without modifier, schema-qualified; RenderError for a column that does not exist."""
+    with conn.transaction():
+        conn.execute("SET LOCAL search_path = pg_catalog")
+        rows = conn.execute(
+            read_query("queries/catalog_column_types.sql"),
+            {"schema": schema, "tables": [t for t, _ in columns], "columns": [c for _, c in columns]},
+        ).fetchall()
+    found = {(r[0], r[1]): r[2] for r in rows}
+    for table, column in columns:
+        if (table, column) not in found:
+            raise RenderError(
+                f'column "{schema}.{table}.{column}" does not exist',
+                hint="Check the [registry] and [central.access] entries of the manifest against the database.",
+            )
+    return found
+
+
 def reserved_words(conn: psycopg.Connection) -> frozenset[str]:
     """Keywords that must be quoted as identifiers on this server."""
     rows = conn.execute(read_query("queries/catalog_reserved_words.sql")).fetchall()

@@ -19,6 +19,9 @@ a failed install leaves the previous one in place:
 5. ``sql/install/hardening.sql``: no routine of the tool is executable by
    PUBLIC (each file grants EXECUTE to the roles that need it). After the
    check, since a REVOKE rewrites every routine's catalog row.
+6. ``tenancy.refresh_hybrid_policies()``: where tenancy has put row-level
+   security on the hybrid and row-filtered central tables already, the
+   policies an older version made are replaced by this version's.
 
 The tool's routines are therefore exactly what the files define, and their
 grants are what the files grant. The installed row records the version, a
@@ -62,6 +65,8 @@ class InstallResult:
     previous_version: str | None = None
     ledger_files: tuple[str, ...] = ()
     routines: RoutineChanges = field(default_factory=RoutineChanges)
+    # Row-level security brought up to date: "schema.table policy: action".
+    row_security: tuple[str, ...] = ()
 
 
 def static_sql() -> list[tuple[str, str]]:
@@ -149,6 +154,10 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         # After the hardening: the runner's role gets EXECUTE on every routine, and
         # its rights on tables an upgrade added.
         conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
+        row_security = tuple(
+            f"{name}: {action}"
+            for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()
+        )
         conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
         previous = in_place[0] if in_place else None
         conn.execute(
@@ -162,7 +171,7 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
             ),
         )
     return InstallResult(
-        __version__, checksum, True, len(parts), rendering, previous, applied_ledger, changes
+        __version__, checksum, True, len(parts), rendering, previous, applied_ledger, changes, row_security
     )
 
 
@@ -185,4 +194,5 @@ def describe_install(result: InstallResult) -> list[str]:
     if result.previous_version is not None:
         lines += [f"  {what} {name}" for what, names in (("added", r.added), ("dropped", r.dropped))
                   for name in names]
+    lines += [f"  row-level security: {change}" for change in result.row_security]
     return lines

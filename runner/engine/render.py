@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from runner.access.model import sql_context
+from runner.access.model import rls_typed_columns, sql_context
 from runner.engine import catalog
 from runner.engine.target import TargetTable, derive_table, fk_order
 from runner.manifest import TENANT_ID_PATTERN, Manifest
@@ -113,6 +113,13 @@ def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
         "tables": [t.name for t in tables],
         "model": sql_context(manifest),
         "shared_owner": catalog.shared_tables_owner(conn, manifest),
+        # "table.column" -> type, for the row-level security lookups (rls_hybrid_tables.sql.j2).
+        "types": {
+            f"{t}.{c}": type_name
+            for (t, c), type_name in catalog.column_types(
+                conn, manifest.central_schema, rls_typed_columns(manifest)
+            ).items()
+        },
     }
     files = [
         RenderedFile(f"00_{Path(name).stem.removesuffix('.sql')}.sql", name, env.get_template(name).render(context))

@@ -2,7 +2,9 @@
 -- tenancy_federation and the given shared roles would break. One row per
 -- object: kind 'tenant schema' (a tenant schema the ledger knows: it stays,
 -- its ledger goes), 'dependent' (an object outside the tool's schemas that
--- uses one of their objects: dropped with them), 'member' (a role that is a
+-- uses one of their objects: dropped with them; not the tool's own capture
+-- triggers, nor its row-level security policies for the shared roles only,
+-- which go with it), 'member' (a role that is a
 -- member of a shared role: it loses what that role grants), or 'owned' (an
 -- object outside the tool's schemas owned by a shared role: never dropped,
 -- so uninstall refuses until its owner changes). Read-only.
@@ -62,6 +64,14 @@ BEGIN
             AND NOT (d.classid = 'pg_catalog.pg_trigger'::regclass AND EXISTS (
                 SELECT 1 FROM pg_catalog.pg_trigger AS g
                 WHERE g.oid = d.objid AND g.tgname IN ('tenancy_capture', 'tenancy_capture_truncate')
+            ))
+            -- So are the row-level security policies that call its lookups for the shared
+            -- roles only: they would go with those roles anyway.
+            AND NOT (d.classid = 'pg_catalog.pg_policy'::regclass AND EXISTS (
+                SELECT 1 FROM pg_catalog.pg_policy AS o
+                WHERE o.oid = d.objid AND o.polname LIKE 'tenancy\_%'
+                    AND NOT EXISTS (SELECT 1 FROM unnest(o.polroles) AS x (oid)
+                                    WHERE x.oid = 0 OR NOT pg_catalog.pg_get_userbyid(x.oid) = ANY (p_roles))
             ))
         UNION ALL
         SELECT 3, 'member', m.rolname::text, format('member of %s', g.rolname)

@@ -50,9 +50,9 @@ BEGIN
     ) AS w;
     IF v_wrong IS NOT NULL THEN
         RAISE EXCEPTION 'tenancy: row-level security on the hybrid tables is not what the manifest says: %', v_wrong
-            USING HINT = 'A table or policy missing: run `tenancy install` with this stack''s manifest on this database. '
-                         'A policy with other roles or another command is left alone by tenancy.secure_hybrid_tables(): '
-                         'drop it (DROP POLICY ... ON ...) and run again. `tenancy verify-grants` lists every difference.';
+            USING HINT = 'A table or policy missing: run `tenancy install` with this stack''s manifest on this database '
+                         '(tenancy.secure_hybrid_tables() makes the policies that manifest calls for, and replaces any that differ). '
+                         '`tenancy verify-grants` lists every difference.';
     END IF;
 END
 $verify$;

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner.access.model import build_model
+from runner.access.model import RLS_FUNCTIONS, build_model
 from runner.engine import online
 from runner.engine.install import install
 from runner.manifest import load_manifest
@@ -38,6 +38,15 @@ from tests.snapshots import snapshot
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 DENIED = "42501"  # insufficient_privilege, also raised for an RLS WITH CHECK violation
+# The lookups the row-level security policies call (model.RLS_FUNCTIONS), called by
+# name as a tenant would try: out of reach, schema tenancy is not theirs to use.
+RLS_CALLS = {
+    "current_tenant_id()": "SELECT tenancy.current_tenant_id()",
+    "row_visible(text,text[],text[])": "SELECT tenancy.row_visible('public.employers', ARRAY['id'], ARRAY['1'])",
+    "tenant_row_keys(text,text,text,anyelement)": (
+        "SELECT tenancy.tenant_row_keys('public.institutions', 'id', 'tenant_id', 'x'::text)"
+    ),
+}
 
 
 @dataclass
@@ -328,6 +337,50 @@ def test_tenant_sees_own_and_public_hybrid_rows(migrated: tuple[object, list[str
                 assert n == 0
 
 
+def test_the_policy_lookup_runs_once_per_statement_through_the_tenant_key_index(
+    migrated: tuple[object, list[str]],
+) -> None:
+    """The policies compare the tenant key with tenancy.current_tenant_id() (STABLE), not a
+    subquery: the planner scans the key's index, evaluating it once per statement (and
+    once more when it estimates); a sequential scan would evaluate it once per row. The
+    row filter through institutions (users) is served by users' index too."""
+    db, tenants = migrated
+    plan = build_model(MANIFEST, tenants).tenants[0]
+    with db.connect() as admin:  # type: ignore[attr-defined]
+        own = admin.execute("SELECT count(*) FROM public.leads WHERE tenant_id = %s", [plan.tenant_id]).fetchone()
+        total = admin.execute("SELECT count(*) FROM public.leads").fetchone()
+        assert own is not None and total is not None and 0 < own[0] < total[0]
+        lookup = admin.execute("SELECT 'tenancy.current_tenant_id()'::regprocedure::oid").fetchone()
+        calls = sql.SQL("SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE funcid = {}").format(
+            sql.Literal(lookup[0] if lookup else None)
+        )
+        admin.execute("SET track_functions = 'pl'")
+        counted = {}
+        # The planner's own choice, then a sequential scan forced.
+        for scan, off in (("default", ()), ("seq", ("indexscan", "indexonlyscan", "bitmapscan"))):
+            with admin.transaction(force_rollback=True):
+                for setting in off:
+                    admin.execute(f"SET LOCAL enable_{setting} = off")
+                admin.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(plan.app.name)))
+                shown = "\n".join(r[0] for r in admin.execute("EXPLAIN SELECT count(*) FROM public.leads"))
+                before = admin.execute(calls).fetchone()
+                assert admin.execute("SELECT count(*) FROM public.leads").fetchone() == own
+                after = admin.execute(calls).fetchone()
+            assert before is not None and after is not None
+            counted[scan] = (after[0] - before[0], shown)
+        index_calls, index_plan = counted["default"]
+        seq_calls, seq_plan = counted["seq"]
+        assert "Index Cond: (tenant_id = tenancy.current_tenant_id())" in index_plan, index_plan
+        assert 1 <= index_calls <= 2, index_plan
+        assert "Seq Scan on leads" in seq_plan and seq_calls >= total[0], (seq_calls, seq_plan)
+        print(f"\ncurrent_tenant_id() calls: {index_calls} through the index, {seq_calls} in a scan of {total[0]} rows")
+        with admin.transaction(force_rollback=True):
+            admin.execute("SET LOCAL enable_seqscan = off")
+            admin.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(plan.app.name)))
+            shown = "\n".join(r[0] for r in admin.execute("EXPLAIN SELECT * FROM public.users"))
+        assert "users_institution_id_idx" in shown and "tenancy.tenant_row_keys(" in shown, shown
+
+
 def test_provision_is_idempotent_and_deprovision_refuses_while_tables_exist(
     migrated: tuple[object, list[str]],
 ) -> None:
@@ -535,6 +588,7 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
 ) -> None:
     db, tenants = migrated
     model = build_model(MANIFEST, tenants)
+    assert set(RLS_CALLS) == set(RLS_FUNCTIONS)
     tally = Tally()
     own_checks = 0
     with db.connect() as admin:  # type: ignore[attr-defined]
@@ -677,10 +731,18 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
                 own_checks += 1
                 for stmt in ("SELECT website FROM companies", "SELECT * FROM companies"):
                     tally.record(f"{who} {stmt}", _denied(conn, sql.SQL(stmt)))
-                # The tool's own objects: no function, no table, no temporary object.
+                # The tool's own objects: no function, no table, no temporary object. The
+                # policies' lookups are executable (a policy runs as the querying role), never
+                # callable by name.
                 for oid, fn in functions:
+                    signature = fn.removeprefix("tenancy.")
+                    if signature in RLS_CALLS:
+                        tally.record(f"{who} {RLS_CALLS[signature]}", _denied(conn, sql.SQL(RLS_CALLS[signature])))
+                        continue
                     may = conn.execute("SELECT has_function_privilege(%s::oid, 'EXECUTE')", [oid]).fetchone()
                     tally.record(f"{who} EXECUTE {fn}", may == (False,))
+                tally.record(f"{who} USAGE on schema tenancy", conn.execute(
+                    "SELECT has_schema_privilege('tenancy', 'USAGE')").fetchone() == (False,))
                 for table in tool_tables:
                     tally.record(f"{who} SELECT {table}", _denied(conn, sql.SQL(f"SELECT * FROM {table}")))  # noqa: S608
                 tally.record(

@@ -110,9 +110,25 @@ def test_upgrade_from_0_1_0_keeps_the_ledger_and_finishes_the_migration(
             (tenants[2],),
         ).fetchall() == [("copying", 5, True)]
 
+        subqueries = (
+            "SELECT count(*) FROM pg_policy WHERE polname LIKE 'tenancy%%'"
+            " AND (polqual::text LIKE '%%{SUBLINK %%' OR polwithcheck::text LIKE '%%{SUBLINK %%')"
+        )
+        assert conn.execute(subqueries).fetchone() == (12,)
+
         result = install(conn, manifest)
 
         assert result.changed and result.previous_version == "0.1.0" and result.version == __version__
+        # 0.1.0's hybrid policies compared through a subquery: replaced by this version's.
+        assert conn.execute(subqueries).fetchone() == (0,)
+        assert conn.execute("SELECT bool_and(current) FROM tenancy.hybrid_policies()").fetchone() == (True,)
+        assert "  row-level security: public.jobs tenancy_tenant_select: replaced" in describe_install(result)
+        visible = conn.execute(
+            "SELECT count(*) FILTER (WHERE tenant_id = %s OR is_public), count(*) FROM public.jobs", (tenants[0],)
+        ).fetchone()
+        assert visible is not None and 0 < visible[0] < visible[1]
+        with psycopg.connect(f"{old_install.dsn} user={manifest.schema_for(tenants[0])}_app") as tenant:
+            assert tenant.execute("SELECT count(*) FROM public.jobs").fetchone() == visible[:1]
         assert "ledger/0002_upgrades.sql" in result.ledger_files
         assert "tenancy.record_install(text,text,text,text[],jsonb)" in result.routines.added
         assert result.routines.unchanged > 20

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner.access.drift import ATTRIBUTE, POLICY, RLS, Drift, verify
+from runner.access.drift import ATTRIBUTE, POLICY, POLICY_CURRENT, RLS, Drift, verify
 from runner.access.model import MEMBER, ROLE, Privilege, build_model
 from runner.cli import main
 from runner.engine.install import install
@@ -158,8 +158,11 @@ def test_what_the_attack_suite_relies_on_is_drift_when_changed_by_hand(
         conn.execute("GRANT EXECUTE ON FUNCTION tenancy.require_installed() TO PUBLIC")
         conn.execute(f"ALTER FUNCTION tenancy_federation.{fed_fn} OWNER TO postgres")
         conn.execute("GRANT TEMPORARY ON DATABASE " + conn.info.dbname + " TO PUBLIC")
-        conn.execute("DROP POLICY tenancy_ref_jobs_employer_id_fkey ON public.jobs")
+        # The insert policy without its tenant-safe reference check on employer_id.
+        conn.execute("ALTER POLICY tenancy_tenant_insert ON public.jobs WITH CHECK (tenant_id = tenancy.current_tenant_id())")
         conn.execute("DROP POLICY tenancy_tenant_select ON public.users")
+        conn.execute("REVOKE EXECUTE ON FUNCTION tenancy.current_tenant_id() FROM tenancy_readonly")
+        conn.execute("GRANT USAGE ON SCHEMA tenancy TO tenancy_app")
         conn.execute("GRANT SELECT ON public.permissions TO tenancy_app")
         conn.execute("REVOKE SELECT (name) ON public.companies FROM tenancy_readonly")
         conn.execute("GRANT SELECT (website) ON public.companies TO tenancy_readonly")
@@ -175,18 +178,22 @@ def test_what_the_attack_suite_relies_on_is_drift_when_changed_by_hand(
         Privilege("tenancy_federation_owner", "owner", "tenancy_federation", fed_fn, "OWNER"),
     ) in facts
     assert ("extra", Privilege("PUBLIC", "database", "", "", "TEMPORARY")) in facts
-    assert (
-        "missing",
-        Privilege("tenancy_app", POLICY, "public", "jobs.tenancy_ref_jobs_employer_id_fkey", "ALL"),
-    ) in facts
+    assert ("missing", Privilege("", POLICY_CURRENT, "public", "jobs.tenancy_tenant_insert", "CURRENT")) in facts
     assert (
         "missing",
         Privilege("tenancy_readonly", POLICY, "public", "users.tenancy_tenant_select", "SELECT"),
     ) in facts
+    assert ("missing", Privilege("tenancy_app", POLICY, "public", "users.tenancy_tenant_select", "SELECT")) in facts
+    assert ("missing", Privilege("", POLICY_CURRENT, "public", "users.tenancy_tenant_select", "CURRENT")) in facts
+    assert (
+        "missing",
+        Privilege("tenancy_readonly", "function", "tenancy", "current_tenant_id()", "EXECUTE"),
+    ) in facts
+    assert ("extra", Privilege("tenancy_app", "schema", "tenancy", "tenancy", "USAGE")) in facts
     assert ("extra", Privilege("tenancy_app", "table", "public", "permissions", "SELECT")) in facts
     assert ("missing", Privilege("tenancy_readonly", "column", "public", "companies.name", "SELECT")) in facts
     assert ("extra", Privilege("tenancy_readonly", "column", "public", "companies.website", "SELECT")) in facts
-    assert len(facts) == 13, sorted(facts)
+    assert len(facts) == 16, sorted(facts)
     # Provisioning and installing again repair all of it.
     with db.connect() as conn:  # type: ignore[attr-defined]
         install(conn, MANIFEST)  # same version: a no-op, so apply the hardening by hand
@@ -194,6 +201,7 @@ def test_what_the_attack_suite_relies_on_is_drift_when_changed_by_hand(
         conn.execute(f"ALTER FUNCTION tenancy_federation.{fed_fn} OWNER TO tenancy_federation_owner")
         conn.execute("REVOKE SELECT ON public.permissions FROM tenancy_app")
         conn.execute("REVOKE SELECT (website) ON public.companies FROM tenancy_readonly")
+        conn.execute("REVOKE USAGE ON SCHEMA tenancy FROM tenancy_app")
         for t in tenants:
             conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", [t]).fetchall()
     assert _verify(db, tenants) == []
