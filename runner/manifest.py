@@ -101,6 +101,9 @@ class Manifest:
     public_column: dict[str, str] = field(default_factory=dict)
     central_access: dict[str, CentralAccess] = field(default_factory=dict)
     roles: RoleNames = field(default_factory=RoleNames)
+    # [citus] reference_tables: consent, kept with the manifest, to make these central
+    # tables Citus reference tables (`tenancy distribute`, as --make-reference does).
+    reference_tables: tuple[str, ...] = ()
     path: Path | None = None
 
     def access(self, table: str) -> CentralAccess:
@@ -182,6 +185,7 @@ SECTION_KEYS: dict[str, frozenset[str]] = {
     "central": frozenset({"tables", "access"}),
     "hybrid": frozenset({"tables", "public_column"}),
     "roles": frozenset(RoleNames.__dataclass_fields__),
+    "citus": frozenset({"reference_tables"}),
 }
 
 
@@ -258,6 +262,28 @@ def _role_names(section: dict[str, Any]) -> RoleNames:
     if len({values["migrator"], values["app_group"], values["readonly_group"]}) != 3:
         raise ManifestError("[roles] migrator, app_group and readonly_group must differ")
     return RoleNames(**values)
+
+
+def _reference_tables(section: dict[str, Any], stay: set[str]) -> tuple[str, ...]:
+    """[citus] reference_tables: tables that stay shared (``stay``) the user consents to make
+    Citus reference tables."""
+    raw = section.get("reference_tables", [])
+    if not isinstance(raw, list):
+        raise ManifestError(
+            "[citus] reference_tables must be a list of table names", hint='For example reference_tables = ["users"].'
+        )
+    names = tuple(_identifier(t, "[citus] reference_tables entry") for t in raw)
+    dupes = sorted({t for t in names if names.count(t) > 1})
+    if dupes:
+        raise ManifestError(f"[citus] reference_tables lists {', '.join(dupes)} more than once")
+    for t in names:
+        if t not in stay:
+            raise ManifestError(
+                f"[citus] reference_tables: {t!r} is not a table of [central] or [hybrid]",
+                hint="A reference table is a table that stays shared, copied to every Citus node; "
+                "tables of [move] go to the tenants.",
+            )
+    return names
 
 
 def _central_access(
@@ -403,6 +429,7 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
         public_column=public_column,
         central_access=central_access,
         roles=_role_names(_section(doc, "roles")),
+        reference_tables=_reference_tables(_section(doc, "citus"), {*central, *hybrid, registry.table}),
         path=path,
     )
 

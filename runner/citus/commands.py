@@ -43,7 +43,8 @@ def add_citus_commands(subparsers: Any, parents: Sequence[argparse.ArgumentParse
                    help="tenant id (repeatable; default: every tenant of the registry)")
     d.add_argument("--jobs", type=positive, default=1, help="tenants distributed in parallel (default 1)")
     d.add_argument("--make-reference", action="append", default=[], metavar="TABLE",
-                   help="consent: make this central table a Citus reference table, copied to every node (repeatable)")
+                   help="consent: make this central table a Citus reference table, copied to every node (repeatable;"
+                   " the manifest's [citus] reference_tables gives the same consent)")
     p = add("placement", "Citus: the worker holding each tenant, its size and rows, largest first.")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m = add("move", "Citus: move one tenant to another worker (citus_schema_move), then validate it.")
@@ -66,6 +67,8 @@ def _distribute(url: str, manifest: Manifest, args: argparse.Namespace) -> int:
     run = distribute(url, manifest, tenants=args.tenants, make_reference=args.make_reference, jobs=args.jobs)
     for table, action in run.references:
         say(f"reference table {table}: {action}")
+    for change in run.row_security:
+        say(f"row-level security: {change}")
     for w in run.warnings:
         warn(w.describe())
     print_table(

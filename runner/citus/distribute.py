@@ -2,10 +2,13 @@
 
 Order: the cluster and every tenant are checked first (tenancy.citus_preflight)
 and any error refuses the whole run with nothing changed; then the central
-tables the user consented to become reference tables, once; then each tenant
-is one call of tenancy.citus_distribute_tenant(), a single transaction that
-distributes, verifies the copy, truncates the local copy and records the
-placement, so a killed run resumes by running again.
+tables the user consented to (--make-reference, or [citus] reference_tables in
+the manifest) become reference tables, once, and tenancy's row-level security
+is brought up to date on the tables Citus took over with them (Citus re-creates
+their policies); then each tenant is one call of
+tenancy.citus_distribute_tenant(), a single transaction that distributes,
+verifies the copy, truncates the local copy and records the placement, so a
+killed run resumes by running again.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class DistributeRun:
     references: list[tuple[str, str]]
     warnings: list[Problem]
     results: list[TenantResult]
+    # Row-level security brought up to date: "schema.table policy: action".
+    row_security: list[str]
 
 
 def require_citus(conn: psycopg.Connection) -> None:
@@ -122,18 +127,24 @@ def distribute(
     make_reference: Sequence[str],
     jobs: int = 1,
 ) -> DistributeRun:
-    """Preflight, consented reference tables, then each tenant; one failing tenant does not stop the others."""
+    """Preflight, consented reference tables (``make_reference`` and the manifest's
+    [citus] reference_tables), then each tenant; one failing tenant does not stop the others."""
+    consented = list(dict.fromkeys([*manifest.reference_tables, *make_reference]))
     with connect(dsn) as conn:
         ids = select_tenants(conn, manifest, tenants)
         require_citus(conn)
-        problems = preflight(conn, ids, make_reference)
+        problems = preflight(conn, ids, consented)
         if any(p.severity == "error" for p in problems):
             raise DistributeRefused(problems)
         references = []
         with typed_errors():
             conn.execute("SELECT tenancy.citus_federation_login()")
-            for table in dict.fromkeys(make_reference):
+            for table in consented:
                 row = conn.execute("SELECT tenancy.citus_make_reference(%s)", (table,)).fetchone()
                 references.append((table, row[0] if row else ""))
+            row_security = [
+                f"{name}: {action}"
+                for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()
+            ]
     results = for_each_tenant(dsn, ids, _distribute_one, jobs)
-    return DistributeRun(references, [p for p in problems if p.severity != "error"], results)
+    return DistributeRun(references, [p for p in problems if p.severity != "error"], results, row_security)

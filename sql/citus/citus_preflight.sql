@@ -11,7 +11,11 @@
 -- worker, serial columns narrower than bigint; per table to make reference:
 -- that it exists, and that no table Citus would convert with it (its foreign
 -- key graph) has a row-level security policy with a subquery, which Citus
--- refuses on every table it manages.
+-- refuses on every table it manages, or a RESTRICTIVE one, which Citus
+-- re-creates as PERMISSIVE (a limit would become a grant); and for each
+-- table to make reference whose policies call functions (they run on the
+-- workers then, where a function cannot read the coordinator's tables): an
+-- error when such a policy governs writes, a warning for read policies.
 CREATE OR REPLACE FUNCTION tenancy.citus_preflight(p_tenant_ids text [], p_make_reference text [] DEFAULT '{}')
 RETURNS TABLE (tenant_id text, object_name text, severity text, problem text, hint text)
 LANGUAGE plpgsql
@@ -113,7 +117,9 @@ BEGIN
             object_name := v_row.src; severity := 'error';
             problem := format('foreign key %I references %s, which is not a Citus reference table', v_row.conname, v_row.dst);
             hint := CASE WHEN v_row.dst_nsp = to_regnamespace(quote_ident(v_settings.central_schema))
-                THEN format('Consent to make it a reference table, copied to every worker: --make-reference %s.', v_row.dst_name)
+                THEN format('Consent to make it a reference table, copied to every worker: --make-reference %s, '
+                            'or reference_tables = [%s] in the manifest''s [citus] section.', v_row.dst_name,
+                            to_json(v_row.dst_name::text))
                 ELSE 'A distributed schema may reference only its own tables and reference tables: drop or move the foreign key.' END;
             RETURN NEXT;
         END LOOP;
@@ -184,7 +190,8 @@ BEGIN
     END LOOP;
 
     -- Citus turns every plain table linked by foreign keys to a new reference
-    -- table into a Citus local table, and refuses policies with subqueries on those.
+    -- table into a Citus local table, re-creating its policies: it refuses
+    -- those with subqueries, and writes RESTRICTIVE ones as PERMISSIVE.
     IF cardinality(v_refs) > 0 THEN
         FOR v_row IN
             WITH RECURSIVE edge AS (
@@ -197,16 +204,71 @@ BEGIN
                 SELECT e.b FROM graph AS g JOIN edge AS e ON e.a = g.rel
                 WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition AS p WHERE p.logicalrelid = e.b AND p.repmodel = 't')
             )
-            SELECT DISTINCT g.rel::regclass::text AS rel, pol.polname
+            SELECT DISTINCT g.rel::regclass::text AS rel, pol.polname,
+                   pol.polqual::text LIKE '%{SUBLINK %' OR pol.polwithcheck::text LIKE '%{SUBLINK %' AS subquery,
+                   NOT pol.polpermissive AS restrictive
             FROM graph AS g JOIN pg_policy AS pol ON pol.polrelid = g.rel
-            WHERE pol.polqual::text LIKE '%{SUBLINK %' OR pol.polwithcheck::text LIKE '%{SUBLINK %'
+            WHERE pol.polqual::text LIKE '%{SUBLINK %' OR pol.polwithcheck::text LIKE '%{SUBLINK %' OR NOT pol.polpermissive
             ORDER BY 1, 2
         LOOP
             tenant_id := NULL; object_name := v_row.rel; severity := 'error';
-            problem := format('policy %I has a subquery; making %s reference tables brings this table under Citus, '
-                              'which refuses such policies', v_row.polname, array_to_string(p_make_reference, ', '));
-            hint := 'Rewrite the policy without a subquery (e.g. compare with a STABLE function), or break the foreign-key '
-                    'chain that links this table to the reference tables.';
+            IF v_row.subquery THEN
+                problem := format('policy %I has a subquery; making %s reference tables brings this table under Citus, '
+                                  'which refuses such policies', v_row.polname, array_to_string(p_make_reference, ', '));
+                hint := CASE WHEN v_row.polname LIKE 'tenancy\_%'
+                    THEN 'An earlier version of tenancy made this policy: run `tenancy install` (this version replaces it '
+                         'with one that compares through a function), then distribute again.'
+                    ELSE 'Rewrite the policy without a subquery (e.g. compare with a STABLE function), or break the '
+                         'foreign-key chain that links this table to the reference tables.' END;
+                RETURN NEXT;
+            END IF;
+            IF v_row.restrictive THEN
+                problem := format('policy %I is RESTRICTIVE; making %s reference tables brings this table under Citus, '
+                                  'which re-creates it as PERMISSIVE (a limit would become a grant)',
+                                  v_row.polname, array_to_string(p_make_reference, ', '));
+                hint := CASE WHEN v_row.polname LIKE 'tenancy\_%'
+                    THEN 'An earlier version of tenancy made this policy: run `tenancy install` (this version folds its '
+                         'check into the permissive policies), then distribute again.'
+                    ELSE 'Fold its condition into the permissive policies of the same roles and drop it, or break the '
+                         'foreign-key chain that links this table to the reference tables.' END;
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+
+        -- Row-level security on a new reference table runs on the workers too,
+        -- where a policy's function cannot read the coordinator's tables.
+        FOR v_row IN
+            SELECT c.oid::regclass::text AS rel, bool_or(pol.polcmd <> 'r') AS writes
+            FROM pg_class AS c
+            INNER JOIN pg_policy AS pol ON pol.polrelid = c.oid
+            WHERE c.oid = ANY (v_refs) AND c.relrowsecurity
+                AND NOT EXISTS (SELECT 1 FROM pg_dist_partition AS p WHERE p.logicalrelid = c.oid AND p.repmodel = 't')
+                AND EXISTS (
+                    SELECT 1 FROM pg_depend AS d JOIN pg_proc AS f ON f.oid = d.refobjid
+                    WHERE d.classid = 'pg_policy'::regclass AND d.objid = pol.oid AND d.refclassid = 'pg_proc'::regclass
+                        AND f.pronamespace <> 'pg_catalog'::regnamespace
+                )
+            GROUP BY c.oid
+            ORDER BY 1
+        LOOP
+            tenant_id := NULL; object_name := v_row.rel;
+            IF v_row.writes THEN
+                severity := 'error';
+                problem := 'has write policies that call functions: as a reference table, a write runs on every node, '
+                           'and a function that reads a table there (tenancy''s look the tenant up in the registry, which '
+                           'stays on the coordinator) fails it (cannot execute a distributed query from a query on a '
+                           'shard): every tenant-role write would fail';
+                hint := 'Keep it off the reference tables: drop the foreign keys from tenant tables to it (it then stays '
+                        'on the coordinator, where its policies work), or move the table to the tenants.';
+            ELSE
+                severity := 'warning';
+                problem := 'has policies that call functions: as a reference table, a query that joins it with a '
+                           'tenant''s tables runs on the worker, and a function that reads a table there (tenancy''s look '
+                           'the tenant up in the registry, which stays on the coordinator) fails it (cannot execute a '
+                           'distributed query from a query on a shard). Read alone, through the coordinator, it works';
+                hint := 'Tenant roles read it in a query of its own; or open it to them ([central.access] "all" or '
+                        'columns), which needs no policy.';
+            END IF;
             RETURN NEXT;
         END LOOP;
     END IF;

@@ -23,8 +23,6 @@ from tests.citus.cluster import REPO, Cluster
 
 SAMPLE_TENANTS = 20
 SAMPLE_ROWS = 20_000
-# The example manifest with the hybrid tables kept central (see the file's header).
-CENTRAL_HYBRID = REPO / "tests" / "citus" / "tenancy_central_hybrid.toml"
 
 
 @pytest.fixture(scope="session")
@@ -56,11 +54,6 @@ def migrated_database(cluster: Cluster, manifest: Manifest, tenants: int = SAMPL
     results = migrate_tenants(dsn, summary.tenants, jobs=2)
     assert [r.tenant_id for r in results if not r.ok] == []
     return dsn
-
-
-@pytest.fixture(scope="session")
-def central_hybrid() -> Manifest:
-    return load_manifest(CENTRAL_HYBRID)
 
 
 @pytest.fixture(scope="session")

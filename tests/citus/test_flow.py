@@ -1,5 +1,6 @@
-"""The whole path on a real cluster: sample → install → migrate → distribute → validate →
-an application query routed to a worker → move → validate → federation → grants → rollback."""
+"""The whole path on a real cluster, with the shipped example manifest (tenancy.toml): sample →
+install → migrate → distribute → validate → an application query routed to a worker → row-level
+security on the central tables Citus took over → move → validate → federation → grants → rollback."""
 
 from __future__ import annotations
 
@@ -35,17 +36,22 @@ def _search(dsn: str) -> list[tuple[object, ...]]:
 
 
 def test_distribute_move_validate_rollback(
-    citus_cluster: Cluster, central_hybrid: Manifest, make_migrated: Callable[..., str]
+    citus_cluster: Cluster, example_manifest: Manifest, make_migrated: Callable[..., str]
 ) -> None:
-    dsn = make_migrated(central_hybrid)
+    dsn = make_migrated(example_manifest)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        tenants = registry_tenants(conn, central_hybrid)
+        tenants = registry_tenants(conn, example_manifest)
     assert len(tenants) == 20
     before = _search(dsn)
     assert len(before) > 100
 
-    run = distribute(dsn, central_hybrid, tenants=None, make_reference=["users"], jobs=2)
+    run = distribute(dsn, example_manifest, tenants=None, make_reference=["users"], jobs=2)
     assert run.references == [("users", "made reference")]
+    # Citus re-created the policies of the tables it took over with users (Citus local
+    # tables): tenancy made them again; users' own policies stayed as they were.
+    assert "public.jobs tenancy_tenant_select: replaced" in run.row_security
+    assert not any(c.startswith("public.users ") for c in run.row_security)
+    assert [(w.object_name, w.severity) for w in run.warnings] == [("public.users", "warning")]
     assert [(r.tenant_id, r.state) for r in run.results] == [(t, "distributed") for t in tenants]
     assert all(r.rows > 0 for r in run.results)
 
@@ -92,9 +98,11 @@ def test_distribute_move_validate_rollback(
         on_worker = wconn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, shard[0][0])))
         assert count and count > 0 and on_worker.fetchone() == (count,)
 
+    _row_level_security_after_distribution(dsn, example_manifest, placed[0].tenant_id, placed[1].tenant_id)
+
     # Move the largest tenant to the other worker; validated after.
     other = next(w for w in citus_cluster.workers if w.address != placed[0].node)
-    moved = move_tenant(dsn, central_hybrid, tenant, other.address)
+    moved = move_tenant(dsn, example_manifest, tenant, other.address)
     assert moved.moved and moved.source == worker.address and moved.target == other.address
     assert moved.bytes > 0 and moved.mode in ("force_logical", "block_writes")
     assert moved.validation.ok, moved.validation.error
@@ -111,7 +119,7 @@ def test_distribute_move_validate_rollback(
     assert _search(dsn) == before
 
     # Privileges: the model holds on the coordinator and on every worker.
-    model = build_model(central_hybrid, tenants)
+    model = build_model(example_manifest, tenants)
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert grants.verify(conn, model, all_tenants=True) == []
         assert citus_grants.verify_workers(conn, dsn, model) == []
@@ -126,7 +134,7 @@ def test_distribute_move_validate_rollback(
     assert {(w.worker, w.drift.status, w.drift.fact.name) for w in found} == {
         (other.address, "missing", "analytics_events_id_seq")
     }
-    assert [r.state for r in distribute(dsn, central_hybrid, tenants=[tenant], make_reference=[]).results] == [
+    assert [r.state for r in distribute(dsn, example_manifest, tenants=[tenant], make_reference=[]).results] == [
         "skipped"
     ]
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -147,7 +155,64 @@ def test_distribute_move_validate_rollback(
     assert state == ("provisioned",)
     # ... and can be migrated and distributed again.
     assert all(r.ok for r in migrate_tenants(dsn, [victim.tenant_id]))
-    again = distribute(dsn, central_hybrid, tenants=[victim.tenant_id], make_reference=[])
+    again = distribute(dsn, example_manifest, tenants=[victim.tenant_id], make_reference=[])
     assert [r.state for r in again.results] == ["distributed"]
     assert all(v.ok for v in validate_tenants(dsn, [victim.tenant_id]))
     assert _search(dsn) == before
+
+
+def _row_level_security_after_distribution(dsn: str, manifest: Manifest, tenant: str, other: str) -> None:
+    """The central tables Citus took over keep tenancy's row-level security: the hybrid
+    tables are Citus local tables (on the coordinator, their policies evaluated there),
+    users a reference table (evaluated where the query runs)."""
+    schema = manifest.schema_for(tenant)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        kinds = dict(
+            admin.execute(
+                "SELECT c.relname, CASE p.repmodel WHEN 't' THEN 'reference' ELSE 'local' END"
+                " FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid"
+                " WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY (%s)",
+                (["jobs", "leads", "users"],),
+            ).fetchall()
+        )
+        assert kinds == {"jobs": "local", "leads": "local", "users": "reference"}
+        assert admin.execute("SELECT bool_and(current) FROM tenancy.hybrid_policies()").fetchone() == (True,)
+        jobs = admin.execute(
+            "SELECT count(*) FILTER (WHERE tenant_id = %s OR is_public),"
+            " count(*) FILTER (WHERE is_public AND tenant_id <> %s), count(*) FROM public.jobs",
+            (tenant, tenant),
+        ).fetchone()
+        leads = admin.execute("SELECT count(*) FROM public.leads WHERE tenant_id = %s", (tenant,)).fetchone()
+        users = admin.execute(
+            "SELECT count(*) FROM public.users AS u JOIN public.institutions AS i ON i.id = u.institution_id"
+            " WHERE i.tenant_id = %s",
+            (tenant,),
+        ).fetchone()
+        employer = admin.execute("SELECT min(id) FROM public.employers WHERE tenant_id = %s", (other,)).fetchone()
+    assert jobs is not None and jobs[1] > 0 and jobs[0] < jobs[2] and users is not None and users[0] > 0
+    insert_job = (
+        "INSERT INTO public.jobs (tenant_id, employer_id, title, job_type, created_at)"
+        " VALUES (%s, %s, 'x', 'full-time', now())"
+    )
+    with psycopg.connect(make_conninfo(dsn, user=f"{schema}_app"), autocommit=True) as app:
+        # Reads on the coordinator: its own and the public rows, its own users.
+        assert app.execute("SELECT count(*) FROM public.jobs").fetchone() == jobs[:1]
+        assert app.execute("SELECT count(*) FROM public.leads").fetchone() == leads
+        assert app.execute("SELECT count(*) FROM public.users").fetchone() == users
+        assert app.execute("SELECT count(*) FROM public.leads WHERE tenant_id = %s", (other,)).fetchone() == (0,)
+        # Writes: its own rows only, and no reference to another tenant's hidden employer.
+        for values in ((other, None), (tenant, employer[0] if employer else None)):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():
+                app.execute(insert_job, values)
+        with app.transaction(force_rollback=True):
+            app.execute(insert_job, (tenant, None))
+        assert app.execute("UPDATE public.leads SET email = email WHERE tenant_id = %s", (other,)).rowcount == 0
+        # Its tables joined with users run on its worker, where users' policy cannot look
+        # the tenant up (the registry is on the coordinator): refused, nothing returned.
+        with pytest.raises(psycopg.errors.InternalError) as joined:
+            app.execute(
+                sql.SQL("SELECT count(*) FROM {} AS e JOIN public.users AS u ON u.id = e.user_id").format(
+                    sql.Identifier(schema, "sequence_enrollments")
+                )
+            )
+        assert "cannot execute a distributed query from a query on a shard" in str(joined.value)

@@ -85,12 +85,23 @@ def test_example_manifest_lists_the_alumate_tables() -> None:
             ),
             "must be readable",
         ),
+        (_doc(citus={"reference_table": ["tenants"]}), "did you mean `reference_tables`"),
+        (_doc(citus={"reference_tables": "tenants"}), "[citus] reference_tables must be a list"),
+        (_doc(citus={"reference_tables": ["a"]}), "'a' is not a table of [central] or [hybrid]"),
+        (_doc(citus={"reference_tables": ["tenants", "tenants"]}), "more than once"),
     ],
 )
 def test_broken_manifest_is_refused(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(ManifestError) as e:
         parse_manifest(doc)
     assert message in str(e.value)
+
+
+def test_citus_reference_tables_are_consent_kept_in_the_manifest() -> None:
+    assert load_manifest(REPO / "tenancy.toml").reference_tables == ()
+    doc = _doc(central={"tables": ["tenants", "users"]}, hybrid={"tables": ["jobs"]})
+    doc["citus"] = {"reference_tables": ["users", "jobs"]}
+    assert parse_manifest(doc).reference_tables == ("users", "jobs")
 
 
 def test_invalid_toml_and_missing_file_are_clear(tmp_path: Path) -> None:
