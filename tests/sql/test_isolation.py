@@ -6,9 +6,11 @@ the reference tables (writes), other tenants' rows of the hybrid tables,
 CREATE anywhere; then hybrid references to another tenant's hidden rows,
 leaky expressions in WHERE, COPY in and out, other tenants' sequences by
 name and OID, every function and table of schemas tenancy and
-tenancy_federation, temporary objects, and the central rows the manifest
-filters. Every attempt must be denied (the counts are printed); the same
-operations on the tenant's own data must work.
+tenancy_federation (the lookups the row-level security policies call are
+executable, never callable by name), temporary objects, and the central rows
+the manifest filters. Every attempt must be denied (the counts are printed);
+the same operations on the tenant's own data must work. The policies' lookup
+must be served by the tenant key's index.
 
 A login that is only a member of tenancy_migrator plants a view, a rule, a
 trigger and an index over its own function in tenant schemas; migrate,
