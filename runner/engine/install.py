@@ -45,6 +45,7 @@ from runner.engine.render import Rendering, render_all
 from runner.errors import ManifestError
 from runner.manifest import Manifest
 from runner.resources import CITUS_DIR, FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR, read_query
+from runner.sqlscript import run_script
 
 
 @dataclass(frozen=True)
@@ -143,14 +144,14 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         in_place = _in_place(conn)
         if in_place == (__version__, checksum):
             return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
-        conn.execute(read_query("install/routines.sql"))
+        run_script(conn, read_query("install/routines.sql"))
         before = _routines(conn)
-        conn.execute(read_query("install/drop_routines.sql"))
+        run_script(conn, read_query("install/drop_routines.sql"))
         for _name, text in parts:
-            conn.execute(text.encode())
-        conn.execute(read_query("install/check_routines.sql"))
+            run_script(conn, text)
+        run_script(conn, read_query("install/check_routines.sql"))
         changes = _compare(before, _routines(conn))
-        conn.execute(hardening)
+        run_script(conn, hardening)
         # After the hardening: the runner's role gets EXECUTE on every routine, and
         # its rights on tables an upgrade added.
         conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")

@@ -20,6 +20,7 @@ from runner.citus.move import move_tenant
 from runner.citus.placement import placements
 from runner.cli import main
 from runner.engine.executor import registry_tenants
+from runner.engine.install import install
 from runner.engine.migrate import migrate_tenants, rollback_tenants
 from runner.engine.validate import validate_tenants
 from runner.federation.commands import search_graduates
@@ -216,3 +217,20 @@ def _row_level_security_after_distribution(dsn: str, manifest: Manifest, tenant:
                 )
             )
         assert "cannot execute a distributed query from a query on a shard" in str(joined.value)
+
+
+def test_an_upgrade_on_a_distributed_coordinator_reapplies_every_routine(
+    example_manifest: Manifest, make_migrated: Callable[..., str]
+) -> None:
+    """Citus propagates DDL in tenancy's schema to the workers once it is a dependency
+    of a distributed object (the policies of the reference tables call its functions);
+    an install that changes routines there must go through, and the tenants stay valid."""
+    dsn = make_migrated(example_manifest, tenants=6)
+    distribute(dsn, example_manifest, tenants=None, make_reference=["users"], jobs=1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # As after an upgrade of the package: the install in place is not this one.
+        conn.execute("UPDATE tenancy.installed SET checksum = 'an older release'")
+        result = install(conn, example_manifest)
+        tenants = registry_tenants(conn, example_manifest)
+    assert result.changed
+    assert [v.tenant_id for v in validate_tenants(dsn, tenants) if not v.ok] == []
