@@ -71,6 +71,10 @@ PER_TENANT_EXTRA: dict[str, tuple[int, int]] = {
 FIRST_TENANT_SHARE = 0.20
 USERS_PER_TENANT = 30
 USERS_MIN = 200
+# A tenant schema takes about ten locks until its transaction ends (the schema,
+# two tables, their sequences, keys and TOAST tables): 100 of them use about
+# 1,000 of the 6,400 slots of the default lock table (64 per connection x 100).
+TENANT_SCHEMAS_PER_TRANSACTION = 100
 _BIGINT = 2**63
 
 
@@ -96,13 +100,17 @@ def build_sample(
     replace: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> SampleSummary:
-    """Create the sample in the connected database, in one transaction.
+    """Create the sample in the connected database.
 
     ``rows`` is the total over the twelve moved tables (exact). Raises
     TenancyError if the database already holds a sample and ``replace`` is
     False; with ``replace`` the previous sample's tables, every tenant schema
     (by the example manifest's pattern) and schema tenancy (its ledger) are
-    dropped first (the database itself never is).
+    dropped first (the database itself never is). The shared tables are made
+    in one transaction, then the tenant schemas in transactions of
+    TENANT_SCHEMAS_PER_TRANSACTION tenants, so that any number of tenants fits
+    the server's lock table with its default settings; a build stopped among
+    them is made again with ``replace``.
     """
     _check_arguments(tenants, rows, seed)
     say = progress or (lambda _msg: None)
@@ -126,9 +134,6 @@ def build_sample(
             say(f"{step}: {sizes[step]} rows" if step in sizes else step)
             conn.execute(statement.encode())
         registry = _rows(conn, "SELECT ord, id FROM sample_tenants ORDER BY ord")
-        say(f"tenant schemas: {len(registry)} (courses, graduates)")
-        for ord_, tenant_id in registry:
-            _create_tenant_schema(conn, tenant_schema(tenant_id), ord_)
         conn.execute("SET LOCAL search_path = public")
         say("foreign keys and indexes")
         conn.execute(_read("constraints.sql"))
@@ -139,11 +144,31 @@ def build_sample(
                 sql.SQL(", ").join(sql.Identifier(t) for t in _all_tables())
             )
         )
-        summary = _summarize(conn)
-        _drop_helpers(conn, helpers)
+    _commit(conn)
+    try:
+        say(f"tenant schemas: {len(registry)} (courses, graduates)")
+        for first in range(0, len(registry), TENANT_SCHEMAS_PER_TRANSACTION):
+            with conn.transaction():
+                for ord_, tenant_id in registry[first : first + TENANT_SCHEMAS_PER_TRANSACTION]:
+                    _create_tenant_schema(conn, tenant_schema(tenant_id), ord_)
+            _commit(conn)
+        with conn.transaction():
+            conn.execute("SET LOCAL search_path = public")
+            summary = _summarize(conn)
+    finally:
+        # This session's helpers go, whatever happened, so that it can build again.
+        if not conn.broken:
+            with conn.transaction():
+                conn.execute("DROP TABLE pg_temp.sample_plan")
+                _drop_helpers(conn, helpers)
+            _commit(conn)
+    return summary
+
+
+def _commit(conn: psycopg.Connection[Any]) -> None:
+    """End the transaction on a connection that is not in autocommit mode too."""
     if not conn.autocommit:
         conn.commit()
-    return summary
 
 
 def plan_rows(tenants: int, rows: int) -> dict[str, list[int]]:

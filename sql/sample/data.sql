@@ -74,7 +74,9 @@ INSERT INTO tenants (id, name, created_at)
 SELECT id, name, created_at FROM sample_tenants ORDER BY ord;
 
 -- step: plan
-CREATE TEMP TABLE sample_plan ON COMMIT DROP AS
+-- Kept past this transaction: the tenant schemas are created from it in
+-- transactions of their own (runner/devtools/sample.py drops it at the end).
+CREATE TEMP TABLE sample_plan AS
 SELECT c.tbl,
        c.ord,
        t.id AS tenant_id,

@@ -14,6 +14,7 @@ from runner.devtools.sample import (
     MOVED_MIX,
     MOVED_TABLES,
     ROWS_PER_TENANT_MIN,
+    TENANT_SCHEMAS_PER_TRANSACTION,
     SampleSummary,
     build_sample,
     plan_rows,
@@ -383,3 +384,20 @@ def test_summary_counts_moved_rows() -> None:
         rows_by_tenant={"abc123": 6, "def456": 4},
     )
     assert summary.moved_rows == 10
+
+
+def test_tenant_schemas_are_made_in_transactions_that_fit_the_default_lock_table(
+    empty_db: psycopg.Connection,
+) -> None:
+    """All tenant schemas in one transaction ran out of the lock table at about 700
+    tenants with the default settings; each transaction now takes a bounded number."""
+    tenants = 2 * TENANT_SCHEMAS_PER_TRANSACTION + 5
+    summary = build_sample(empty_db, seed=3, tenants=tenants, rows=ROWS_PER_TENANT_MIN * tenants)
+    made_by = empty_db.execute(
+        "SELECT xmin::text, count(*) FROM pg_namespace WHERE nspname LIKE 'tenant\\_%' GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
+    assert [n for _, n in made_by] == [TENANT_SCHEMAS_PER_TRANSACTION] * 2 + [5]
+    assert len(summary.tenants) == tenants
+    # The session keeps no helper: it can build again.
+    again = build_sample(empty_db, seed=4, replace=True, tenants=TENANTS, rows=ROWS)
+    assert len(again.tenants) == TENANTS
