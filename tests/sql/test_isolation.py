@@ -438,6 +438,24 @@ def _planted_calls(admin: psycopg.Connection) -> list[tuple[str, str]]:
     ]
 
 
+def _with_migrator_login(
+    admin: psycopg.Connection, name: str, tenants: list[str]
+) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
+    """A login that is only a member of tenancy_migrator, and the table planted code writes
+    to; dropped after, with every tenant's schema and roles."""
+    admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
+    admin.execute(sql.SQL("CREATE TABLE public.{} (current_role_name text, session_role_name text)").format(
+        sql.Identifier(PLANTED_LOG)))
+    admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
+    try:
+        yield admin, name, tenants
+    finally:
+        admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+        for t in tenants:
+            admin.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [t]).fetchall()
+
+
 @pytest.fixture
 def attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
     """The sample installed, two tenants migrated, a login that is only a member of tenancy_migrator."""
@@ -449,17 +467,7 @@ def attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, list[
             admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", [t]).fetchall()
         for t in tenants[2:]:
             admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", [t]).fetchall()
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE TABLE public.{} (current_role_name text, session_role_name text)").format(
-            sql.Identifier(PLANTED_LOG)))
-        admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
-        try:
-            yield admin, name, tenants
-        finally:
-            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-            for t in tenants:
-                admin.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [t]).fetchall()
+        yield from _with_migrator_login(admin, name, tenants)
 
 
 def test_planted_view_trigger_rule_and_index_never_run_as_another_role(
@@ -782,17 +790,7 @@ def online_attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str
         tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
         assert {r.state for r in online.migrate_online(dsn, tenants)} == {"syncing"}
         assert {r.state for r in online.cutover_tenants(dsn, tenants[:-1])} == {"cut over"}
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE TABLE public.{} (current_role_name text, session_role_name text)").format(
-            sql.Identifier(PLANTED_LOG)))
-        admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
-        try:
-            yield admin, name, tenants
-        finally:
-            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-            for t in tenants:
-                admin.execute("SELECT * FROM tenancy.deprovision_tenant(%s, true)", [t]).fetchall()
+        yield from _with_migrator_login(admin, name, tenants)
 
 
 def _sqlstate(conn: psycopg.Connection, stmt: str, params: tuple[object, ...] = ()) -> str | None:
