@@ -1,27 +1,26 @@
--- tenancy.assert_tenants_locked(tenant ids): tenancy.assert_tenant_locked for
--- many tenants with one read of pg_locks (which copies the whole lock table:
--- once per batch, not once per tenant). Raises TY004 naming the tenants this
--- session does not hold the migration lock of.
+-- tenancy.assert_tenants_locked(tenant ids): raises TY004 naming the listed
+-- tenants whose migration lock this session did not take with
+-- tenancy.lock_tenant. Guards the step functions, so that two sessions can
+-- never copy the same tenant at once. It reads the note lock_tenant leaves
+-- in the setting tenancy.locked_tenants, not pg_locks (which copies the whole
+-- lock table, thousands of locks while a batch runs), and takes the lock
+-- again for the transaction (a no-op while this session holds it): a note
+-- outliving its lock (set by hand, or the lock let go) still leaves no other
+-- session in, since taking the lock fails while another session holds it.
 CREATE OR REPLACE FUNCTION tenancy.assert_tenants_locked(p_tenant_ids text [])
 RETURNS void
 LANGUAGE plpgsql
-STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
+    v_noted   text := coalesce(current_setting('tenancy.locked_tenants', true), '');
     v_missing text [];
 BEGIN
-    WITH mine AS (
-        SELECT l.classid, l.objid FROM pg_locks AS l
-        WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted AND l.objsubid = 1
-    )
     SELECT array_agg(i.id ORDER BY i.id) INTO v_missing
     FROM unnest(p_tenant_ids) AS i (id)
     CROSS JOIN LATERAL (SELECT tenancy.lock_key(i.id) AS k) AS key
-    WHERE NOT EXISTS (
-        SELECT 1 FROM mine AS m
-        WHERE m.classid = ((key.k >> 32) & 4294967295)::oid AND m.objid = (key.k & 4294967295)::oid
-    );
+    WHERE CASE WHEN strpos(v_noted, ',' || key.k || ',') = 0 THEN true
+               ELSE NOT pg_try_advisory_xact_lock(key.k) END;
     IF v_missing IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY004',
@@ -31,4 +30,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION tenancy.assert_tenants_locked(text []) IS
-'Raises TY004 unless this session holds the migration lock of every listed tenant (one read of pg_locks).';
+'Raises TY004 unless this session took the migration lock of every listed tenant (tenancy.lock_tenant).';

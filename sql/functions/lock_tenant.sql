@@ -1,6 +1,9 @@
 -- tenancy.lock_tenant(tenant id, session): takes the tenant's advisory lock,
 -- for the transaction (p_session false) or the session (true). Raises TY004
 -- at once when another session holds it: a second runner never waits or copies.
+-- The lock is also noted in the setting tenancy.locked_tenants (for the
+-- transaction or the session, as the lock), where tenancy.assert_tenants_locked
+-- looks for it instead of reading pg_locks, which copies the whole lock table.
 CREATE OR REPLACE FUNCTION tenancy.lock_tenant(p_tenant_id text, p_session boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
@@ -12,6 +15,9 @@ DECLARE
 BEGIN
     IF (p_session AND pg_try_advisory_lock(v_key))
         OR (NOT p_session AND pg_try_advisory_xact_lock(v_key)) THEN
+        PERFORM set_config('tenancy.locked_tenants',
+                           coalesce(nullif(current_setting('tenancy.locked_tenants', true), ''), ',') || v_key || ',',
+                           NOT p_session);
         RETURN;
     END IF;
     SELECT l.pid INTO v_holder FROM pg_locks AS l
