@@ -16,7 +16,7 @@ from runner.access import drift as grants
 from runner.access.model import build_model
 from runner.access.provision import provision_tenants
 from runner.citus import grants as citus_grants
-from runner.db import connect, open_session, resolve_dsn, typed_errors
+from runner.db import connect, open_session, resolve_dsn
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
 from runner.engine import executor, migrate, online
@@ -424,11 +424,10 @@ def demo(
         say("3/6 installing schema tenancy", err=True)
         result = install_sql(conn, load_manifest(EXAMPLE_MANIFEST))
         say(f"  {len(result.rendering.tables)} moved tables, checksum {result.checksum[:12]}", err=True)
-        say("4/6 provisioning tenant schemas", err=True)
-        with typed_errors():
-            for t in summary.tenants:
-                conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
-        say(f"  {len(summary.tenants)} tenants provisioned", err=True)
+    say("4/6 provisioning tenant schemas", err=True)
+    provisioned = provision_tenants(url, summary.tenants)
+    print_failures(provisioned)
+    say(f"  {sum(r.ok for r in provisioned)}/{len(provisioned)} tenants provisioned", err=True)
     say(f"5/6 migrating {summary.moved_rows:,} rows", err=True)
     with ProgressDisplay(summary.tenants, "parallel" if jobs > 1 else "serial") as progress:
         migrated = migrate.migrate_tenants(url, summary.tenants, batch_size=batch_size, jobs=jobs, progress=progress)

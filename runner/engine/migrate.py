@@ -148,6 +148,16 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
             progress.start(t)
     # Progress NOTICEs only when something shows them.
     conn.execute("SELECT set_config('client_min_messages', %s, false)", ("notice" if progress else "warning",))
+    # The batch's tenants are provisioned first, set-based and in a short transaction of
+    # their own: granting their roles the group memberships locks each group role until
+    # commit, which inside the batch would make parallel batches wait for each other.
+    # When this fails (e.g. TY060, a login that may not create roles), the batch below
+    # provisions or refuses each tenant itself and reports it as that tenant's result.
+    try:
+        with typed_errors():
+            conn.execute("SELECT count(*) FROM tenancy.provision_tenants(%s, false)", (batch,))
+    except (TenancyError, psycopg.Error):
+        pass
     try:
         with progress_notices(conn, progress.advance if progress else None), typed_errors():
             cur = conn.execute("SELECT * FROM tenancy.migrate_tenants(%s)", (batch,))
