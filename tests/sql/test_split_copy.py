@@ -357,3 +357,71 @@ def test_tables_smaller_than_the_threshold_are_copied_per_tenant(sample_db: Data
     # Only the table at least as large as the threshold was routed (and has the dropped key).
     assert dropped["analytics_events"] == 1
     assert {n for n, d in dropped.items() if d} == {"analytics_events"}
+
+
+def test_a_tenant_whose_left_tables_were_planted_on_is_refused_alone_in_its_batch(
+    db: Database, manifest: Manifest
+) -> None:
+    """Tables left by an earlier run are checked before the batch copies into them: a
+    trigger planted since refuses that tenant (TY040, one row), its code never runs, and
+    the rest of the batch is migrated."""
+    with db.connect() as conn:
+        tenants = executor.registry_tenants(conn, manifest)
+        left = tenants[1]
+        with conn.transaction():
+            conn.execute("SELECT tenancy.lock_tenant(%s)", (left,))
+            conn.execute("SELECT tenancy.begin_tenant_migration(%s)", (left,))
+        conn.execute(
+            "CREATE FUNCTION public.planted() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'planted code ran'; END $$"
+        )
+        conn.execute(
+            sql.SQL("CREATE TRIGGER spy BEFORE INSERT ON {}.templates FOR EACH ROW EXECUTE FUNCTION public.planted()")
+            .format(sql.Identifier(f"tenant_{left}"))
+        )
+        rows = conn.execute(
+            "SELECT tenant_id, action, error_code, error_detail FROM tenancy.migrate_tenants(%s)", (tenants,)
+        ).fetchall()
+    refused = [(t, code) for t, action, code, _ in rows if action == "failed"]
+    assert refused == [(left, "TY040")]
+    assert any("has trigger spy" in (detail or "") for t, _, _, detail in rows if t == left)
+    assert {t for t, action, _, _ in rows if action == "migrated"} == set(tenants) - {left}
+    with db.connect() as conn:
+        # Nothing was copied into the planted-on tables.
+        assert conn.execute(
+            sql.SQL("SELECT count(*) FROM {}.templates").format(sql.Identifier(f"tenant_{left}"))
+        ).fetchone() == (0,)
+
+
+def test_foreign_keys_to_central_tables_come_last_for_the_whole_batch(
+    sample_db: Database, manifest: Manifest
+) -> None:
+    """Adding a foreign key to a central table locks it against writes until commit: a
+    batch adds every tenant's tenant-local keys first and the central ones after them all."""
+    with sample_db.connect() as conn:
+        install(conn, manifest)
+        tenants = executor.registry_tenants(conn, manifest)
+        # __link splits by where a key points; together the two halves are all of it.
+        for (prefix,) in conn.execute("SELECT fn_prefix FROM tenancy.moved_tables").fetchall():
+            whole, local, central = (
+                conn.execute(
+                    sql.SQL("SELECT tenancy.{}('s', %s)").format(sql.Identifier(f"{prefix}__link")), (part,)
+                ).fetchone()[0]  # type: ignore[index]
+                for part in (None, False, True)
+            )
+            assert sorted(local + central) == sorted(whole), prefix
+            assert all("REFERENCES public." in s for s in central) and not any("REFERENCES public." in s for s in local)
+    results = migrate.migrate_tenants(sample_db.dsn, tenants)
+    assert [r.state for r in results] == ["migrated"] * len(tenants)
+    with sample_db.connect() as conn:
+        # Constraints are numbered as they are made: every central key after every local one.
+        local, central = conn.execute(
+            "SELECT max(c.oid::bigint) FILTER (WHERE f.relnamespace <> 'public'::regnamespace),"
+            " min(c.oid::bigint) FILTER (WHERE f.relnamespace = 'public'::regnamespace)"
+            " FROM pg_constraint AS c JOIN pg_class AS f ON f.oid = c.confrelid"
+            " JOIN pg_class AS r ON r.oid = c.conrelid"
+            " WHERE c.contype = 'f' AND r.relnamespace::regnamespace::text = ANY (%s)"
+            " AND r.relname IN (SELECT table_name FROM tenancy.moved_tables)",
+            ([f"tenant_{t}" for t in tenants],),
+        ).fetchone()  # type: ignore[misc]
+        assert local is not None and central is not None and local < central

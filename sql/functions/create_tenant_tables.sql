@@ -1,0 +1,53 @@
+-- tenancy.create_tenant_tables(tenant ids): migration step 1 after the
+-- checks, under each tenant's lock: marks the tenants migrating and creates
+-- each tenant table not created yet (the rendered <table>__create DDL), with
+-- one ledger row 'created' per table, written for all tenants at once.
+-- Tables are created by the schema's owner (the tenant's owner role once
+-- provisioned): they are its own from the start and its default privileges
+-- grant the tenant roles their access, with nothing to repair. Only the DDL
+-- runs as that role (one role switch per tenant): it has no access to schema
+-- tenancy. Re-running skips what exists.
+CREATE OR REPLACE FUNCTION tenancy.create_tenant_tables(p_tenant_ids text [])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_caller  text := current_user;
+    v_tenant  record;
+    v_ddl     text [];
+    v_created text [] := '{}'::text [];
+    v_tables  text [] := '{}'::text [];
+BEGIN
+    PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
+    UPDATE tenancy.tenants AS t
+    SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
+    WHERE t.tenant_id = ANY (p_tenant_ids);
+    FOR v_tenant IN
+        SELECT i.id, s.schema_name, pg_get_userbyid(n.nspowner) AS owner,
+               array_agg(m.table_name ORDER BY m.position) AS tables,
+               -- One call returning every DDL statement of the tenant's missing tables.
+               'SELECT ' || string_agg(format('tenancy.%I($1)', m.fn_prefix || '__create'), ' || ' ORDER BY m.position)
+                   AS ddl_query
+        FROM unnest(p_tenant_ids) WITH ORDINALITY AS i (id, ord)
+        CROSS JOIN LATERAL (SELECT tenancy.schema_name(i.id) AS schema_name) AS s
+        JOIN pg_namespace AS n ON n.nspname = s.schema_name
+        JOIN tenancy.moved_tables AS m
+            ON NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l WHERE l.tenant_id = i.id AND l.table_name = m.table_name)
+        GROUP BY i.ord, i.id, s.schema_name, n.nspowner
+        ORDER BY i.ord
+    LOOP
+        EXECUTE v_tenant.ddl_query INTO v_ddl USING v_tenant.schema_name;
+        EXECUTE format('SET LOCAL ROLE %I', v_tenant.owner);
+        EXECUTE array_to_string(v_ddl, E';\n');
+        EXECUTE format('SET LOCAL ROLE %I', v_caller);
+        v_created := v_created || array_fill(v_tenant.id, ARRAY[cardinality(v_tenant.tables)]);
+        v_tables := v_tables || v_tenant.tables;
+    END LOOP;
+    INSERT INTO tenancy.ledger (tenant_id, table_name, state)
+    SELECT c.id, c.table_name, 'created' FROM unnest(v_created, v_tables) AS c (id, table_name);
+    PERFORM tenancy.report_progress(c.id, c.table_name, 'create') FROM unnest(v_created, v_tables) AS c (id, table_name);
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.create_tenant_tables(text []) IS
+'Migration step 1 (needs the tenants'' locks): mark the tenants migrating, create their tables not created yet.';

@@ -1,0 +1,181 @@
+-- tenancy.finish_tenant_migrations(tenant ids, source sums): migration step 3
+-- for many tenants, under their locks, once every table is copied. First it
+-- refuses, one row each, the tenants whose tables could run code their owner
+-- planted (TY040, tenancy.unsafe_tenants) or that still have tables to copy
+-- (TY008). Then it validates each copy row by row: count and
+-- order-independent checksum of the tenant table against those of the
+-- tenant's shared rows; a tenant with any difference is a TY010 row (its
+-- first different table) and nothing more is done for it here: its caller
+-- rolls it back (tenancy.migrate_tenants) or raises (finish_tenant_migration),
+-- so a copy is never committed unvalidated. The shared side comes from
+-- p_source_sums ({"tenant": {"table": [rows, checksum]}}, as
+-- tenancy.source_sums() gives it for many tenants in one pass; read after the
+-- copy, or a row changed after its copy goes unseen), plus a count of the
+-- shared rows now; when NULL it is read here per tenant. For the other
+-- tenants it builds keys and indexes, then foreign keys (to central tables
+-- last, for all tenants at once: each locks its central table against writes
+-- until commit), sets sequences past the copied ids, checks the grants of
+-- the new tables (tenancy.provision_tenants, one call) and marks the tenants
+-- migrated. Returns one row per table of each finished tenant and one per
+-- refused tenant (its error_code set). Re-running skips finished tables.
+
+CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migrations(p_tenant_ids text [], p_source_sums jsonb DEFAULT NULL)
+RETURNS TABLE (
+    tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric,
+    error_code text, error text, error_detail text, error_hint text
+)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_failed   text [] := '{}'::text [];
+    v_ok       text [];
+    v_refusal  record;
+    v_id       text;
+    v_schema   text;
+    v_table    record;
+    v_central  boolean;
+    v_query    text;
+    v_ddl      text [];
+    v_src_rows bigint;
+    v_src_sum  numeric;
+    v_dst_rows bigint;
+    v_dst_sum  numeric;
+    v_now_rows bigint;
+BEGIN
+    PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
+    FOR v_refusal IN
+        SELECT u.tenant_id, u.error_code, u.error, u.error_detail, u.error_hint, 1 AS rank
+        FROM tenancy.unsafe_tenants(p_tenant_ids) AS u
+        UNION ALL
+        SELECT l.tenant_id, 'TY008', format('tenant %L still has tables to copy', l.tenant_id), NULL,
+               'Run tenancy.migrate_tenant() (or CALL tenancy.migrate_tenant_batched()) to finish the copy.', 2
+        FROM tenancy.ledger AS l
+        WHERE l.tenant_id = ANY (p_tenant_ids) AND l.state IN ('created', 'copying')
+        GROUP BY l.tenant_id
+        ORDER BY 6, 1
+    LOOP
+        CONTINUE WHEN v_refusal.tenant_id = ANY (v_failed);
+        v_failed := v_failed || v_refusal.tenant_id;
+        RETURN QUERY SELECT v_refusal.tenant_id, NULL::text, NULL::text, NULL::bigint, NULL::numeric,
+                            v_refusal.error_code, v_refusal.error, v_refusal.error_detail, v_refusal.error_hint;
+    END LOOP;
+
+    -- Validate before building anything (no index to maintain yet).
+    FOREACH v_id IN ARRAY p_tenant_ids LOOP
+        CONTINUE WHEN v_id = ANY (v_failed);
+        v_schema := tenancy.schema_name(v_id);
+        FOR v_table IN
+            SELECT m.table_name, m.fn_prefix, l.rows_copied
+            FROM tenancy.moved_tables AS m
+            JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
+            WHERE l.state = 'copied' ORDER BY m.position
+        LOOP
+            v_now_rows := NULL;
+            IF p_source_sums IS NULL THEN
+                EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
+                INTO v_src_rows, v_src_sum USING v_id;
+            ELSE
+                v_src_rows := coalesce((p_source_sums -> v_id -> v_table.table_name ->> 0)::bigint, 0);
+                v_src_sum := coalesce((p_source_sums -> v_id -> v_table.table_name ->> 1)::numeric, 0);
+                -- Sums read for the whole batch: rows written since then must show too.
+                EXECUTE format('SELECT tenancy.%I($1)', v_table.fn_prefix || '__source_count')
+                INTO v_now_rows USING v_id;
+            END IF;
+            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
+            INTO v_dst_rows, v_dst_sum USING v_schema;
+            IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum OR v_dst_rows <> v_table.rows_copied
+                OR v_now_rows <> v_src_rows THEN
+                v_failed := v_failed || v_id;
+                RETURN QUERY SELECT
+                    v_id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, 'TY010'::text,
+                    format('copy of %I for tenant %L does not match its source', v_table.table_name, v_id),
+                    format('source: %s rows (%s now), checksum %s; tenant table: %s rows, checksum %s; copied: %s rows',
+                           v_src_rows, coalesce(v_now_rows, v_src_rows), v_src_sum, v_dst_rows, v_dst_sum,
+                           v_table.rows_copied),
+                    'The shared rows changed during the copy. Stop writes, run `tenancy rollback`, then migrate again.'::text;
+                EXIT;
+            END IF;
+        END LOOP;
+    END LOOP;
+    v_ok := ARRAY(
+        SELECT i.id FROM unnest(p_tenant_ids) WITH ORDINALITY AS i (id, ord)
+        WHERE NOT i.id = ANY (v_failed) ORDER BY i.ord
+    );
+
+    -- Keys and indexes of each copied table: one batch of statements per tenant.
+    FOREACH v_id IN ARRAY v_ok LOOP
+        SELECT 'SELECT ' || string_agg(format('tenancy.%I($1)', m.fn_prefix || '__index'), ' || ' ORDER BY m.position)
+        INTO v_query
+        FROM tenancy.moved_tables AS m
+        JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
+        WHERE l.state = 'copied';
+        CONTINUE WHEN v_query IS NULL;
+        EXECUTE v_query INTO v_ddl USING tenancy.schema_name(v_id);
+        IF cardinality(v_ddl) > 0 THEN
+            EXECUTE array_to_string(v_ddl, E';\n');
+        END IF;
+    END LOOP;
+    FOR v_table IN
+        UPDATE tenancy.ledger AS l SET state = 'indexed'
+        WHERE l.tenant_id = ANY (v_ok) AND l.state = 'copied'
+        RETURNING l.tenant_id, l.table_name
+    LOOP
+        PERFORM tenancy.report_progress(v_table.tenant_id, v_table.table_name, 'index');
+    END LOOP;
+
+    -- Foreign keys once every table has its keys (parents must be indexed),
+    -- and sequences past the copied ids; foreign keys to central tables last,
+    -- for every tenant of the call at once, as close to the commit as can be.
+    FOREACH v_central IN ARRAY ARRAY[false, true] LOOP
+        FOREACH v_id IN ARRAY v_ok LOOP
+            SELECT 'SELECT ' || string_agg(format('tenancy.%I($1, %L)', m.fn_prefix || '__link', v_central), ' || '
+                                           ORDER BY m.position)
+            INTO v_query
+            FROM tenancy.moved_tables AS m
+            JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
+            WHERE l.state = 'indexed' AND (NOT v_central OR m.foreign_keys > 0);
+            CONTINUE WHEN v_query IS NULL;
+            EXECUTE v_query INTO v_ddl USING tenancy.schema_name(v_id);
+            IF cardinality(v_ddl) > 0 THEN
+                EXECUTE array_to_string(v_ddl, E';\n');
+            END IF;
+        END LOOP;
+        CONTINUE WHEN v_central;
+        FOR v_table IN
+            SELECT l.tenant_id, l.table_name FROM tenancy.ledger AS l
+            JOIN tenancy.moved_tables AS m ON m.table_name = l.table_name
+            WHERE l.tenant_id = ANY (v_ok) AND l.state = 'indexed'
+            ORDER BY l.tenant_id, m.position
+        LOOP
+            PERFORM tenancy.reset_sequences(tenancy.schema_name(v_table.tenant_id), v_table.table_name);
+        END LOOP;
+    END LOOP;
+    FOR v_table IN
+        UPDATE tenancy.ledger AS l SET state = 'done', finished_at = clock_timestamp()
+        WHERE l.tenant_id = ANY (v_ok) AND l.state = 'indexed'
+        RETURNING l.tenant_id, l.table_name
+    LOOP
+        PERFORM tenancy.report_progress(v_table.tenant_id, v_table.table_name, 'link');
+    END LOOP;
+    -- Grants on the new tables. The shared privileges are the runner's (or
+    -- provision's) business: taking their lock here would serialise parallel
+    -- batches for a whole migration.
+    IF cardinality(v_ok) > 0 THEN
+        PERFORM tenancy.provision_tenants(v_ok, false);
+    END IF;
+    UPDATE tenancy.tenants AS t SET state = 'migrated', finished_at = clock_timestamp()
+    WHERE t.tenant_id = ANY (v_ok);
+    PERFORM tenancy.report_progress(i.id, NULL, 'done') FROM unnest(v_ok) AS i (id);
+    RETURN QUERY
+        SELECT l.tenant_id, l.table_name, l.state, l.rows_copied, l.copy_seconds,
+               NULL::text, NULL::text, NULL::text, NULL::text
+        FROM unnest(v_ok) WITH ORDINALITY AS i (id, ord)
+        JOIN tenancy.ledger AS l ON l.tenant_id = i.id
+        JOIN tenancy.moved_tables AS m ON m.table_name = l.table_name
+        ORDER BY i.ord, m.position;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.finish_tenant_migrations(text [], jsonb) IS
+'Migration step 3 for many tenants (needs their locks): validate each copy, build keys, indexes and FKs; '
+'a refused tenant is a row.';
