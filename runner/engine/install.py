@@ -15,7 +15,8 @@ a failed install leaves the previous one in place:
 3. ``sql/functions/*.sql`` by name, on a Citus coordinator ``sql/citus/*.sql``,
    then the files rendered from the manifest.
 4. ``sql/install/check_routines.sql`` refuses (TY020) when a kept routine is
-   no longer defined by the new version.
+   no longer defined by the new version; then ``tenancy.settings`` and
+   ``tenancy.moved_tables`` are analyzed (too small for autovacuum to).
 5. ``sql/install/hardening.sql``: no routine of the tool is executable by
    PUBLIC (each file grants EXECUTE to the roles that need it). After the
    check, since a REVOKE rewrites every routine's catalog row.
@@ -150,6 +151,10 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         for _name, text in parts:
             run_script(conn, text)
         run_script(conn, read_query("install/check_routines.sql"))
+        # Statistics for the two small tables only install writes: autovacuum never
+        # analyzes a table of a few rows, and without statistics the planner takes
+        # them for hundreds of rows and scans whole catalogs where an index would do.
+        conn.execute("ANALYZE tenancy.settings, tenancy.moved_tables")
         changes = _compare(before, _routines(conn))
         run_script(conn, hardening)
         # After the hardening: the runner's role gets EXECUTE on every routine, and

@@ -1,22 +1,26 @@
 -- tenancy.reset_sequences(schema, table): sets every sequence owned by a
 -- column of the table (serial or identity) past the largest value copied, so
--- the next insert cannot collide. Returns each sequence and its next value.
--- Idempotent.
+-- the next insert cannot collide. The sequences are found with one index
+-- scan of pg_depend (what pg_get_serial_sequence reads, for every column at
+-- once). Returns each sequence and its next value. Idempotent.
 CREATE OR REPLACE FUNCTION tenancy.reset_sequences(p_schema text, p_table text)
 RETURNS TABLE (sequence_name text, next_value bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_rel    text := format('%I.%I', p_schema, p_table);
+    v_rel    regclass := format('%I.%I', p_schema, p_table)::regclass;
     v_column text;
     v_max    bigint;
 BEGIN
     FOR v_column, sequence_name IN
-        SELECT a.attname, pg_get_serial_sequence(v_rel, a.attname)
-        FROM pg_attribute AS a
-        WHERE a.attrelid = v_rel::regclass AND a.attnum > 0 AND NOT a.attisdropped
-            AND pg_get_serial_sequence(v_rel, a.attname) IS NOT NULL
+        SELECT a.attname, format('%I.%I', n.nspname, s.relname)
+        FROM pg_depend AS d
+        JOIN pg_class AS s ON s.oid = d.objid AND s.relkind = 'S'
+        JOIN pg_namespace AS n ON n.oid = s.relnamespace
+        JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = v_rel AND d.refobjsubid > 0
+            AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND NOT a.attisdropped
         ORDER BY a.attnum
     LOOP
         EXECUTE format('SELECT max(%I)::bigint FROM %s', v_column, v_rel) INTO v_max;
