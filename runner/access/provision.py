@@ -13,6 +13,7 @@ from runner.engine.executor import (
     TenantResult,
     failed_result,
     for_each_tenant,
+    in_batches,
     not_run,
 )
 from runner.errors import TenancyError
@@ -25,8 +26,7 @@ def provision_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
     chunk fails, its tenants are provisioned one by one, so an error is that tenant's result."""
     with connect(dsn) as conn, typed_errors():
         row = conn.execute("SELECT tenancy.tenant_batch_size(1)").fetchone()
-    size = int(row[0]) if row else 1
-    chunks = [list(tenants[i : i + size]) for i in range(0, len(tenants), size)]
+    chunks = in_batches(tenants, int(row[0]) if row else 1)
     parts = for_each_tenant(dsn, chunks, _chunk, not_run=lambda chunk, why: [not_run(t, why) for t in chunk])
     return [r for part in parts for r in part]
 

@@ -54,7 +54,7 @@ from psycopg.types.string import TextLoader
 from runner.devtools import embedded
 from runner.devtools.embedded import fresh_database
 from runner.devtools.sample import build_sample
-from runner.engine.executor import for_each_tenant
+from runner.engine.executor import for_each_tenant, in_batches
 from runner.engine.install import install
 from runner.engine.migrate import migrate_tenants
 from runner.engine.validate import validate_tenants
@@ -369,11 +369,8 @@ def _measure_split_raw(dsn: str, tables: Sequence[MovedTable], tenants: list[str
     """The one-pass split with nothing around it, in the batches migrate uses."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         [(size,)] = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchall()
-    size = max(1, min(int(size), -(-len(tenants) // jobs)))
-    batches = [
-        [(t, f"{SPLIT_PREFIX}{start + i}") for i, t in enumerate(tenants[start : start + size], start=1)]
-        for start in range(0, len(tenants), size)
-    ]
+    schemas = {t: f"{SPLIT_PREFIX}{i}" for i, t in enumerate(tenants, start=1)}
+    batches = [[(t, schemas[t]) for t in batch] for batch in in_batches(tenants, int(size), jobs)]
 
     def copy(conn: psycopg.Connection[TupleRow], batch: list[tuple[str, str]]) -> int:
         ids = [t for t, _ in batch]

@@ -259,6 +259,18 @@ class _Run(Generic[Item, T]):
                 conn.close()
 
 
+def in_batches(items: Sequence[Item], size: int, jobs: int = 1) -> list[list[Item]]:
+    """Consecutive batches of at most `size` items, as even as they can be, and as many as
+    a multiple of `jobs` where there are enough items: each of the `jobs` sessions then
+    gets the same share of the work to the end, instead of one finishing a batch alone."""
+    if not items:
+        return []
+    size, jobs = max(size, 1), max(jobs, 1)
+    count = min(len(items), jobs * -(-len(items) // (jobs * size)))
+    each = -(-len(items) // count)
+    return [list(items[i : i + each]) for i in range(0, len(items), each)]
+
+
 def _print_wait(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

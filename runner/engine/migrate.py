@@ -22,6 +22,7 @@ from runner.engine.executor import (
     TenantResult,
     failed_result,
     for_each_tenant,
+    in_batches,
     not_run,
     table_results,
 )
@@ -262,10 +263,7 @@ def migrate_tenants(
         failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
     pending = [t for t in pending if t not in collisions]
     if split and not batch_size:
-        size = int(size_row[0]) if size_row else 1
-        # No bigger than an even share, so that every job gets work.
-        size = max(1, min(size, -(-len(pending) // max(jobs, 1))))
-        batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+        batches = in_batches(pending, int(size_row[0]) if size_row else 1, jobs)
         parts = for_each_tenant(
             dsn,
             batches,

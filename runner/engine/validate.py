@@ -16,7 +16,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from runner.db import connect, typed_errors
-from runner.engine.executor import TenantResult, failed_result, for_each_tenant, not_run
+from runner.engine.executor import TenantResult, failed_result, for_each_tenant, in_batches, not_run
 from runner.errors import TenancyError
 
 
@@ -28,8 +28,7 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
         size_row = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchone()
         sums_row = conn.execute("SELECT tenancy.source_sums(%s)", (list(tenants),)).fetchone()
     sums: dict[str, Any] = sums_row[0] if sums_row else {}
-    size = max(1, min(int(size_row[0]) if size_row else 1, -(-len(tenants) // max(jobs, 1))))
-    chunks = [list(tenants[i : i + size]) for i in range(0, len(tenants), size)]
+    chunks = in_batches(tenants, int(size_row[0]) if size_row else 1, jobs)
 
     def one_chunk(conn: psycopg.Connection, chunk: list[str]) -> list[TenantResult]:
         started = time.monotonic()

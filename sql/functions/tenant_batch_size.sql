@@ -1,13 +1,17 @@
 -- tenancy.tenant_batch_size(jobs): how many tenants one transaction may
 -- take: a batch of tenancy.migrate_tenants(), a chunk of
--- tenancy.validate_tenants(). Every tenant of a batch holds about six locks
--- per moved table (table, TOAST table and index, sequence, keys and indexes)
--- until the transaction ends; the server's lock table holds
--- max_locks_per_transaction * (max_connections + max_prepared_transactions).
--- A batch may use half of it, shared by p_jobs sessions at once, so that a
--- run with the default settings never fails with "out of shared memory".
--- Between 1 and 200. Raises TY081 before any work when not even one tenant
--- fits. Read-only.
+-- tenancy.validate_tenants(). Every tenant of a batch holds locks until the
+-- transaction ends, one per object it makes or reads: per moved table the
+-- table, its TOAST table and TOAST index, its row type, each index, each
+-- sequence, each key and foreign key (counted on the shared table, whose
+-- keys and indexes the tenant table gets, less its foreign key to the
+-- registry), and per tenant its schema, three roles and its advisory lock
+-- (the sample's tenants take about 120, which is what this counts). The server's lock
+-- table holds max_locks_per_transaction * (max_connections +
+-- max_prepared_transactions) locks; a batch may use half of it, shared by
+-- p_jobs sessions at once, so that a run with the default settings never
+-- fails with "out of shared memory". Between 1 and 200. Raises TY081 before
+-- any work when not even one tenant fits. Read-only.
 CREATE OR REPLACE FUNCTION tenancy.tenant_batch_size(p_jobs integer DEFAULT 1)
 RETURNS integer
 LANGUAGE plpgsql
@@ -18,9 +22,26 @@ DECLARE
     v_locks  bigint := current_setting('max_locks_per_transaction')::bigint;
     v_slots  bigint := v_locks * (current_setting('max_connections')::bigint
                                   + current_setting('max_prepared_transactions')::bigint);
-    v_tenant bigint := 6 * greatest((SELECT count(*) FROM tenancy.moved_tables), 1) + 1;
-    v_fits   bigint := v_slots / 2 / greatest(p_jobs, 1) / v_tenant;
+    v_tenant bigint;
+    v_fits   bigint;
 BEGIN
+    SELECT 5 + coalesce(sum(
+               4
+               + (SELECT count(*) FROM pg_index AS i WHERE i.indrelid = c.oid)
+               + (SELECT count(*) FROM pg_depend AS d
+                  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid > 0
+                      AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+               + (SELECT count(*) FROM pg_constraint AS k
+                  WHERE k.conrelid = c.oid
+                      AND (k.contype IN ('p', 'u', 'x')
+                           OR k.contype = 'f' AND k.confrelid <> to_regclass(
+                               format('%I.%I', s.central_schema, s.registry_table))))
+           ), 0)
+    INTO v_tenant
+    FROM tenancy.moved_tables AS m
+    CROSS JOIN tenancy.settings AS s
+    JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', s.central_schema, m.table_name));
+    v_fits := v_slots / 2 / greatest(p_jobs, 1) / v_tenant;
     IF v_fits < 1 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY081',

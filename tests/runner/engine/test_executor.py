@@ -14,7 +14,7 @@ import pytest
 
 from runner import db as runner_db
 from runner.engine import executor, migrate, validate
-from runner.engine.executor import natural_order
+from runner.engine.executor import in_batches, natural_order
 from runner.manifest import Manifest
 from tests.conftest import Database, registry_ids
 
@@ -171,3 +171,17 @@ def test_tenant_ids_sort_naturally() -> None:
 def test_ids_with_equal_numbers_keep_a_total_order() -> None:
     # '01' and '1' are different tenants: the order must not depend on the input order.
     assert natural_order(["1", "01", "x"]) == natural_order(["x", "01", "1"]) == ["01", "1", "x"]
+
+
+def test_batches_are_even_and_a_multiple_of_the_jobs() -> None:
+    ids = [str(i) for i in range(1000)]
+    for size, jobs, expected in ((200, 2, [167] * 5 + [165]), (43, 1, [42] * 23 + [34]), (21, 2, [21] * 47 + [13])):
+        batches = in_batches(ids, size, jobs)
+        assert [t for b in batches for t in b] == ids  # every id once, in order
+        assert max(len(b) for b in batches) <= size
+        if expected:
+            assert [len(b) for b in batches] == expected
+    # 60 tenants at 43 a batch: two of 30, not 43 and 17.
+    assert [len(b) for b in in_batches(ids[:60], 43)] == [30, 30]
+    assert in_batches(ids[:3], 10, 4) == [["0"], ["1"], ["2"]]
+    assert in_batches([], 10, 2) == []
