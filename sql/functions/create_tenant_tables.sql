@@ -20,6 +20,16 @@ DECLARE
     v_tables  text [] := '{}'::text [];
 BEGIN
     PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
+    SELECT i.id INTO v_tenant FROM unnest(p_tenant_ids) AS i (id)
+    WHERE to_regnamespace(tenancy.schema_name(i.id)) IS NULL
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'TY008',
+            MESSAGE = format('tenant %L has no schema %I to create its tables in', v_tenant.id,
+                             tenancy.schema_name(v_tenant.id)),
+            HINT = 'Provision it first (`tenancy provision`), or call tenancy.begin_tenant_migration(), which does.';
+    END IF;
     UPDATE tenancy.tenants AS t
     SET state = 'migrating', started_at = coalesce(t.started_at, clock_timestamp()), last_error = NULL
     WHERE t.tenant_id = ANY (p_tenant_ids);

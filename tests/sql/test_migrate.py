@@ -411,3 +411,16 @@ def test_runner_validates_against_the_shared_rows_as_they_are_after_the_copy(db:
     assert result.state == "migrated", result
     with db.connect() as conn:
         assert conn.execute(f"SELECT count(*) FROM tenant_{t}.brand_colors WHERE name LIKE '%!'").fetchone() == (1,)  # noqa: S608
+
+
+def test_no_table_is_made_for_a_tenant_without_its_schema(db: Database, manifest: Manifest) -> None:
+    """create_tenant_tables (step 1 after the checks) refuses a tenant whose schema is gone
+    rather than leaving it without tables to be marked migrated."""
+    t = registry_ids(db, manifest)[0]
+    with db.connect() as conn, conn.transaction():
+        conn.execute(f'DROP SCHEMA "tenant_{t}" CASCADE')
+        conn.execute("SELECT tenancy.lock_tenant(%s)", (t,))
+        with pytest.raises(psycopg.Error) as e, conn.transaction():
+            conn.execute("SELECT tenancy.create_tenant_tables(%s)", ([t],))
+        assert e.value.sqlstate == "TY008" and "no schema" in (e.value.diag.message_primary or "")
+        assert conn.execute("SELECT count(*) FROM tenancy.ledger").fetchone() == (0,)
