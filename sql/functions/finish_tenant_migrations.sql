@@ -11,7 +11,7 @@
 -- p_source_sums ({"tenant": {"table": [rows, checksum]}}, as
 -- tenancy.source_sums() gives it for many tenants in one pass; read after the
 -- copy, or a row changed after its copy goes unseen), plus a count of the
--- shared rows now; when NULL it is read here per tenant. For the other
+-- shared rows now; when NULL it is read here (tenancy.source_sums). For the other
 -- tenants it builds keys and indexes, then foreign keys (to central tables
 -- last, for all tenants at once: each locks its central table against writes
 -- until commit), sets sequences past the copied ids, checks the grants of
@@ -32,16 +32,14 @@ DECLARE
     v_ok       text [];
     v_refusal  record;
     v_id       text;
-    v_schema   text;
     v_table    record;
     v_central  boolean;
     v_query    text;
     v_ddl      text [];
-    v_src_rows bigint;
-    v_src_sum  numeric;
-    v_dst_rows bigint;
-    v_dst_sum  numeric;
-    v_now_rows bigint;
+    v_sums     jsonb;
+    v_ids      text [];
+    v_schemas  text [];
+    v_diff     record;
 BEGIN
     PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
     FOR v_refusal IN
@@ -61,41 +59,47 @@ BEGIN
                             v_refusal.error_code, v_refusal.error, v_refusal.error_detail, v_refusal.error_hint;
     END LOOP;
 
-    -- Validate before building anything (no index to maintain yet).
-    FOREACH v_id IN ARRAY p_tenant_ids LOOP
-        CONTINUE WHEN v_id = ANY (v_failed);
-        v_schema := tenancy.schema_name(v_id);
-        FOR v_table IN
-            SELECT m.table_name, m.fn_prefix, l.rows_copied
-            FROM tenancy.moved_tables AS m
-            JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
-            WHERE l.state = 'copied' ORDER BY m.position
+    -- Validate before building anything (no index to maintain yet): per
+    -- moved table, one statement for all the tenants still in, comparing
+    -- each tenant table (count, checksum) with the tenant's shared rows as
+    -- read after the copy, and with the number of its shared rows now. A
+    -- tenant's first different table (in table order) fails it.
+    v_sums := coalesce(p_source_sums, tenancy.source_sums(ARRAY(
+        SELECT i.id FROM unnest(p_tenant_ids) AS i (id) WHERE NOT i.id = ANY (v_failed)
+    )));
+    FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
+        SELECT array_agg(l.tenant_id ORDER BY l.tenant_id), array_agg(tenancy.schema_name(l.tenant_id) ORDER BY l.tenant_id)
+        INTO v_ids, v_schemas
+        FROM tenancy.ledger AS l
+        WHERE l.table_name = v_table.table_name AND l.tenant_id = ANY (p_tenant_ids) AND l.state = 'copied'
+            AND NOT l.tenant_id = ANY (v_failed);
+        CONTINUE WHEN v_ids IS NULL;
+        FOR v_diff IN EXECUTE format($q$
+            SELECT c.* FROM (
+                SELECT i.id, l.rows_copied AS copied,
+                       coalesce(($3 -> i.id -> $4 ->> 0)::bigint, 0) AS src_rows,
+                       coalesce(($3 -> i.id -> $4 ->> 1)::numeric, 0) AS src_sum,
+                       coalesce(n.row_count, 0) AS now_rows,
+                       coalesce(d.row_count, 0) AS dst_rows, coalesce(d.checksum, 0) AS dst_sum
+                FROM unnest($1, $2) AS i (id, schema_name)
+                JOIN tenancy.ledger AS l ON l.tenant_id = i.id AND l.table_name = $4
+                LEFT JOIN tenancy.%I($2, $1) AS d ON d.tenant_id = i.id
+                LEFT JOIN tenancy.%I($1) AS n ON n.tenant_id = i.id
+            ) AS c
+            WHERE c.src_rows <> c.dst_rows OR c.src_sum <> c.dst_sum OR c.dst_rows <> c.copied
+                OR c.now_rows <> c.src_rows
+            ORDER BY c.id
+        $q$, v_table.fn_prefix || '__target_sums', v_table.fn_prefix || '__source_count')
+        USING v_ids, v_schemas, v_sums, v_table.table_name
         LOOP
-            v_now_rows := NULL;
-            IF p_source_sums IS NULL THEN
-                EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
-                INTO v_src_rows, v_src_sum USING v_id;
-            ELSE
-                v_src_rows := coalesce((p_source_sums -> v_id -> v_table.table_name ->> 0)::bigint, 0);
-                v_src_sum := coalesce((p_source_sums -> v_id -> v_table.table_name ->> 1)::numeric, 0);
-                -- Sums read for the whole batch: rows written since then must show too.
-                EXECUTE format('SELECT tenancy.%I($1)', v_table.fn_prefix || '__source_count')
-                INTO v_now_rows USING v_id;
-            END IF;
-            EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__target_sum')
-            INTO v_dst_rows, v_dst_sum USING v_schema;
-            IF v_src_rows <> v_dst_rows OR v_src_sum <> v_dst_sum OR v_dst_rows <> v_table.rows_copied
-                OR v_now_rows <> v_src_rows THEN
-                v_failed := v_failed || v_id;
-                RETURN QUERY SELECT
-                    v_id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, 'TY010'::text,
-                    format('copy of %I for tenant %L does not match its source', v_table.table_name, v_id),
-                    format('source: %s rows (%s now), checksum %s; tenant table: %s rows, checksum %s; copied: %s rows',
-                           v_src_rows, coalesce(v_now_rows, v_src_rows), v_src_sum, v_dst_rows, v_dst_sum,
-                           v_table.rows_copied),
-                    'The shared rows changed during the copy. Stop writes, run `tenancy rollback`, then migrate again.'::text;
-                EXIT;
-            END IF;
+            v_failed := v_failed || v_diff.id;
+            RETURN QUERY SELECT
+                v_diff.id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, 'TY010'::text,
+                format('copy of %I for tenant %L does not match its source', v_table.table_name, v_diff.id),
+                format('source: %s rows (%s now), checksum %s; tenant table: %s rows, checksum %s; copied: %s rows',
+                       v_diff.src_rows, v_diff.now_rows, v_diff.src_sum, v_diff.dst_rows, v_diff.dst_sum,
+                       v_diff.copied),
+                'The shared rows changed during the copy. Stop writes, run `tenancy rollback`, then migrate again.'::text;
         END LOOP;
     END LOOP;
     v_ok := ARRAY(
