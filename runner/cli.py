@@ -263,7 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--tenants", type=positive, default=60, help="number of tenants (default 60)")
     bn.add_argument("--rows", type=positive, default=1_000_000, help="rows over the shared tables (default 1000000)")
     bn.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
-    bn.add_argument("--jobs", type=positive, default=1, help="tenants migrated in parallel (default 1)")
+    bn.add_argument(
+        "--jobs", type=positive, default=1,
+        help="tenants migrated in parallel (default 1); above 1, migrate with one job is timed too",
+    )
     bn.add_argument(
         "--repeat", type=positive, default=1, help="rounds of migrate and raw, alternating; medians are compared"
     )

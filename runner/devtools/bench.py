@@ -30,6 +30,9 @@ twelve shared tables into per-tenant tables:
     first tenants (in the same order) until ``NAIVE_MIN_ROWS`` rows; its
     rows/s is reported for that subset and says so.
 
+With ``--jobs N`` above 1, each round also times (a) with one job (the
+tenants rolled back before it), reported as ``ratio_jobs_vs_serial``.
+
 The runner's peak RSS is read right after (a), before (c) pulls rows into this
 process, and so is its CPU time during (a). After the first (a), a second
 ``migrate`` over the same tenants (every one already migrated) is timed as the
@@ -169,13 +172,12 @@ def _bench(
             # uses the median of each (single runs vary with disk and
             # checkpoint timing). Between rounds the tenants are rolled back.
             a_runs: list[Timing] = []
+            serial_runs: list[Timing] = []
             b_runs: list[Timing] = []
             d_runs: list[Timing] = []
             for round_no in range(1, repeat + 1):
                 if round_no > 1:
-                    for tenant_id in order:
-                        conn.execute("SELECT * FROM tenancy.rollback_tenant(%s)", (tenant_id,)).fetchall()
-                    _settle(conn)
+                    _roll_back(conn, order)
                 cpu_before = _cpu_seconds()
                 migrate, validate, failures, checks = _measure_migrate(dsn, order, jobs)
                 cpu = _cpu_seconds() - cpu_before
@@ -200,6 +202,14 @@ def _bench(
                     f"(copy statements {copy_seconds:.2f} s); then validate again, both sides "
                     f"read: {validate.seconds:.2f} s, {checks} checks, {failures} failed"
                 )
+                if jobs > 1:
+                    _roll_back(conn, order)
+                    serial, _, _, _ = _measure_migrate(dsn, order, 1)
+                    serial_runs.append(serial)
+                    out(
+                        f"(a) round {round_no} with one job: {serial.rows} rows in {serial.seconds:.2f} s "
+                        f"({serial.seconds / migrate.seconds:.2f}× the time with {jobs} jobs)"
+                    )
                 # The next method should not share the server with autovacuum
                 # working through the tables this one wrote.
                 _settle(conn)
@@ -271,6 +281,14 @@ def _bench(
         "validation_checks": checks,
         "validation_failures": failures,
         "peak_rss_mb": round(peak_rss_mb, 1),
+        **(
+            {
+                "serial_migrate_seconds_all": [round(t.seconds, 3) for t in serial_runs],
+                "ratio_jobs_vs_serial": round(_median(serial_runs).seconds / a.seconds, 3),
+            }
+            if serial_runs
+            else {}
+        ),
         "loadavg_before": round(load_before, 2),
         "loadavg_after": round(load_after, 2),
     }
@@ -332,6 +350,13 @@ def _measure_raw(
     started = time.perf_counter()
     moved = sum(for_each_tenant(dsn, tenants, copy, jobs))
     return Timing(moved, time.perf_counter() - started)
+
+
+def _roll_back(conn: psycopg.Connection[TupleRow], tenants: list[str]) -> None:
+    """Undo every tenant's migration (untimed), then settle: the next round starts as the first."""
+    for tenant_id in tenants:
+        conn.execute("SELECT * FROM tenancy.rollback_tenant(%s)", (tenant_id,)).fetchall()
+    _settle(conn)
 
 
 def _insert_select(manifest: Manifest, table: MovedTable, schema: str) -> sql.Composed:
