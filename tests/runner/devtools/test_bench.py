@@ -64,6 +64,8 @@ def test_bench_runs_every_method_and_ends_with_json(blank_db: Database) -> None:
     assert result["validation_failures"] == 0
     # The naive copy covers every row of its (here: all) tenants.
     assert result["naive_rows"] == 3000
+    # One job: nothing to compare it with.
+    assert "ratio_jobs_vs_serial" not in result
 
 
 def test_bench_leaves_migrated_tenants_and_no_scratch_schemas(blank_db: Database) -> None:
@@ -96,3 +98,18 @@ def test_bench_rounds_roll_back_and_migrate_again(blank_db: Database) -> None:
     with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
         states = conn.execute("SELECT state FROM tenancy.tenants").fetchall()
     assert states == [("migrated",), ("migrated",)]
+
+
+
+def test_bench_with_jobs_times_one_job_too(blank_db: Database) -> None:
+    lines: list[str] = []
+    result = run_bench(tenants=4, rows=800, dsn=blank_db.dsn, jobs=2, repeat=2, out=lines.append)
+    serial_runs = result["serial_migrate_seconds_all"]
+    migrate_seconds = result["migrate_seconds"]
+    assert isinstance(serial_runs, list) and len(serial_runs) == 2 and isinstance(migrate_seconds, float)
+    # The medians are compared: of two runs, the slower (as _median takes it).
+    assert result["ratio_jobs_vs_serial"] == pytest.approx(sorted(serial_runs)[1] / migrate_seconds, rel=0.02)
+    assert sum("with one job" in line for line in lines) == 2
+    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        states = conn.execute("SELECT DISTINCT state FROM tenancy.tenants").fetchall()
+    assert states == [("migrated",)]
