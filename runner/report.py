@@ -43,6 +43,10 @@ from runner.errors import ReportPathError
 
 # How many failures the live display keeps on screen (all are printed at the end).
 SHOWN_FAILURES = 5
+# Longer tables print as plain columns on a terminal too: a boxed table costs
+# the runner about a millisecond of CPU a row to lay out (seconds for a few
+# thousand tenants) and scrolls past anyway.
+BOXED_ROWS = 100
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -82,15 +86,15 @@ def print_table(
     right: Iterable[str] = (),
     err_rows: Iterable[int] = (),
 ) -> None:
-    """A table on stdout: boxed on a terminal, aligned plain columns otherwise.
+    """A table on stdout: boxed on a terminal (up to BOXED_ROWS rows), aligned plain columns otherwise.
 
     Cells are formatted by :func:`cell`; rows whose index is in err_rows are red
-    on a terminal.
+    in a boxed table.
     """
     cells = [[cell(v) for v in row] for row in rows]
     right_cols = set(right)
     red = set(err_rows)
-    if is_terminal(sys.stdout):
+    if is_terminal(sys.stdout) and len(cells) <= BOXED_ROWS:
         table = Table(title=title)
         for c in columns:
             table.add_column(c, justify="right" if c in right_cols else "left")

@@ -17,7 +17,15 @@ import pytest
 
 from runner.engine.executor import TenantResult
 from runner.errors import ReportPathError
-from runner.report import ProgressDisplay, check_report_path, plain_table, print_table, say, to_json
+from runner.report import (
+    BOXED_ROWS,
+    ProgressDisplay,
+    check_report_path,
+    plain_table,
+    print_table,
+    say,
+    to_json,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 LONG_HINT = "Rename or drop that table, or take this table out of [move]. " + "x" * 150
@@ -72,6 +80,19 @@ def test_tables_on_a_terminal_show_brackets_in_cells() -> None:
         "from runner.report import print_table; print_table('t', ('tenant', 'error'), [('a', 'out of [move].')])"
     )
     assert "out of [move]." in out and "┃" in out
+
+
+def test_a_table_longer_than_a_screenful_prints_plain_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A boxed table of thousands of tenants cost the runner seconds of CPU on a terminal."""
+    monkeypatch.setattr("runner.report.is_terminal", lambda stream: True)
+    for n, boxed in ((BOXED_ROWS, True), (BOXED_ROWS + 1, False)):
+        out = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+        print_table("t", ("tenant", "rows"), [(str(i), i) for i in range(n)], right=("rows",))
+        text = out.getvalue()
+        assert ("┃" in text) is boxed, n
+        if not boxed:
+            assert text.splitlines()[-1] == plain_table("t", ("tenant", "rows"), [[str(n - 1), str(n - 1)]], {"rows"}).splitlines()[-1]
 
 
 def test_json_keeps_numbers_as_numbers() -> None:
