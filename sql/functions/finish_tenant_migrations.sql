@@ -39,7 +39,12 @@ DECLARE
     v_sums     jsonb;
     v_ids      text [];
     v_schemas  text [];
-    v_diff     record;
+    v_copied   bigint;
+    v_src_rows bigint;
+    v_src_sum  numeric;
+    v_now_rows bigint;
+    v_dst_rows bigint;
+    v_dst_sum  numeric;
 BEGIN
     PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
     FOR v_refusal IN
@@ -74,8 +79,8 @@ BEGIN
         WHERE l.table_name = v_table.table_name AND l.tenant_id = ANY (p_tenant_ids) AND l.state = 'copied'
             AND NOT l.tenant_id = ANY (v_failed);
         CONTINUE WHEN v_ids IS NULL;
-        FOR v_diff IN EXECUTE format($q$
-            SELECT c.* FROM (
+        FOR v_id, v_copied, v_src_rows, v_src_sum, v_now_rows, v_dst_rows, v_dst_sum IN EXECUTE format($q$
+            SELECT c.id, c.copied, c.src_rows, c.src_sum, c.now_rows, c.dst_rows, c.dst_sum FROM (
                 SELECT i.id, l.rows_copied AS copied,
                        coalesce(($3 -> i.id -> $4 ->> 0)::bigint, 0) AS src_rows,
                        coalesce(($3 -> i.id -> $4 ->> 1)::numeric, 0) AS src_sum,
@@ -92,13 +97,12 @@ BEGIN
         $q$, v_table.fn_prefix || '__target_sums', v_table.fn_prefix || '__source_count')
         USING v_ids, v_schemas, v_sums, v_table.table_name
         LOOP
-            v_failed := v_failed || v_diff.id;
+            v_failed := v_failed || v_id;
             RETURN QUERY SELECT
-                v_diff.id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, 'TY010'::text,
-                format('copy of %I for tenant %L does not match its source', v_table.table_name, v_diff.id),
+                v_id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, 'TY010'::text,
+                format('copy of %I for tenant %L does not match its source', v_table.table_name, v_id),
                 format('source: %s rows (%s now), checksum %s; tenant table: %s rows, checksum %s; copied: %s rows',
-                       v_diff.src_rows, v_diff.now_rows, v_diff.src_sum, v_diff.dst_rows, v_diff.dst_sum,
-                       v_diff.copied),
+                       v_src_rows, v_now_rows, v_src_sum, v_dst_rows, v_dst_sum, v_copied),
                 'The shared rows changed during the copy. Stop writes, run `tenancy rollback`, then migrate again.'::text;
         END LOOP;
     END LOOP;
