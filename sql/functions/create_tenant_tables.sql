@@ -36,9 +36,7 @@ BEGIN
     FOR v_tenant IN
         SELECT i.id, s.schema_name, pg_get_userbyid(n.nspowner) AS owner,
                array_agg(m.table_name ORDER BY m.position) AS tables,
-               -- One call returning every DDL statement of the tenant's missing tables.
-               'SELECT ' || string_agg(format('tenancy.%I($1)', m.fn_prefix || '__create'), ' || ' ORDER BY m.position)
-                   AS ddl_query
+               array_agg(m.fn_prefix || '__create' ORDER BY m.position) AS functions
         FROM unnest(p_tenant_ids) WITH ORDINALITY AS i (id, ord)
         CROSS JOIN LATERAL (SELECT tenancy.schema_name(i.id) AS schema_name) AS s
         JOIN pg_namespace AS n ON n.nspname = s.schema_name
@@ -47,7 +45,8 @@ BEGIN
         GROUP BY i.ord, i.id, s.schema_name, n.nspowner
         ORDER BY i.ord
     LOOP
-        EXECUTE v_tenant.ddl_query INTO v_ddl USING v_tenant.schema_name;
+        -- Every DDL statement of the tenant's missing tables, from one call.
+        v_ddl := tenancy.rendered_ddl(v_tenant.schema_name, v_tenant.functions);
         EXECUTE format('SET LOCAL ROLE %I', v_tenant.owner);
         EXECUTE array_to_string(v_ddl, E';\n');
         EXECUTE format('SET LOCAL ROLE %I', v_caller);

@@ -34,7 +34,6 @@ DECLARE
     v_id       text;
     v_table    record;
     v_central  boolean;
-    v_query    text;
     v_ddl      text [];
     v_sums     jsonb;
     v_ids      text [];
@@ -113,13 +112,11 @@ BEGIN
 
     -- Keys and indexes of each copied table: one batch of statements per tenant.
     FOREACH v_id IN ARRAY v_ok LOOP
-        SELECT 'SELECT ' || string_agg(format('tenancy.%I($1)', m.fn_prefix || '__index'), ' || ' ORDER BY m.position)
-        INTO v_query
-        FROM tenancy.moved_tables AS m
-        JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
-        WHERE l.state = 'copied';
-        CONTINUE WHEN v_query IS NULL;
-        EXECUTE v_query INTO v_ddl USING tenancy.schema_name(v_id);
+        v_ddl := tenancy.rendered_ddl(tenancy.schema_name(v_id), ARRAY(
+            SELECT m.fn_prefix || '__index' FROM tenancy.moved_tables AS m
+            JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
+            WHERE l.state = 'copied' ORDER BY m.position
+        ));
         IF cardinality(v_ddl) > 0 THEN
             EXECUTE array_to_string(v_ddl, E';\n');
         END IF;
@@ -137,14 +134,11 @@ BEGIN
     -- for every tenant of the call at once, as close to the commit as can be.
     FOREACH v_central IN ARRAY ARRAY[false, true] LOOP
         FOREACH v_id IN ARRAY v_ok LOOP
-            SELECT 'SELECT ' || string_agg(format('tenancy.%I($1, %L)', m.fn_prefix || '__link', v_central), ' || '
-                                           ORDER BY m.position)
-            INTO v_query
-            FROM tenancy.moved_tables AS m
-            JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
-            WHERE l.state = 'indexed' AND (NOT v_central OR m.foreign_keys > 0);
-            CONTINUE WHEN v_query IS NULL;
-            EXECUTE v_query INTO v_ddl USING tenancy.schema_name(v_id);
+            v_ddl := tenancy.rendered_ddl(tenancy.schema_name(v_id), ARRAY(
+                SELECT m.fn_prefix || '__link' FROM tenancy.moved_tables AS m
+                JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
+                WHERE l.state = 'indexed' AND (NOT v_central OR m.foreign_keys > 0) ORDER BY m.position
+            ), v_central);
             IF cardinality(v_ddl) > 0 THEN
                 EXECUTE array_to_string(v_ddl, E';\n');
             END IF;
