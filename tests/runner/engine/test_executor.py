@@ -179,8 +179,7 @@ def test_batches_are_even_and_a_multiple_of_the_jobs() -> None:
         batches = in_batches(ids, size, jobs)
         assert [t for b in batches for t in b] == ids  # every id once, in order
         assert max(len(b) for b in batches) <= size
-        if expected:
-            assert [len(b) for b in batches] == expected
+        assert [len(b) for b in batches] == expected
     # 60 tenants at 43 a batch: two of 30, not 43 and 17.
     assert [len(b) for b in in_batches(ids[:60], 43)] == [30, 30]
     assert in_batches(ids[:3], 10, 4) == [["0"], ["1"], ["2"]]
