@@ -258,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         "Measure migrate+validate against a raw INSERT ... SELECT and a client-side row copy.",
         details="Builds the sample in --dsn / $DATABASE_URL (which must be empty) or, when neither is\n"
-        "set, in database tenancy_bench of an embedded PostgreSQL. The last line is JSON.",
+        "set, in database tenancy_bench of an embedded PostgreSQL, and installs tenancy there.\n"
+        "Each method of each round runs in a copy of that database (<database>__<method><round>,\n"
+        "so the role needs CREATEDB), dropped at the end. The last line is JSON.",
     )
     bn.add_argument("--tenants", type=positive, default=60, help="number of tenants (default 60)")
     bn.add_argument("--rows", type=positive, default=1_000_000, help="rows over the shared tables (default 1000000)")

@@ -1,8 +1,11 @@
 """`tenancy bench`: how fast a migration is, against the limit and the original plan's way.
 
-One run builds the sample (``runner.devtools.sample``) in a fresh database and, on the
-same data and in the same tenant order, measures three ways of moving the
-twelve shared tables into per-tenant tables:
+One run builds the sample (``runner.devtools.sample``) in a fresh database,
+installs tenancy there and, on the same data and in the same tenant order,
+measures four ways of moving the twelve shared tables into per-tenant tables.
+Each method of each round runs in its own copy of that database (``CREATE
+DATABASE … TEMPLATE``; see ``_copies``), dropped at the end: every method starts
+from the same state, and the database the bench was given is left as built.
 
 (a) ``migrate``: tenancy itself, which validates every copy. Install, then
     ``migrate_tenants`` over every tenant, in batches (``tenancy.migrate_tenants``):
@@ -30,8 +33,8 @@ twelve shared tables into per-tenant tables:
     first tenants (in the same order) until ``NAIVE_MIN_ROWS`` rows; its
     rows/s is reported for that subset and says so.
 
-With ``--jobs N`` above 1, each round first times (a) with one job, then
-rolls the tenants back for (a) with N jobs: ``ratio_jobs_vs_serial``.
+With ``--jobs N`` above 1, each round first times (a) with one job, in a copy
+of its own, then (a) with N jobs: ``ratio_jobs_vs_serial``.
 
 The runner's peak RSS is read right after (a), before (c) pulls rows into this
 process, and so is its CPU time during (a). After the first (a), a second
@@ -51,6 +54,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 from psycopg.types.string import TextLoader
 
@@ -134,6 +138,77 @@ def _embedded_database(out: Out) -> Iterator[str]:
     yield fresh_database(embedded.start(pgdata), BENCH_DATABASE)
 
 
+@contextmanager
+def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
+    """Yield copy(tag): a new database copied from dsn's, whose DSN it returns.
+
+    Each method of each round runs in its own copy of the sample database
+    (``CREATE DATABASE … TEMPLATE``, named ``<database>__<tag>``), so every
+    one starts from the same catalog and data, and no method's files are
+    deleted while another is timed: dropping a few thousand tables made the
+    next method's DDL up to 3 × slower on ext4 without a journal, which skips
+    every recently deleted inode when it creates a file. The copies are
+    dropped at the end, but for the one a failed method ran in.
+    """
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        [(source,)] = conn.execute("SELECT current_database()").fetchall()
+    admin = _maintenance_dsn(dsn)
+    made: list[str] = []
+    current: list[str] = []  # the copy a method runs in now
+
+    def copy(tag: str) -> str:
+        current.clear()
+        name = f"{source[: 61 - len(tag)]}__{tag}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            try:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                        sql.Identifier(name), sql.Identifier(source)
+                    )
+                )
+            except psycopg.errors.DuplicateDatabase:
+                raise TenancyError(
+                    f"database {name!r} exists: the bench copies its sample database under that name",
+                    hint=f"Drop database {name!r} (left by a stopped bench?), then run the bench again.",
+                ) from None
+            except psycopg.errors.InsufficientPrivilege:
+                raise TenancyError(
+                    f"cannot create database {name!r}: each method runs in a copy of the sample database",
+                    hint="Give the bench a role with CREATEDB, or no DSN to use the embedded server.",
+                ) from None
+        made.append(name)
+        current.append(name)
+        out(f"    copy of the sample: database {name}")
+        return make_conninfo(dsn, dbname=name)
+
+    try:
+        yield copy
+    except BaseException:
+        for name in current:
+            made.remove(name)
+            out(f"database {name} is kept as the failure left it; drop it before the next bench")
+        raise
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in made:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _maintenance_dsn(dsn: str) -> str:
+    """A DSN to the server's `postgres` database (`template1` if that one cannot be reached)."""
+    for dbname in ("postgres", "template1"):
+        candidate = make_conninfo(dsn, dbname=dbname)
+        try:
+            psycopg.connect(candidate).close()
+        except psycopg.OperationalError:
+            continue
+        return candidate
+    raise TenancyError(
+        "cannot reach database postgres or template1 on the bench's server",
+        hint="The bench creates databases (copies of its sample): give a role that may connect to postgres.",
+    )
+
+
 def _median(runs: list[Timing]) -> Timing:
     return sorted(runs, key=lambda t: t.seconds)[len(runs) // 2]
 
@@ -156,99 +231,94 @@ def _bench(
             )
         started = time.perf_counter()
         summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
+        install(conn, manifest)
+        tables = _moved_tables(conn, manifest)
         # Hint bits, visibility map and statistics set once here, so that no
         # method below pays for them on its first read of the shared tables.
         _settle(conn, freeze=True)
-        out(f"sample built: {summary.moved_rows} rows in {time.perf_counter() - started:.1f} s")
-        install(conn, manifest)
-        tables = _moved_tables(conn, manifest)
-        order = summary.tenants
-        total = summary.moved_rows
-        load_before = os.getloadavg()[0]
+        out(f"sample built and installed: {summary.moved_rows} rows in {time.perf_counter() - started:.1f} s")
+    order = summary.tenants
+    total = summary.moved_rows
+    load_before = os.getloadavg()[0]
 
-        _drop_scratch(conn)
-        try:
-            # (a) and (b) alternate `repeat` times on the same data; the ratio
-            # uses the median of each (single runs vary with disk and
-            # checkpoint timing). Between rounds the tenants are rolled back.
-            a_runs: list[Timing] = []
-            serial_runs: list[Timing] = []
-            b_runs: list[Timing] = []
-            d_runs: list[Timing] = []
-            for round_no in range(1, repeat + 1):
-                if round_no > 1:
-                    _roll_back(conn, order)
-                if jobs > 1:
-                    # One job first, on the state the jobs would have had: a
-                    # migration after a rollback runs slower than the first
-                    # one here, so the jobs get the slower turn.
-                    serial = _measure_migrate(dsn, order, 1)
-                    serial_runs.append(serial)
-                    out(f"(a) round {round_no} with one job: {serial.rows} rows in {serial.seconds:.2f} s")
-                    _roll_back(conn, order)
-                cpu_before = _cpu_seconds()
-                migrate = _measure_migrate(dsn, order, jobs)
-                validate, failures, checks = _measure_validate(dsn, order, jobs, migrate.rows)
-                cpu = _cpu_seconds() - cpu_before
-                if migrate.rows != total:
-                    raise TenancyError(
-                        f"migrate moved {migrate.rows} rows, the sample has {total}",
-                        hint="See `tenancy status` in the bench database.",
-                    )
-                a_runs.append(migrate)
+    with _copies(dsn, out) as copy:
+        # (a), (b) and (d) alternate `repeat` times, each in its own copy of
+        # the sample database; the ratios use the median of each (single runs
+        # vary with disk and checkpoint timing).
+        a_runs: list[Timing] = []
+        serial_runs: list[Timing] = []
+        b_runs: list[Timing] = []
+        d_runs: list[Timing] = []
+        for round_no in range(1, repeat + 1):
+            if jobs > 1:
+                serial_dsn = copy(f"a{round_no}_serial")
+                serial = _measure_migrate(serial_dsn, order, 1)
+                serial_runs.append(serial)
+                out(f"(a) round {round_no} with one job: {serial.rows} rows in {serial.seconds:.2f} s")
+                _settle_copy(serial_dsn)
+            a_dsn = copy(f"a{round_no}")
+            cpu_before = _cpu_seconds()
+            migrate = _measure_migrate(a_dsn, order, jobs)
+            validate, failures, checks = _measure_validate(a_dsn, order, jobs, migrate.rows)
+            cpu = _cpu_seconds() - cpu_before
+            if migrate.rows != total:
+                raise TenancyError(
+                    f"migrate moved {migrate.rows} rows, the sample has {total}",
+                    hint="See `tenancy status` in the copy kept (named above).",
+                )
+            a_runs.append(migrate)
+            with psycopg.connect(a_dsn, autocommit=True) as conn:
                 [(copy_seconds,)] = conn.execute(
                     "SELECT coalesce(sum(copy_seconds), 0)::float8 FROM tenancy.ledger"
                 ).fetchall()
-                if round_no == 1:
-                    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                    first_validate, first_failures, first_checks = validate, failures, checks
-                    runner_cpu = cpu
-                    noop = _measure_noop(dsn, order, jobs)
-                    out(f"    no-op re-run of migrate over {len(order)} migrated tenants: {noop:.2f} s")
-                if serial_runs:
-                    out(f"    one job took {serial_runs[-1].seconds / migrate.seconds:.2f}× the time of {jobs} jobs")
-                out(
-                    f"(a) round {round_no}: migrate (every copy validated): {total} rows in "
-                    f"{migrate.seconds:.2f} s = {migrate.rows_per_s:,.0f} rows/s "
-                    f"(copy statements {copy_seconds:.2f} s); then validate again, both sides "
-                    f"read: {validate.seconds:.2f} s, {checks} checks, {failures} failed"
-                )
-                # The next method should not share the server with autovacuum
-                # working through the tables this one wrote.
-                _settle(conn)
-                b = _measure_raw(dsn, manifest, tables, order, jobs)
-                b_runs.append(b)
-                out(
-                    f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
-                    f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s"
-                )
-                _drop_scratch(conn)
-                _settle(conn)
-                d = _measure_split_raw(dsn, tables, order, jobs)
-                d_runs.append(d)
-                out(
-                    f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
-                    f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s"
-                )
-                _drop_scratch(conn)
-                _settle(conn)
-            a = _median(a_runs)
-            b = _median(b_runs)
-            d = _median(d_runs)
-            validate, failures, checks = first_validate, first_failures, first_checks
-            out(f"    runner peak RSS after the first (a): {peak_rss_mb:.1f} MB")
-
-            subset = _naive_subset(order, summary.rows_by_tenant, NAIVE_MIN_ROWS)
-            c = _measure_naive(dsn, manifest, tables, subset)
-            first = order.index(subset[0]) + 1
+            if round_no == 1:
+                peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                first_validate, first_failures, first_checks = validate, failures, checks
+                runner_cpu = cpu
+                noop = _measure_noop(a_dsn, order, jobs)
+                out(f"    no-op re-run of migrate over {len(order)} migrated tenants: {noop:.2f} s")
+            if serial_runs:
+                out(f"    one job took {serial_runs[-1].seconds / migrate.seconds:.2f}× the time of {jobs} jobs")
             out(
-                f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
-                f"{first + len(subset) - 1} of {len(order)} only: {c.rows} rows in "
-                f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s"
+                f"(a) round {round_no}: migrate (every copy validated): {total} rows in "
+                f"{migrate.seconds:.2f} s = {migrate.rows_per_s:,.0f} rows/s "
+                f"(copy statements {copy_seconds:.2f} s); then validate again, both sides "
+                f"read: {validate.seconds:.2f} s, {checks} checks, {failures} failed"
             )
-            load_after = os.getloadavg()[0]
-        finally:
-            _drop_scratch(conn)
+            # The next method should not share the server with autovacuum
+            # working through the tables this one wrote.
+            _settle_copy(a_dsn)
+            b_dsn = copy(f"b{round_no}")
+            b = _measure_raw(b_dsn, manifest, tables, order, jobs)
+            b_runs.append(b)
+            out(
+                f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
+                f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s"
+            )
+            _settle_copy(b_dsn)
+            d_dsn = copy(f"d{round_no}")
+            d = _measure_split_raw(d_dsn, tables, order, jobs)
+            d_runs.append(d)
+            out(
+                f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
+                f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s"
+            )
+            _settle_copy(d_dsn)
+        a = _median(a_runs)
+        b = _median(b_runs)
+        d = _median(d_runs)
+        validate, failures, checks = first_validate, first_failures, first_checks
+        out(f"    runner peak RSS after the first (a): {peak_rss_mb:.1f} MB")
+
+        subset = _naive_subset(order, summary.rows_by_tenant, NAIVE_MIN_ROWS)
+        c = _measure_naive(copy("c"), manifest, tables, subset)
+        first = order.index(subset[0]) + 1
+        out(
+            f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
+            f"{first + len(subset) - 1} of {len(order)} only: {c.rows} rows in "
+            f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s"
+        )
+        load_after = os.getloadavg()[0]
 
     result: dict[str, object] = {
         "rows": total,
@@ -317,7 +387,7 @@ def _measure_migrate(dsn: str, tenants: list[str], jobs: int) -> Timing:
     if failed:
         raise TenancyError(
             f"migration of tenant {failed[0].tenant_id!r} failed: {failed[0].error}",
-            hint=failed[0].hint or "See `tenancy status` in the bench database.",
+            hint=failed[0].hint or "See `tenancy status` in the copy kept (named above).",
         )
     return Timing(sum(r.rows for r in results), seconds)
 
@@ -357,13 +427,6 @@ def _measure_raw(
     return Timing(moved, time.perf_counter() - started)
 
 
-def _roll_back(conn: psycopg.Connection[TupleRow], tenants: list[str]) -> None:
-    """Undo every tenant's migration (untimed), then settle: the next round starts as the first."""
-    for tenant_id in tenants:
-        conn.execute("SELECT * FROM tenancy.rollback_tenant(%s)", (tenant_id,)).fetchall()
-    _settle(conn)
-
-
 def _insert_select(manifest: Manifest, table: MovedTable, schema: str) -> sql.Composed:
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
     return sql.SQL(
@@ -383,7 +446,9 @@ def _measure_noop(dsn: str, tenants: list[str], jobs: int) -> float:
     started = time.perf_counter()
     results = migrate_tenants(dsn, tenants, jobs=jobs)
     if any(r.state != "skipped" for r in results):
-        raise TenancyError("the no-op re-run migrated something", hint="See `tenancy status` in the bench database.")
+        raise TenancyError(
+            "the no-op re-run migrated something", hint="See `tenancy status` in the copy kept (named above)."
+        )
     return time.perf_counter() - started
 
 
@@ -546,6 +611,11 @@ def _run_ddl(conn: psycopg.Connection[TupleRow], table: MovedTable, step: str, s
     )
 
 
+def _settle_copy(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        _settle(conn)
+
+
 def _settle(conn: psycopg.Connection[TupleRow], *, freeze: bool = False) -> None:
     """Vacuum and analyze the database, then checkpoint (where allowed): a quiet start.
 
@@ -555,14 +625,3 @@ def _settle(conn: psycopg.Connection[TupleRow], *, freeze: bool = False) -> None
     conn.execute("VACUUM (FREEZE, ANALYZE)" if freeze else "VACUUM (ANALYZE)")
     with suppress(psycopg.errors.InsufficientPrivilege):
         conn.execute("CHECKPOINT")
-
-
-def _drop_scratch(conn: psycopg.Connection[TupleRow]) -> None:
-    schemas = conn.execute(
-        "SELECT nspname FROM pg_namespace"
-        " WHERE starts_with(nspname, %s) OR starts_with(nspname, %s) OR starts_with(nspname, %s)"
-        " ORDER BY nspname",
-        (RAW_PREFIX, NAIVE_PREFIX, SPLIT_PREFIX),
-    ).fetchall()
-    for (schema,) in schemas:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

@@ -9,6 +9,7 @@ import json
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from runner.devtools.bench import NAIVE_PREFIX, RAW_PREFIX, run_bench
 from runner.errors import TenancyError
@@ -68,17 +69,51 @@ def test_bench_runs_every_method_and_ends_with_json(blank_db: Database) -> None:
     assert "ratio_jobs_vs_serial" not in result
 
 
-def test_bench_leaves_migrated_tenants_and_no_scratch_schemas(blank_db: Database) -> None:
-    run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lambda _line: None)
+def _copies_left(dsn: str) -> list[str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return [
+            name
+            for (name,) in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, current_database() || '__')"
+                " ORDER BY datname"
+            ).fetchall()
+        ]
+
+
+def test_bench_runs_each_method_in_a_copy_and_leaves_its_database_as_built(blank_db: Database) -> None:
+    lines: list[str] = []
+    run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lines.append)
 
     with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        source = conn.execute("SELECT current_database()").fetchone()
         scratch = conn.execute(
             "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) OR starts_with(nspname, %s)",
             (RAW_PREFIX, NAIVE_PREFIX),
         ).fetchall()
-        states = conn.execute("SELECT DISTINCT state FROM tenancy.tenants").fetchall()
+        [(migrated,)] = conn.execute("SELECT count(*) FROM tenancy.ledger").fetchall()
+    assert source is not None
+    copies = [line.split()[-1] for line in lines if "copy of the sample: database" in line]
+    assert copies == [f"{source[0]}__{tag}" for tag in ("a1", "b1", "d1", "c")]
+    # The methods ran in the copies: the database given holds the sample as
+    # built, tenancy installed, no tenant migrated; the copies are gone.
     assert scratch == []
-    assert states == [("migrated",)]
+    assert migrated == 0
+    assert _copies_left(blank_db.dsn) == []
+
+
+def test_bench_refuses_to_copy_over_a_database_it_did_not_make(blank_db: Database) -> None:
+    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        [(source,)] = conn.execute("SELECT current_database()").fetchall()
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(f"{source}__b1")))
+
+    with pytest.raises(TenancyError, match="exists") as failed:
+        run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lambda _line: None)
+
+    assert "Drop database" in (failed.value.hint or "")
+    # The copy (a) ran in is dropped; the database that was in the way is not.
+    assert _copies_left(blank_db.dsn) == [f"{source}__b1"]
+    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(f"{source}__b1")))
 
 
 def test_bench_refuses_a_database_that_is_not_empty(blank_db: Database) -> None:
@@ -89,15 +124,16 @@ def test_bench_refuses_a_database_that_is_not_empty(blank_db: Database) -> None:
         run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lambda _line: None)
 
 
-def test_bench_rounds_roll_back_and_migrate_again(blank_db: Database) -> None:
-    result = run_bench(tenants=2, rows=600, dsn=blank_db.dsn, repeat=3, out=lambda _line: None)
+def test_bench_rounds_each_run_in_fresh_copies(blank_db: Database) -> None:
+    lines: list[str] = []
+    result = run_bench(tenants=2, rows=600, dsn=blank_db.dsn, repeat=3, out=lines.append)
     migrate_runs, raw_runs = result["migrate_seconds_all"], result["raw_seconds_all"]
     assert isinstance(migrate_runs, list) and isinstance(raw_runs, list)
     assert len(migrate_runs) == len(raw_runs) == 3
     assert result["migrate_seconds"] == sorted(migrate_runs)[1]  # the median is compared
-    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
-        states = conn.execute("SELECT state FROM tenancy.tenants").fetchall()
-    assert states == [("migrated",), ("migrated",)]
+    tags = [line.split("__")[-1] for line in lines if "copy of the sample: database" in line]
+    assert tags == ["a1", "b1", "d1", "a2", "b2", "d2", "a3", "b3", "d3", "c"]
+    assert _copies_left(blank_db.dsn) == []
 
 
 
@@ -110,6 +146,5 @@ def test_bench_with_jobs_times_one_job_too(blank_db: Database) -> None:
     # The medians are compared: of two runs, the slower (as _median takes it).
     assert result["ratio_jobs_vs_serial"] == pytest.approx(sorted(serial_runs)[1] / migrate_seconds, rel=0.02)
     assert sum("with one job" in line for line in lines) == 2
-    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
-        states = conn.execute("SELECT DISTINCT state FROM tenancy.tenants").fetchall()
-    assert states == [("migrated",)]
+    tags = [line.split("__")[-1] for line in lines if "copy of the sample: database" in line]
+    assert tags[:3] == ["a1_serial", "a1", "b1"]
