@@ -189,6 +189,8 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
             out(f"database {name} is kept as the failure left it; drop it before the next bench")
         raise
     finally:
+        if made:
+            out(f"    dropping the {len(made)} copies of the sample")
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in made:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
