@@ -171,11 +171,6 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
                     f"database {name!r} exists: the bench copies its sample database under that name",
                     hint=f"Drop database {name!r} (left by a stopped bench?), then run the bench again.",
                 ) from None
-            except psycopg.errors.InsufficientPrivilege:
-                raise TenancyError(
-                    f"cannot create database {name!r}: each method runs in a copy of the sample database",
-                    hint="Give the bench a role with CREATEDB, or no DSN to use the embedded server.",
-                ) from None
         made.append(name)
         current.append(name)
         out(f"    copy of the sample: database {name}")
@@ -194,6 +189,19 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in made:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _require_copies(dsn: str) -> None:
+    """Refuse, before anything is written, a role that cannot make the copies."""
+    with psycopg.connect(_maintenance_dsn(dsn), autocommit=True) as conn:
+        [(allowed,)] = conn.execute(
+            "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchall()
+    if not allowed:
+        raise TenancyError(
+            "the bench's role may not create databases: each method runs in a copy of the sample database",
+            hint="Give the bench a role with CREATEDB, or no DSN to use the embedded server.",
+        )
 
 
 def _maintenance_dsn(dsn: str) -> str:
@@ -231,6 +239,7 @@ def _bench(
                 f"database {conn.info.dbname!r} is not empty: it holds a sample or schema tenancy",
                 hint="Give the bench an empty database, or no DSN to use the embedded server.",
             )
+        _require_copies(dsn)
         started = time.perf_counter()
         summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
         install(conn, manifest)

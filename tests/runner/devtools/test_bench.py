@@ -116,6 +116,28 @@ def test_bench_refuses_to_copy_over_a_database_it_did_not_make(blank_db: Databas
         conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(f"{source}__b1")))
 
 
+def test_bench_refuses_a_role_without_createdb_before_writing_anything(blank_db: Database) -> None:
+    with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+        [(source,)] = conn.execute("SELECT current_database()").fetchall()
+        conn.execute("DROP ROLE IF EXISTS bench_no_createdb")
+        conn.execute("CREATE ROLE bench_no_createdb LOGIN NOCREATEDB")
+        conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO bench_no_createdb").format(sql.Identifier(source)))
+        conn.execute("GRANT CREATE ON SCHEMA public TO bench_no_createdb")
+    try:
+        with pytest.raises(TenancyError, match="may not create databases") as refused:
+            run_bench(tenants=2, rows=500, dsn=f"{blank_db.dsn} user=bench_no_createdb", out=lambda _line: None)
+        assert "CREATEDB" in (refused.value.hint or "")
+        with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+            [(written,)] = conn.execute(
+                "SELECT to_regclass('public.tenants') IS NOT NULL OR to_regnamespace('tenancy') IS NOT NULL"
+            ).fetchall()
+        assert written is False
+    finally:
+        with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
+            conn.execute("DROP OWNED BY bench_no_createdb")
+            conn.execute("DROP ROLE bench_no_createdb")
+
+
 def test_bench_refuses_a_database_that_is_not_empty(blank_db: Database) -> None:
     with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA tenancy")
