@@ -166,6 +166,8 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
                         sql.Identifier(name), sql.Identifier(source)
                     )
                 )
+            except psycopg.errors.ObjectInUse:
+                raise _in_use(source) from None
             except psycopg.errors.DuplicateDatabase:
                 raise TenancyError(
                     f"database {name!r} exists: the bench copies its sample database under that name",
@@ -191,17 +193,34 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _require_copies(dsn: str) -> None:
-    """Refuse, before anything is written, a role that cannot make the copies."""
-    with psycopg.connect(_maintenance_dsn(dsn), autocommit=True) as conn:
-        [(allowed,)] = conn.execute(
-            "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
-        ).fetchall()
+def _require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> None:
+    """Refuse, before anything is written, when the copies cannot be made.
+
+    The role needs CREATEDB, and the database (dsn's, which conn is
+    connected to) may have no other session: a database in use cannot be a
+    template.
+    """
+    [(source, others, allowed)] = conn.execute(
+        "SELECT current_database(), (SELECT count(*) FROM pg_stat_activity AS a"
+        " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+        " AND a.backend_type = 'client backend'),"
+        " (SELECT r.rolcreatedb OR r.rolsuper FROM pg_roles AS r WHERE r.rolname = current_user)"
+    ).fetchall()
+    _maintenance_dsn(dsn)  # raises when the copies could not be made from there
     if not allowed:
         raise TenancyError(
             "the bench's role may not create databases: each method runs in a copy of the sample database",
             hint="Give the bench a role with CREATEDB, or no DSN to use the embedded server.",
         )
+    if others:
+        raise _in_use(source)
+
+
+def _in_use(source: str) -> TenancyError:
+    return TenancyError(
+        f"database {source!r} has other sessions: the bench copies it, and a database in use cannot be copied",
+        hint=f"Close the other sessions on {source!r} (see pg_stat_activity), then run the bench again.",
+    )
 
 
 def _maintenance_dsn(dsn: str) -> str:
@@ -239,7 +258,7 @@ def _bench(
                 f"database {conn.info.dbname!r} is not empty: it holds a sample or schema tenancy",
                 hint="Give the bench an empty database, or no DSN to use the embedded server.",
             )
-        _require_copies(dsn)
+        _require_copies(conn, dsn)
         started = time.perf_counter()
         summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
         install(conn, manifest)

@@ -138,6 +138,17 @@ def test_bench_refuses_a_role_without_createdb_before_writing_anything(blank_db:
             conn.execute("DROP ROLE bench_no_createdb")
 
 
+def test_bench_refuses_a_database_with_other_sessions_before_writing_anything(blank_db: Database) -> None:
+    with psycopg.connect(blank_db.dsn, autocommit=True) as other:
+        with pytest.raises(TenancyError, match="other sessions") as refused:
+            run_bench(tenants=2, rows=500, dsn=blank_db.dsn, out=lambda _line: None)
+        assert "Close the other sessions" in (refused.value.hint or "")
+        [(written,)] = other.execute(
+            "SELECT to_regclass('public.tenants') IS NOT NULL OR to_regnamespace('tenancy') IS NOT NULL"
+        ).fetchall()
+    assert written is False
+
+
 def test_bench_refuses_a_database_that_is_not_empty(blank_db: Database) -> None:
     with psycopg.connect(blank_db.dsn, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA tenancy")
