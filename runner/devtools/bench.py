@@ -145,9 +145,9 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
     Each method of each round runs in its own copy of the sample database
     (``CREATE DATABASE … TEMPLATE``, named ``<database>__<tag>``), so every
     one starts from the same catalog and data, and no method's files are
-    deleted while another is timed: dropping a few thousand tables made the
-    next method's DDL up to 3 × slower on ext4 without a journal, which skips
-    every recently deleted inode when it creates a file. The copies are
+    deleted while another is timed: on ext4 without a journal, which skips
+    every recently deleted inode when it creates a file, dropping a few
+    thousand tables made the next method's DDL several times slower. The copies are
     dropped at the end, but for the one a failed method ran in.
     """
     with psycopg.connect(dsn, autocommit=True) as conn:
