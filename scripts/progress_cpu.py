@@ -11,8 +11,12 @@ The database comes from DATABASE_URL, as for the command itself.
 migration each time, undo the previous one first:
 
     DATABASE_URL=... .venv/bin/python scripts/progress_cpu.py --runs 3 -- migrate
-    DATABASE_URL=... .venv/bin/python scripts/progress_cpu.py --runs 2 \
-        --before "SELECT count(r.*) FROM tenancy.tenants AS t, tenancy.rollback_tenant(t.tenant_id) AS r" -- migrate
+    DATABASE_URL=... .venv/bin/python scripts/progress_cpu.py --runs 2 --before "DO \\$\\$ DECLARE t text;
+        BEGIN FOR t IN SELECT tenant_id FROM tenancy.tenants LOOP
+        PERFORM count(*) FROM tenancy.rollback_tenant(t); COMMIT; END LOOP; END \\$\\$" -- migrate
+
+(one tenant rolled back per transaction: one statement for all of them would
+hold every tenant's locks at once)
 """
 
 from __future__ import annotations

@@ -139,8 +139,11 @@ def _embedded_database(out: Out) -> Iterator[str]:
 
 
 @contextmanager
-def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
-    """Yield copy(tag): a new database copied from dsn's, whose DSN it returns.
+def _copies(dsn: str, source: str, admin: str, out: Out) -> Iterator[Callable[[str], str]]:
+    """Yield copy(tag): a new copy of database ``source`` (dsn's), whose DSN it returns.
+
+    The copies are made and dropped through ``admin``, a DSN to another
+    database of the server (``_require_copies`` gives both names).
 
     Each method of each round runs in its own copy of the sample database
     (``CREATE DATABASE … TEMPLATE``, named ``<database>__<tag>``), so every
@@ -150,9 +153,6 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
     thousand tables made the next method's DDL several times slower. The copies are
     dropped at the end, but for the one a failed method ran in.
     """
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        [(source,)] = conn.execute("SELECT current_database()").fetchall()
-    admin = _maintenance_dsn(dsn)
     made: list[str] = []
     current: list[str] = []  # the copy a method runs in now
 
@@ -193,12 +193,12 @@ def _copies(dsn: str, out: Out) -> Iterator[Callable[[str], str]]:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> None:
+def _require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> tuple[str, str]:
     """Refuse, before anything is written, when the copies cannot be made.
 
     The role needs CREATEDB, and the database (dsn's, which conn is
     connected to) may have no other session: a database in use cannot be a
-    template.
+    template. Returns the database's name and a DSN to make the copies from.
     """
     [(source, others, allowed)] = conn.execute(
         "SELECT current_database(), (SELECT count(*) FROM pg_stat_activity AS a"
@@ -206,7 +206,7 @@ def _require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> None:
         " AND a.backend_type = 'client backend'),"
         " (SELECT r.rolcreatedb OR r.rolsuper FROM pg_roles AS r WHERE r.rolname = current_user)"
     ).fetchall()
-    _maintenance_dsn(dsn)  # raises when the copies could not be made from there
+    admin = _maintenance_dsn(dsn)
     if not allowed:
         raise TenancyError(
             "the bench's role may not create databases: each method runs in a copy of the sample database",
@@ -214,6 +214,7 @@ def _require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> None:
         )
     if others:
         raise _in_use(source)
+    return source, admin
 
 
 def _in_use(source: str) -> TenancyError:
@@ -258,7 +259,7 @@ def _bench(
                 f"database {conn.info.dbname!r} is not empty: it holds a sample or schema tenancy",
                 hint="Give the bench an empty database, or no DSN to use the embedded server.",
             )
-        _require_copies(conn, dsn)
+        source, admin = _require_copies(conn, dsn)
         started = time.perf_counter()
         summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
         install(conn, manifest)
@@ -271,7 +272,7 @@ def _bench(
     total = summary.moved_rows
     load_before = os.getloadavg()[0]
 
-    with _copies(dsn, out) as copy:
+    with _copies(dsn, source, admin, out) as copy:
         # (a), (b) and (d) alternate `repeat` times, each in its own copy of
         # the sample database; the ratios use the median of each (single runs
         # vary with disk and checkpoint timing).
