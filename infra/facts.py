@@ -18,6 +18,7 @@ from runner.access.model import (
     COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
+    LOGIN_WITH_CREDENTIAL,
     MEMBER,
     ROLE,
     SCHEMA,
@@ -93,7 +94,8 @@ def resource_facts(resource_type: str, props: Mapping[str, Any]) -> set[Privileg
     elif resource_type == ROLE_TYPE:
         name = i.get("name", "")
         attrs = [
-            "LOGIN" if i.get("login") else "NOLOGIN",
+            # A role that logs in with a password: what verify-grants calls LOGIN with a credential.
+            (LOGIN_WITH_CREDENTIAL if i.get("password") else "LOGIN") if i.get("login") else "NOLOGIN",
             f"CONNECTION LIMIT {int(i.get('connectionLimit', -1))}",
             "SUPERUSER" if i.get("superuser") else "NOSUPERUSER",
             "CREATEDB" if i.get("createDatabase") else "NOCREATEDB",

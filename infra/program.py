@@ -262,7 +262,7 @@ def rls_environment(settings: Settings) -> dict[str, pulumi.Input[str]]:
 
 
 def _row_level_security(
-    settings: Settings, model: PrivilegeModel, groups: list[postgresql.Role]
+    settings: Settings, model: PrivilegeModel, named: list[postgresql.Role]
 ) -> local.Command:
     command = rls_command(model.shared.row_policies)
     return local.Command(
@@ -278,8 +278,9 @@ def _row_level_security(
         environment=rls_environment(settings),
         triggers=[rls_fingerprint(model.shared.row_policies)],
         opts=pulumi.ResourceOptions(
-            # CREATE POLICY ... TO needs the group roles.
-            depends_on=list(groups),
+            # CREATE POLICY ... TO needs every role a policy names (those install
+            # makes exist before `pulumi up`).
+            depends_on=list(named),
             additional_secret_outputs=["environment"],
         ),
     )
@@ -317,12 +318,9 @@ def build(settings: Settings) -> Built:
         # The federated reads' owner is made by `tenancy install`, which needs it first.
         if spec.name not in INSTALL_ROLES:
             built.roles[spec.name] = _role(spec, None)
-    groups = [
-        built.roles[model.shared.app_group.name],
-        built.roles[model.shared.readonly_group.name],
-    ]
+    named = sorted({role for p in model.shared.row_policies for role in p.roles} & set(built.roles))
     if model.shared.row_policies:
-        built.row_level_security = _row_level_security(settings, model, groups)
+        built.row_level_security = _row_level_security(settings, model, [built.roles[r] for r in named])
     secured = set(model.shared.secured_tables)
     for t in model.tenants:
         built.roles[t.owner.name] = _role(t.owner, None)

@@ -240,9 +240,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Create or repair each tenant's schema, roles and grants (tenancy.provision_tenant).",
         "manifest",
         "json",
-        details="Idempotent; prints one line per tenant with its changes counted (--json lists them).",
+        details=(
+            "Idempotent; prints one line per tenant with its changes counted (--json lists them).\n"
+            "Tenant login roles are created NOLOGIN: they can log in once given a credential.\n"
+            "--credentials FILE (default $TENANCY_CREDENTIALS) gives them one: a TOML file of\n"
+            "[tenant] sections with app = \"password\", readonly = \"password\" and an optional\n"
+            "valid_until = 2027-01-01, readable by its owner only (chmod 600). Each password is\n"
+            "sent as a SCRAM-SHA-256 verifier, never as itself."
+        ),
     )
     pv.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
+    pv.add_argument(
+        "--credentials", type=Path, metavar="FILE",
+        help="passwords of the tenant login roles (TOML, chmod 600; default $TENANCY_CREDENTIALS)",
+    )
     vg = add(
         "verify-grants",
         "Compare live owners, ACLs, role flags and RLS with the privilege model; exit 1 on drift.",
@@ -390,7 +401,9 @@ def run(args: argparse.Namespace) -> int:
             args.dsn, manifest, tenants=args.tenants, report=args.report, as_json=args.json, force=args.force
         )
     if c == "provision":
-        return commands.provision(args.dsn, manifest, tenants=args.tenants, as_json=args.json)
+        return commands.provision(
+            args.dsn, manifest, tenants=args.tenants, as_json=args.json, credentials=args.credentials
+        )
     if c == "verify-grants":
         return commands.verify_grants(args.dsn, manifest, tenants=args.tenants, as_json=args.json)
     raise AssertionError(f"unhandled command {c}")

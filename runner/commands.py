@@ -13,6 +13,7 @@ from pathlib import Path
 
 from runner import signals
 from runner.access import drift as grants
+from runner.access.credentials import apply_credentials, credentials_path, load_credentials
 from runner.access.model import build_model
 from runner.access.provision import provision_tenants
 from runner.citus import grants as citus_grants
@@ -20,7 +21,7 @@ from runner.db import connect, open_session, resolve_dsn
 from runner.devtools import embedded
 from runner.devtools.sample import build_sample
 from runner.engine import executor, migrate, online
-from runner.engine.executor import TenantResult
+from runner.engine.executor import TableResult, TenantResult
 from runner.engine.install import describe_install
 from runner.engine.install import install as install_sql
 from runner.engine.render import render_all, write_rendering
@@ -311,7 +312,8 @@ def cutover(
     report: Path | None,
     as_json: bool = False,
 ) -> int:
-    """Cut over the listed tenants (or --all): fence, drain, validate, mark cut_over, remove shared rows."""
+    """Cut over the listed tenants (or --all): fence, drain, validate, mark cut_over; their shared
+    rows then answer every statement with TY050 until contract."""
     url, ids = _tenants_to_work_on(dsn, manifest, None if every else tenants, report)
     results = online.cutover_tenants(url, ids, jobs=jobs, lock_timeout=f"{lock_timeout:g}s")
     if not as_json:
@@ -325,14 +327,13 @@ def cutover(
                     r.rows,
                     None if c.get("fence_ms") is None else round(c["fence_ms"], 1),
                     c.get("replayed_under_fence"),
-                    c.get("shared_rows_removed"),
                 )
             )
         print_table(
             "cutover",
-            ("tenant", "state", "rows", "fence ms", "replayed under fence", "shared rows removed"),
+            ("tenant", "state", "rows", "fence ms", "replayed under fence"),
             rows,
-            right=("rows", "fence ms", "replayed under fence", "shared rows removed"),
+            right=("rows", "fence ms", "replayed under fence"),
             err_rows=[i for i, r in enumerate(results) if not r.ok],
         )
     return _finish("cutover", results, report=report, as_json=as_json, url=url)
@@ -476,15 +477,33 @@ def demo(
 # -- privileges (runner/access/model.py, runner/access/drift.py) ---------------------
 
 
-def provision(dsn: str | None, manifest: Manifest, *, tenants: list[str] | None, as_json: bool = False) -> int:
+def provision(
+    dsn: str | None,
+    manifest: Manifest,
+    *,
+    tenants: list[str] | None,
+    as_json: bool = False,
+    credentials: Path | None = None,
+) -> int:
     """Give each tenant its schema, roles and grants (tenancy.provision_tenant); idempotent.
+    With credentials (or $TENANCY_CREDENTIALS), then give the login roles theirs.
 
     One line per tenant: its changes counted by action; --json lists every change.
     """
     url = resolve_dsn(dsn)
+    path = credentials_path(credentials)
+    # Read and checked before anything changes.
+    given = load_credentials(path) if path else []
     with connect(url) as conn:
         ids = executor.select_tenants(conn, manifest, tenants)
     results = provision_tenants(url, ids)
+    if given and all(r.ok for r in results):
+        with connect(url) as conn:
+            done = apply_credentials(conn, given)
+        for tenant, role, action in done:
+            for r in results:
+                if r.tenant_id == tenant:
+                    r.tables.append(TableResult(role, action, 0, None))
     if as_json:
         print_json(
             {

@@ -308,8 +308,9 @@ _FOREIGN_HINTS: dict[str, str] = {
     "55P03": "Another session held a lock for longer than the lock timeout (the wait is reported above); "
     "let it finish or raise --lock-timeout, then re-run.",
     "57014": "The statement was cancelled (statement_timeout, or a stop signal); re-run to resume.",
-    "42501": "The runner's role lacks a privilege: install grants tenancy_migrator what the runner needs "
-    "(docs/privileges-runner.md); provisioning needs an administrator.",
+    "42501": "A privilege is missing: install grants tenancy_migrator the entry points and the engine what "
+    "it touches, provisioning (an administrator) the rest; run `tenancy verify-grants` "
+    "(docs/privileges-runner.md).",
     "40P01": "Deadlock with another session; re-run.",
     "40001": "Serialization failure; re-run.",
     "57P01": "The server ended this session (pg_terminate_backend, a restart or a shutdown); re-run to resume.",

@@ -194,12 +194,30 @@ def manifest() -> Any:
 
 @pytest.fixture
 def db(sample_db: Database, manifest: Any) -> Iterator[Database]:
-    """The sample with schema tenancy installed."""
+    """The sample with schema tenancy installed and every tenant provisioned (the
+    administrator's two steps; the migration functions then run as the engine)."""
     from runner.engine.install import install
 
     with sample_db.connect() as conn:
         install(conn, manifest)
+        provision_all(conn, manifest)
     yield sample_db
+
+
+def allow_logins(conn: psycopg.Connection, tenants: list[str]) -> None:
+    """Give each tenant's application and read-only roles a credential, so the tests
+    can log in as them (provisioning makes them NOLOGIN until then; the test cluster
+    trusts local connections, so the password itself is never asked for)."""
+    for t in tenants:
+        for kind in ("app", "readonly"):
+            conn.execute("SELECT count(*) FROM tenancy.set_tenant_credential(%s, %s, 'test-only')", (t, kind))
+
+
+def provision_all(conn: psycopg.Connection, manifest: Any) -> None:
+    """An administrator's provisioning of every registry tenant (tenancy.provision_tenants)."""
+    from runner.engine.executor import registry_tenants
+
+    conn.execute("SELECT count(*) FROM tenancy.provision_tenants(%s)", (registry_tenants(conn, manifest),))
 
 
 def registry_ids(db: Database, manifest: Any) -> list[str]:

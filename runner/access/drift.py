@@ -29,8 +29,13 @@ from runner.access.model import (
     COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
+    ENGINE,
     FEDERATION_OWNER,
+    FIXED_ATTRIBUTES,
+    GUARD_FUNCTION,
     INSTALL_PRIVILEGES,
+    LOGIN_WITH_CREDENTIAL,
+    LOGIN_WITHOUT_PASSWORD,
     MEMBER,
     RLS_FUNCTIONS,
     ROLE,
@@ -102,7 +107,7 @@ def describe(p: Privilege) -> str:
 
 
 def role_attributes(spec: RoleSpec) -> set[Privilege]:
-    attrs = list(spec.attributes())
+    attrs = [spec.login_fact(), *FIXED_ATTRIBUTES, f"CONNECTION LIMIT {spec.connection_limit}"]
     if spec.search_path:
         attrs.append("search_path=" + ", ".join(spec.search_path))
     attrs += [f"{k}={v}" for k, v in spec.settings]
@@ -132,6 +137,7 @@ def expected_facts(
         for group in (model.shared.app_group, model.shared.readonly_group):
             facts |= {Privilege(group.name, FUNCTION, TOOL_SCHEMA, f, "EXECUTE") for f in RLS_FUNCTIONS}
     facts |= set(INSTALL_PRIVILEGES)
+    facts.add(Privilege(PUBLIC, FUNCTION, TOOL_SCHEMA, GUARD_FUNCTION, "EXECUTE"))
     for name in objects.get((FUNCTION, "tenancy_federation"), ()):
         facts.add(Privilege(FEDERATION_OWNER, OWNER, "tenancy_federation", name, "OWNER"))
     return facts
@@ -211,13 +217,23 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
             facts.add(Privilege(member, ROLE, "", role, MEMBER))
 
     # On Citus the owner of the federated reads must log in to the workers
-    # (tenancy.citus_federation_login, run by `tenancy distribute`): expected there.
+    # as the engine and the owner of the federated reads (tenancy.citus_owner_logins,
+    # run by `tenancy distribute`): expected there.
     citus = conn.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'").fetchone() is not None
+    credential_roles = {r.name for r in model.roles if r.credential}
+    # Whether a role has a password shows only to a superuser (pg_authid).
+    passwords: dict[str, bool] = {}
+    if conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone() == (True,):
+        passwords = dict(rows("grants_role_passwords"))
     for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, settings in rows(
         "grants_role_attributes"
     ):
+        if name in credential_roles:
+            login_fact = LOGIN_WITHOUT_PASSWORD if login and passwords.get(name) is False else LOGIN_WITH_CREDENTIAL
+        else:
+            login_fact = "LOGIN" if login and not (citus and name in (FEDERATION_OWNER, ENGINE)) else "NOLOGIN"
         attrs = [
-            "LOGIN" if login and not (citus and name == FEDERATION_OWNER) else "NOLOGIN",
+            login_fact,
             f"CONNECTION LIMIT {limit}",
             "SUPERUSER" if superuser else "NOSUPERUSER",
             "CREATEDB" if createdb else "NOCREATEDB",
@@ -258,10 +274,12 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
         for table, policy in rows("grants_policy_definitions"):
             facts.add(Privilege("", POLICY_CURRENT, central, f"{table}.{policy}", "CURRENT"))
 
+    # The migrator's and the engine's rights in schema tenancy, the tool's own, are
+    # set by install (tenancy.grant_runner_privileges, sql/ledger/0010_engine.sql),
+    # not by the privilege model.
+    installs = {model.shared.migrator.name, model.shared.engine.name}
     return LiveCatalog(
-        # The migrator's rights in schema tenancy, the tool's own, are set by
-        # install (tenancy.grant_runner_privileges), not by the privilege model.
-        frozenset(f for f in facts if not (f.schema == TOOL_SCHEMA and f.grantee == model.manifest.roles.migrator)),
+        frozenset(f for f in facts if not (f.schema == TOOL_SCHEMA and f.grantee in installs)),
         {k: tuple(v) for k, v in objects.items()},
         frozenset(existing),
     )

@@ -13,14 +13,19 @@ shares: SELECT on the central reference tables, DML on the hybrid tables under
 row-level security. Putting the shared grants on two group roles keeps the ACL
 of a central table at two entries instead of two per tenant.
 
-A shared migrator role (NOLOGIN) is a member of every tenant owner role, so it
-can create, own and fill tenant tables, and may read the central copies of the
-moved tables and the registry, and reference the central tables (tenant tables
-keep their foreign keys to them). On the moved tables' central copies it may
-also delete (the purge of a cut-over tenant's rows) and insert (the copy back
-of a rollback after cutover); never UPDATE, TRIGGER or TRUNCATE, and nothing
-on the central tables that stay. In schema tenancy (the tool's own, outside
-this model) install grants it what the runner needs; nothing else.
+The engine role (``tenancy_engine``, NOLOGIN, made by install) owns the tool's
+entry points, the SECURITY DEFINER functions everyone calls. It alone is a
+member of every tenant owner role, so the tool's functions can create, own,
+fill and drop tenant tables; it may read the central copies of the moved tables
+and the registry, and reference the central tables (tenant tables keep their
+foreign keys to them). On the moved tables' central copies it may also delete
+and insert (the copy back of a rollback after cutover); never UPDATE, TRIGGER
+or TRUNCATE, and nothing on the central tables that stay.
+
+The shared migrator role (NOLOGIN) is what a runner login is a member of. It
+holds no tenant owner role and no right on a tenant table: it may read the
+registry (to list tenants) and, in schema tenancy (the tool's own, outside this
+model), read the ledger and execute the entry points, which install grants it.
 
 The federated reads (schema tenancy_federation) are SECURITY DEFINER functions
 owned by ``tenancy_federation_owner`` (NOLOGIN), never by the installer: it
@@ -59,11 +64,11 @@ ALL = "*"
 
 TABLE_DML = ("DELETE", "INSERT", "SELECT", "UPDATE")
 TABLE_READ = ("SELECT",)
-# The migrator on a moved table's central copy: read it (copy, validate), delete
-# a cut-over tenant's rows (purge), insert them back (rollback after cutover).
-# No TRIGGER: the capture triggers are made by install, and a migrator that could
-# add a trigger there would get its code run by every writer of the shared table.
-MOVED_TABLE_RUNNER = ("DELETE", "INSERT", "SELECT")
+# The engine on a moved table's central copy: read it (copy, validate), delete a
+# cut-over tenant's rows and insert them back (rollback after cutover). No
+# TRIGGER: the capture triggers are made by install, and a role that could add a
+# trigger there would get its code run by every writer of the shared table.
+MOVED_TABLE_ENGINE = ("DELETE", "INSERT", "SELECT")
 SEQUENCE_APP = ("SELECT", "USAGE")
 SEQUENCE_READ = ("SELECT",)
 
@@ -77,6 +82,10 @@ DEFAULT_SEQUENCE = "default sequence"
 ROLE = "role"  # membership: grantee is a member of role `name`; privilege MEMBER
 MEMBER = "MEMBER"
 
+# verify-grants' LOGIN fact of a credential role, and of one that logs in without a password.
+LOGIN_WITH_CREDENTIAL = "LOGIN only with a credential"
+LOGIN_WITHOUT_PASSWORD = "LOGIN without a password"
+
 # Attributes no role of the model ever has.
 FORBIDDEN_ATTRIBUTES = ("superuser", "createdb", "createrole", "replication", "bypassrls")
 # ... spelled as CREATE/ALTER ROLE clauses; every role is also INHERIT.
@@ -87,6 +96,8 @@ FIXED_ATTRIBUTES = ("NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION"
 FEDERATION_ROLE = "tenancy_federation"
 FEDERATION_OWNER = "tenancy_federation_owner"
 FEDERATION_CENTRAL_READS = ("institutions", "jobs", "roles", "users")
+# The owner of the tool's entry points (sql/ledger/0010_engine.sql, fixed name).
+ENGINE = "tenancy_engine"
 
 # The tool's functions the row-level security policies call
 # (sql/templates/rls_hybrid_tables.sql.j2; sql/functions/row_visible.sql and
@@ -95,6 +106,10 @@ FEDERATION_CENTRAL_READS = ("institutions", "jobs", "roles", "users")
 # nothing else of the tool; without USAGE on schema tenancy they cannot call
 # them by name. All SECURITY INVOKER: they read with the caller's rights.
 RLS_FUNCTIONS = ("current_tenant_id()", "row_visible(text,text[],text[])", "tenant_row_keys(text,text,text,anyelement)")
+# The one function of the tool PUBLIC may execute: the guard policy of the shared
+# tables calls it as the application's role, and it only raises TY050
+# (sql/functions/refuse_cut_over_row.sql).
+GUARD_FUNCTION = "refuse_cut_over_row(text,text)"
 
 # Row policy scopes (RowPolicy.scope): which rows a policy lets through.
 OWN_ROWS = "own"  # the tenant's rows (plus public ones for SELECT when a public column exists)
@@ -128,14 +143,17 @@ class Privilege:
 
 
 # What `tenancy install` itself grants the federation owner (sql/ledger/0004_security.sql,
-# sql/functions/federation__setup.sql); the role is made by install, not by provisioning.
+# 0010_engine.sql, sql/functions/federation__setup.sql); the role is made by install, not by
+# provisioning.
 INSTALL_PRIVILEGES = (
     Privilege(FEDERATION_OWNER, SCHEMA, "tenancy", "tenancy", "USAGE"),
     Privilege(FEDERATION_OWNER, SCHEMA, "tenancy_federation", "tenancy_federation", "USAGE"),
+    # It compares a tenant table with its stamp before reading it (tenancy.readable_tables).
+    Privilege(FEDERATION_OWNER, TABLE, "tenancy", "ledger", "SELECT"),
     Privilege(FEDERATION_OWNER, TABLE, "tenancy", "moved_tables", "SELECT"),
     Privilege(FEDERATION_OWNER, TABLE, "tenancy", "settings", "SELECT"),
 )
-INSTALL_ROLES = (FEDERATION_OWNER,)
+INSTALL_ROLES = (FEDERATION_OWNER, ENGINE)
 
 
 @dataclass(frozen=True)
@@ -143,21 +161,37 @@ class RoleSpec:
     """A role of the model: every attribute and per-role setting it must have."""
 
     name: str
-    kind: str  # owner | app | readonly | migrator | app_group | readonly_group | federation_owner
+    kind: str  # owner | app | readonly | migrator | engine | app_group | readonly_group | federation_owner
     login: bool
     connection_limit: int
     search_path: tuple[str, ...]
     # Per-role settings other than search_path (ALTER ROLE ... SET), e.g.
     # ("statement_timeout", "60000"); values as pg_db_role_setting shows them.
     settings: tuple[tuple[str, str], ...] = ()
+    # A login role that may log in only once it has a credential: created
+    # NOLOGIN, made LOGIN together with its password (tenancy.set_tenant_credential,
+    # or Pulumi with a secret), never made LOGIN without one.
+    credential: bool = False
 
     def attributes(self) -> tuple[str, ...]:
-        """The clauses of CREATE/ALTER ROLE that give this role its attributes."""
+        """The clauses of CREATE ROLE that give this role its attributes."""
         return (
-            "LOGIN" if self.login else "NOLOGIN",
+            "LOGIN" if self.login and not self.credential else "NOLOGIN",
             *FIXED_ATTRIBUTES,
             f"CONNECTION LIMIT {self.connection_limit}",
         )
+
+    def kept_attributes(self) -> tuple[str, ...]:
+        """The clauses of ALTER ROLE that reset drifted attributes: all of them but
+        LOGIN/NOLOGIN of a credential role, which its credential decides."""
+        login = () if self.credential else ("LOGIN" if self.login else "NOLOGIN",)
+        return (*login, *FIXED_ATTRIBUTES, f"CONNECTION LIMIT {self.connection_limit}")
+
+    def login_fact(self) -> str:
+        """How verify-grants states this role's LOGIN attribute."""
+        if self.credential:
+            return LOGIN_WITH_CREDENTIAL
+        return "LOGIN" if self.login else "NOLOGIN"
 
 
 @dataclass(frozen=True, order=True)
@@ -202,10 +236,11 @@ class TenantPlan:
 
 @dataclass(frozen=True)
 class SharedPlan:
-    """What all tenants share: the group roles, the migrator, central grants, RLS."""
+    """What all tenants share: the group roles, the migrator, the engine, central grants, RLS."""
 
     central_schema: str
     migrator: RoleSpec
+    engine: RoleSpec
     app_group: RoleSpec
     readonly_group: RoleSpec
     federation_owner: RoleSpec
@@ -214,7 +249,7 @@ class SharedPlan:
 
     @property
     def roles(self) -> tuple[RoleSpec, ...]:
-        return (self.migrator, self.app_group, self.readonly_group, self.federation_owner)
+        return (self.migrator, self.engine, self.app_group, self.readonly_group, self.federation_owner)
 
     @property
     def secured_tables(self) -> tuple[str, ...]:
@@ -311,6 +346,7 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
         names.app_connection_limit,
         search_path,
         login_settings(names),
+        credential=True,
     )
     ro = RoleSpec(
         role_name(names.readonly, schema),
@@ -319,6 +355,7 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
         names.readonly_connection_limit,
         search_path,
         login_settings(names),
+        credential=True,
     )
     p: list[Privilege] = []
     for role in (app, ro):
@@ -333,7 +370,7 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
         p += [Privilege(role.name, DEFAULT_SEQUENCE, schema, owner.name, x) for x in seq_privs]
     p.append(Privilege(app.name, ROLE, "", names.app_group, MEMBER))
     p.append(Privilege(ro.name, ROLE, "", names.readonly_group, MEMBER))
-    p.append(Privilege(names.migrator, ROLE, "", owner.name, MEMBER))
+    p.append(Privilege(ENGINE, ROLE, "", owner.name, MEMBER))
     # The federated reads' owner reads every table of the tenant (now and later).
     p.append(Privilege(FEDERATION_OWNER, SCHEMA, schema, schema, "USAGE"))
     p.append(Privilege(FEDERATION_OWNER, TABLE, schema, ALL, "SELECT"))
@@ -360,6 +397,7 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
     names = manifest.roles
     central = manifest.central_schema
     migrator = RoleSpec(names.migrator, "migrator", False, -1, ())
+    engine = RoleSpec(ENGINE, "engine", False, -1, ())
     app_group = RoleSpec(names.app_group, "app_group", False, -1, ())
     ro_group = RoleSpec(names.readonly_group, "readonly_group", False, -1, ())
     fed = RoleSpec(FEDERATION_OWNER, "federation_owner", False, -1, ())
@@ -372,7 +410,7 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
         (t, c) for t in sorted(manifest.central) for c in manifest.access(t).columns
     ]
     p: list[Privilege] = []
-    for role in (migrator, app_group, ro_group, fed):
+    for role in (migrator, engine, app_group, ro_group, fed):
         p.append(Privilege(role.name, SCHEMA, central, central, "USAGE"))
     for group in (app_group, ro_group):
         p += [Privilege(group.name, TABLE, central, t, "SELECT") for t in readable]
@@ -382,16 +420,16 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
         p.append(Privilege(ro_group.name, TABLE, central, table, "SELECT"))
         # Inserting a row draws its id from the serial's sequence.
         p.append(Privilege(app_group.name, SEQUENCE, central, hybrid_sequence(table), "USAGE"))
-    # The migrator reads the rows it copies, purges them after cutover and
-    # copies them back on a rollback after cutover; it reads the registry it
-    # checks tenant ids against.
+    # The engine reads the rows it copies, deletes and copies them back on a
+    # rollback after cutover; it and the migrator read the registry (tenant ids).
     for table in manifest.move:
-        p += [Privilege(migrator.name, TABLE, central, table, x) for x in MOVED_TABLE_RUNNER]
-    p.append(Privilege(migrator.name, TABLE, central, manifest.registry.table, "SELECT"))
+        p += [Privilege(engine.name, TABLE, central, table, x) for x in MOVED_TABLE_ENGINE]
+    for role in (migrator, engine):
+        p.append(Privilege(role.name, TABLE, central, manifest.registry.table, "SELECT"))
     # Tenant tables keep their foreign keys to the central tables: adding one
     # needs REFERENCES on its target, whatever tenant roles may see of it.
-    referenced = sorted(set(manifest.central) | {manifest.registry.table})
-    p += [Privilege(migrator.name, TABLE, central, t, "REFERENCES") for t in referenced]
+    referenced = sorted(set(manifest.central) | set(manifest.hybrid) | {manifest.registry.table})
+    p += [Privilege(engine.name, TABLE, central, t, "REFERENCES") for t in referenced]
     listed = set(manifest.central) | set(manifest.hybrid) | {manifest.registry.table}
     fed_reads = sorted(set(FEDERATION_CENTRAL_READS) & listed | {manifest.registry.table})
     p += [Privilege(fed.name, TABLE, central, t, "SELECT") for t in fed_reads]
@@ -404,8 +442,12 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
         policies.append(
             RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, None, OWN_ROWS, access)
         )
-        # The shared roles that read it (the migrator reads the registry) see every row.
-        for role, name in ((migrator, "tenancy_migrator_select"), (fed, "tenancy_federation_select")):
+        # The shared roles that read it (the migrator and the engine read the registry) see every row.
+        for role, name in (
+            (migrator, "tenancy_migrator_select"),
+            (engine, "tenancy_engine_select"),
+            (fed, "tenancy_federation_select"),
+        ):
             if Privilege(role.name, TABLE, central, table, "SELECT") in p:
                 policies.append(
                     RowPolicy(central, table, name, "SELECT", (role.name,), None, ALL_ROWS)
@@ -432,7 +474,7 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
                 )
             )
     return SharedPlan(
-        central, migrator, app_group, ro_group, fed, tuple(sorted(set(p))), tuple(policies)
+        central, migrator, engine, app_group, ro_group, fed, tuple(sorted(set(p))), tuple(policies)
     )
 
 
@@ -503,14 +545,18 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         # Attributes and settings of each kind of tenant role (same for every tenant).
         "tenant_roles": {r.kind: r for r in tenant_plan(manifest, "x").roles},
         "migrator": shared.migrator,
+        "engine": shared.engine,
         "app_group": shared.app_group,
         "readonly_group": shared.readonly_group,
         "federation_owner": shared.federation_owner,
         "shared_roles": shared.roles,
+        # The NOLOGIN owners of the tool's SECURITY DEFINER functions that read tenant tables.
+        "definer_owners": (ENGINE, FEDERATION_OWNER),
         "revoke_public_temp": names.revoke_public_temp,
         "federation_central_grants": [
             p for p in shared.privileges if p.grantee == shared.federation_owner.name
         ],
+        "engine_central_grants": [p for p in shared.privileges if p.grantee == shared.engine.name],
         "table_dml": TABLE_DML,
         "table_read": TABLE_READ,
         "sequence_app": SEQUENCE_APP,
@@ -523,7 +569,8 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         ],
         "hybrid_tables": manifest.hybrid,
         "hybrid_sequences": [hybrid_sequence(t) for t in manifest.hybrid],
-        "move_tables": manifest.move,
+        "move_tables": list(manifest.move),
+        "central_tables": list(manifest.central),
         "row_policies": shared.row_policies,
         "secured_tables": shared.secured_tables,
         "rls_functions": RLS_FUNCTIONS,

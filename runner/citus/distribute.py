@@ -138,7 +138,7 @@ def distribute(
             raise DistributeRefused(problems)
         references = []
         with typed_errors():
-            conn.execute("SELECT tenancy.citus_federation_login()")
+            conn.execute("SELECT * FROM tenancy.citus_owner_logins()").fetchall()
             for table in consented:
                 row = conn.execute("SELECT tenancy.citus_make_reference(%s)", (table,)).fetchone()
                 references.append((table, row[0] if row else ""))

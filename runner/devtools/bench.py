@@ -429,7 +429,7 @@ def _measure_validate(dsn: str, tenants: list[str], jobs: int, rows: int) -> tup
     validated = validate_tenants(dsn, tenants, jobs=jobs)
     validate = Timing(rows, time.perf_counter() - started)
     checks = sum(len(r.checks) for r in validated)
-    failures = sum(1 for r in validated for c in r.checks if not c["passed"])
+    failures = sum(1 for r in validated for c in r.checks if c["passed"] is False)
     return validate, failures, checks
 
 

@@ -325,7 +325,9 @@ def _nearest(name: str, candidates: list[str]) -> str:
 def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
     """What the manifest names that the database does not have: tables of every
     section, the registry's columns, the tenant key in moved and hybrid tables,
-    the public column of hybrid tables. Empty when everything is there."""
+    the public column of hybrid tables; and the tables the moved tables
+    reference that it does not list (the engine may reference only what the
+    privilege model grants it). Empty when everything is there."""
     reg = manifest.registry
     wanted = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
     schema = manifest.central_schema
@@ -357,4 +359,13 @@ def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]
         need_column(t, manifest.tenant_key, "[tenancy] tenant_key")
     for t, col in manifest.public_column.items():
         need_column(t, col, "[hybrid.public_column]")
+    listed = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
+    for moved, referenced in conn.execute(
+        read_query("queries/catalog_unlisted_references.sql"),
+        {"schema": schema, "moved": list(manifest.move), "listed": listed},
+    ).fetchall():
+        problems.append(
+            f'[move] table "{schema}.{moved}" references "{schema}.{referenced}", which the manifest does not'
+            f" list: add it to [central] (its rows stay shared) or to [move]"
+        )
     return problems

@@ -23,6 +23,10 @@ a failed install leaves the previous one in place:
 6. ``tenancy.refresh_hybrid_policies()``: where tenancy has put row-level
    security on the hybrid and row-filtered central tables already, the
    policies an older version made are replaced by this version's.
+7. ``tenancy.grant_runner_privileges()`` gives the migrator role its rights
+   (reading the ledger, the entry points), and ``tenancy.stamp_unstamped()``
+   stamps the tenant tables an older version made, when nothing on them could
+   run code (docs/security.md).
 
 The tool's routines are therefore exactly what the files define, and their
 grants are what the files grant. The installed row records the version, a
@@ -69,6 +73,8 @@ class InstallResult:
     routines: RoutineChanges = field(default_factory=RoutineChanges)
     # Row-level security brought up to date: "schema.table policy: action".
     row_security: tuple[str, ...] = ()
+    # Tenant tables an older version made, stamped now (or left unstamped): "tenant.table: action".
+    stamps: tuple[str, ...] = ()
 
 
 def static_sql() -> list[tuple[str, str]]:
@@ -160,6 +166,11 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         # After the hardening: the runner's role gets EXECUTE on every routine, and
         # its rights on tables an upgrade added.
         conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
+        # Tenant tables an older version made get their first stamp (as the installer).
+        stamps = tuple(
+            f"{tenant}.{table}: {action}"
+            for tenant, table, action in conn.execute("SELECT * FROM tenancy.stamp_unstamped()").fetchall()
+        )
         row_security = tuple(
             f"{name}: {action}"
             for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()
@@ -177,7 +188,7 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
             ),
         )
     return InstallResult(
-        __version__, checksum, True, len(parts), rendering, previous, applied_ledger, changes, row_security
+        __version__, checksum, True, len(parts), rendering, previous, applied_ledger, changes, row_security, stamps
     )
 
 
@@ -201,4 +212,5 @@ def describe_install(result: InstallResult) -> list[str]:
         lines += [f"  {what} {name}" for what, names in (("added", r.added), ("dropped", r.dropped))
                   for name in names]
     lines += [f"  row-level security: {change}" for change in result.row_security]
+    lines += [f"  tenant table {stamp}" for stamp in result.stamps]
     return lines

@@ -73,6 +73,20 @@ def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
     }
 
 
+def provision_first(conn: psycopg.Connection, tenants: list[str]) -> None:
+    """Provision the tenants, set-based and in a short transaction of their own, as the
+    caller: an administrator's run creates their roles and schemas (the engine, which
+    migrates them, may not). Granting their roles the group memberships locks each group
+    role until commit, which inside a migration would make parallel batches wait for each
+    other. When this fails (e.g. TY060, a login that may not create roles), the migration
+    refuses each tenant that is not provisioned and reports it as that tenant's result."""
+    try:
+        with typed_errors():
+            conn.execute("SELECT count(*) FROM tenancy.provision_tenants(%s, false)", (tenants,))
+    except (TenancyError, psycopg.Error):
+        pass
+
+
 def _failed(
     conn: psycopg.Connection,
     tenant_id: str,
@@ -109,6 +123,7 @@ def _migrate_one(
             with typed_errors():
                 if progress:
                     progress.start(tenant_id)
+                provision_first(conn, [tenant_id])
                 if batch_size:
                     conn.execute("CALL tenancy.migrate_tenant_batched(%s, %s)", (tenant_id, batch_size))
                     rows = conn.execute(
@@ -149,16 +164,7 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
             progress.start(t)
     # Progress NOTICEs only when something shows them.
     conn.execute("SELECT set_config('client_min_messages', %s, false)", ("notice" if progress else "warning",))
-    # The batch's tenants are provisioned first, set-based and in a short transaction of
-    # their own: granting their roles the group memberships locks each group role until
-    # commit, which inside the batch would make parallel batches wait for each other.
-    # When this fails (e.g. TY060, a login that may not create roles), the batch below
-    # provisions or refuses each tenant itself and reports it as that tenant's result.
-    try:
-        with typed_errors():
-            conn.execute("SELECT count(*) FROM tenancy.provision_tenants(%s, false)", (batch,))
-    except (TenancyError, psycopg.Error):
-        pass
+    provision_first(conn, batch)
     try:
         with progress_notices(conn, progress.advance if progress else None), typed_errors():
             cur = conn.execute("SELECT * FROM tenancy.migrate_tenants(%s)", (batch,))

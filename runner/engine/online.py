@@ -27,7 +27,7 @@ from runner.engine.executor import (
     for_each_tenant,
     table_results,
 )
-from runner.engine.migrate import global_preflight, record_failure
+from runner.engine.migrate import global_preflight, provision_first, record_failure
 from runner.errors import TenancyError
 
 # Owns the capture trigger functions (sql/ledger/0005_online.sql creates it).
@@ -36,7 +36,6 @@ CAPTURE_ROLE = "tenancy_capture"
 # drained under the fence at cutover, where it is cheap.
 REPLAY_BATCH = 10_000
 SMALL_BACKLOG = 100
-PURGE_BATCH = 5_000
 
 
 def _failed(
@@ -75,6 +74,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
             with typed_errors():
                 if progress:
                     progress.start(tenant_id)
+                provision_first(conn, [tenant_id])
                 conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
                 conn.execute("CALL tenancy.start_capture(%s)", (tenant_id,))
                 with conn.transaction():
@@ -89,7 +89,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
                 ).fetchone()
                 if state and state[0] == "syncing":
                     replay(conn, tenant_id)
-                conn.execute("SELECT pg_advisory_unlock(tenancy.lock_key(%s))", (tenant_id,))
+                conn.execute("SELECT tenancy.unlock_tenant(%s)", (tenant_id,))
         except (TenancyError, psycopg.Error) as e:
             result = _failed(conn, tenant_id, e, started)
             if progress:
@@ -125,9 +125,17 @@ def migrate_online(
         if len(done) < len(set(tenants)):
             global_preflight(conn)
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
+            # The guard of the shared tables (TY050 for cut-over tenants' rows) goes on now,
+            # in a short transaction of its own, never under a cutover's fence.
+            guard_shared_tables(conn)
     pending = [t for t in tenants if t not in done]
     results = {r.tenant_id: r for r in for_each_tenant(dsn, pending, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
     return [results.get(t) or TenantResult(t, "skipped") for t in tenants]
+
+
+def guard_shared_tables(conn: psycopg.Connection) -> None:
+    """tenancy.guard_shared_tables() under the session's lock_timeout: a no-op once the guard is on."""
+    conn.execute("SELECT * FROM tenancy.guard_shared_tables()").fetchall()
 
 
 def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) -> TenantResult:
@@ -139,18 +147,11 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
                 # Shrink the backlog outside the fence, so the fence stays short.
                 conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
                 replay(conn, tenant_id)
-                conn.execute("SELECT pg_advisory_unlock(tenancy.lock_key(%s))", (tenant_id,))
+                conn.execute("SELECT tenancy.unlock_tenant(%s)", (tenant_id,))
             rows = conn.execute(
                 "SELECT table_name, row_count, replayed, fence_ms, action FROM tenancy.cutover_tenant(%s, %s)",
                 (tenant_id, lock_timeout),
             ).fetchall()
-            purged = 0
-            cut = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
-            while cut and cut[0] == "cut_over":
-                row = conn.execute("SELECT tenancy.purge_shared_rows(%s, %s)", (tenant_id, PURGE_BATCH)).fetchone()
-                if not row or not row[0]:
-                    break
-                purged += int(row[0])
     except (TenancyError, psycopg.Error) as e:
         return _failed(conn, tenant_id, e, started)
     summary = next((r for r in rows if r[0] is None), None)
@@ -165,7 +166,6 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
             {
                 "fence_ms": float(summary[3]) if summary else None,
                 "replayed_under_fence": int(summary[2]) if summary else 0,
-                "shared_rows_removed": purged,
             }
         ],
     )
@@ -174,7 +174,10 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
 def cutover_tenants(
     dsn: str, tenants: Sequence[str], *, jobs: int = 1, lock_timeout: str = "5s"
 ) -> list[TenantResult]:
-    """Fence, drain, validate and cut over each tenant, then remove its shared rows in batches."""
+    """Fence, drain, validate and cut over each tenant. The guard of the shared tables
+    (TY050 for a cut-over tenant's rows) goes on first, in a short transaction of its own."""
+    with connect(dsn) as conn, typed_errors():
+        guard_shared_tables(conn)
     return for_each_tenant(dsn, tenants, lambda conn, t: _cutover_one(conn, t, lock_timeout), jobs)
 
 

@@ -98,6 +98,7 @@ GLOBAL_TEMPLATES += [
     "provision_tenant.sql.j2",
     "deprovision_tenant.sql.j2",
     "federation_grants.sql.j2",
+    "engine_grants.sql.j2",
 ]
 # Online mode: the one routine of contract that runs as the owner of the shared tables.
 GLOBAL_TEMPLATES += ["contract_shared_tables.sql.j2"]

@@ -122,6 +122,12 @@ class TargetColumn:
     def copied(self) -> bool:
         return self.generated is None
 
+    @property
+    def from_sequence(self) -> bool:
+        """Whether the shared table's column draws its values from a sequence (serial,
+        identity, or a default that calls nextval)."""
+        return self.type.endswith("serial") or bool(self.identity) or "nextval(" in (self.default or "")
+
 
 @dataclass(frozen=True)
 class TargetTable:

@@ -1,9 +1,11 @@
 -- tenancy.citus_distribute_tenant(tenant id): moves one migrated tenant
 -- schema onto a Citus worker, in one transaction: takes the tenant's lock,
--- blocks writes to its tables, reads every table's rows and checksum, runs
+-- blocks writes to its tables, proves them safe to read (TY040: the tables
+-- tenancy made by their stamps, the others by tenancy.relation_problems),
+-- reads every table's rows and checksum, runs
 -- citus_schema_distribute, reads them again through the coordinator (now
 -- from the worker's shards), raises TY073 on any difference, truncates the
--- local copy Citus leaves behind, and records the placement. A run killed
+-- local copy Citus leaves behind, stamps the tables anew, and records the placement. A run killed
 -- part-way leaves nothing (the transaction rolls back) and is simply run
 -- again. A tenant already distributed is returned as it is (idempotent).
 -- Returns one row: schema, worker, tables, rows verified, action.
@@ -20,6 +22,7 @@ DECLARE
     v_after  jsonb;
     v_table  text;
     v_diff   text [];
+    v_problems text;
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     schema_name := v_schema;
@@ -41,6 +44,28 @@ BEGIN
     LOOP
         EXECUTE format('LOCK TABLE %I.%I IN EXCLUSIVE MODE', v_schema, v_table);
     END LOOP;
+    -- Every table is read below (as the caller): proven first, under the lock.
+    SELECT string_agg(x.problem, E'\n') INTO v_problems FROM (
+        SELECT format('%I.%I %s', u.schema_name, u.table_name, u.problem) AS problem
+        FROM tenancy.unproven_tables(ARRAY[p_tenant_id], 'EXCLUSIVE') AS u
+        UNION ALL
+        SELECT format('%s %s', p.relation, p.problem)
+        FROM tenancy.relation_problems(ARRAY[v_schema], ARRAY(
+            SELECT c.relname::text FROM pg_class AS c
+            WHERE c.relnamespace = to_regnamespace(quote_ident(v_schema)) AND c.relkind IN ('r', 'p')
+                AND NOT c.relispartition
+                AND NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l
+                                WHERE l.tenant_id = p_tenant_id AND l.table_name = c.relname)
+        )) AS p
+    ) AS x;
+    IF v_problems IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'TY040',
+            MESSAGE = format('tenant %L: tables of schema %I cannot be proven safe to read; nothing was distributed',
+                             p_tenant_id, v_schema),
+            DETAIL = v_problems,
+            HINT = 'Undo the change to those tables (tenancy validate shows the problem), then distribute again.';
+    END IF;
     v_before := tenancy.citus_schema_sums(v_schema);
     IF NOT EXISTS (SELECT 1 FROM pg_dist_schema AS s WHERE s.schemaid = to_regnamespace(quote_ident(v_schema))) THEN
         PERFORM citus_schema_distribute(quote_ident(v_schema)::regnamespace);
@@ -62,6 +87,8 @@ BEGIN
         PERFORM truncate_local_data_after_distributing_table(format('%I.%I', v_schema, v_table)::regclass);
     END LOOP;
 
+    -- Citus changed the tables (shards, triggers): what is now is the tool's doing.
+    PERFORM tenancy.stamp_tenant_tables(ARRAY[p_tenant_id]);
     node := tenancy.citus_tenant_node(v_schema);
     SELECT count(*)::integer, coalesce(sum((v.value ->> 0)::bigint), 0) INTO tables, rows_verified
     FROM jsonb_each(v_before) AS v;

@@ -3,11 +3,12 @@
 -- its tenant table (row count and checksum, both read now) and raises TY010
 -- with the given message and hint, and both sides in DETAIL, when they differ.
 -- Used wherever a step proves a copy before going on (the snapshot copy,
--- cutover under the fence, the copy back of a rollback). Returns the row count.
+-- cutover under the fence, the copy back of a rollback). Returns the row
+-- count and the checksum both sides share.
 CREATE OR REPLACE FUNCTION tenancy.assert_same_rows(
-    p_tenant_id text, p_schema text, p_fn_prefix text, p_message text, p_hint text
+    p_tenant_id text, p_schema text, p_fn_prefix text, p_message text, p_hint text,
+    OUT row_count bigint, OUT checksum numeric
 )
-RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -29,8 +30,9 @@ BEGIN
                             v_src_rows, v_src_sum, v_dst_rows, v_dst_sum),
             HINT = p_hint;
     END IF;
-    RETURN v_dst_rows;
+    row_count := v_dst_rows;
+    checksum := v_dst_sum;
 END
 $fn$;
 COMMENT ON FUNCTION tenancy.assert_same_rows(text, text, text, text, text) IS
-'Raises TY010 when a tenant table differs from the tenant''s shared rows (count, checksum); returns the rows.';
+'Raises TY010 when a tenant table differs from the tenant''s shared rows (count, checksum); returns both.';

@@ -10,6 +10,7 @@
 CREATE OR REPLACE FUNCTION tenancy.begin_tenant_migration(p_tenant_id text, p_central boolean DEFAULT true)
 RETURNS text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -29,3 +30,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.begin_tenant_migration(text, boolean) IS
 'Migration step 1 (needs the tenant lock): preflight, provision, create the tenant tables not created yet.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.begin_tenant_migration(text, boolean) OWNER TO tenancy_engine;

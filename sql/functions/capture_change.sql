@@ -3,8 +3,10 @@
 -- the tenant's fence lock shared (a cutover in progress makes this writer
 -- wait, writers of other tenants never), then looks at the tenant again: a
 -- capturing tenant gets the key appended to tenancy.change_log; a cut-over
--- tenant's write is refused with TY050 (only the purge of its rows, which
--- sets tenancy.purging, may delete them). Runs as tenancy_capture.
+-- tenant's write is refused with TY050 (the guard policy of the shared
+-- tables refuses it first, unless the writer bypasses row-level security;
+-- the tool's own writes run with session_replication_role = replica, where
+-- this trigger does not fire). Runs as tenancy_capture.
 CREATE OR REPLACE FUNCTION tenancy.capture_change(p_tenant_id text, p_table text, p_key jsonb, p_op text)
 RETURNS void
 LANGUAGE plpgsql
@@ -20,9 +22,6 @@ BEGIN
         RETURN;
     END IF;
     IF v_state = 'cut_over' THEN
-        IF p_op = 'DELETE' AND current_setting('tenancy.purging', true) = p_tenant_id THEN
-            RETURN;
-        END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'TY050',
             MESSAGE = format('tenant %L is cut over: its rows of shared table %I are read-only', p_tenant_id, p_table),

@@ -11,6 +11,7 @@
 CREATE OR REPLACE FUNCTION tenancy.contract(p_archive text DEFAULT NULL)
 RETURNS TABLE (table_name text, action text)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -23,3 +24,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.contract(text) IS
 'Once every tenant is cut over: drop (or archive) the shared moved tables and their capture triggers, empty the change log.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.contract(text) OWNER TO tenancy_engine;

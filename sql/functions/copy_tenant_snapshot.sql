@@ -1,6 +1,6 @@
 -- tenancy.copy_tenant_snapshot(tenant id): online migration step 2, in a
 -- REPEATABLE READ transaction started after tenancy.start_capture() returned
--- (TY052 otherwise): copies every table of the tenant from that one snapshot,
+-- (TY052 otherwise): proves the tenant's tables (TY040), copies every table of the tenant from that one snapshot,
 -- proves each copy against the shared rows of the same snapshot (count and
 -- checksum; TY010 on any difference), builds keys and indexes, applies the
 -- tenant's grants and marks it syncing. Foreign keys and sequences come at
@@ -9,6 +9,7 @@
 CREATE OR REPLACE FUNCTION tenancy.copy_tenant_snapshot(p_tenant_id text)
 RETURNS TABLE (table_name text, state text, rows_copied bigint, seconds numeric, action text)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -31,6 +32,8 @@ BEGIN
             MESSAGE = format('tenant %L is not capturing its writes', p_tenant_id),
             HINT = format('CALL tenancy.start_capture(%L) first.', p_tenant_id);
     END IF;
+    -- Made by start_capture in an earlier transaction: prove them before writing.
+    PERFORM tenancy.prove_tenant_tables(p_tenant_id, 'SHARE UPDATE EXCLUSIVE');
     FOR v_table IN
         SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m
         JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
@@ -53,6 +56,7 @@ BEGIN
         WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name;
         PERFORM tenancy.report_progress(p_tenant_id, v_table.table_name, 'index');
     END LOOP;
+    PERFORM tenancy.stamp_tenant_tables(ARRAY[p_tenant_id]);
     PERFORM tenancy.provision_tenant(p_tenant_id, p_shared => false);
     UPDATE tenancy.tenants AS t SET state = 'syncing' WHERE t.tenant_id = p_tenant_id AND t.state = 'migrating';
     RETURN QUERY
@@ -64,3 +68,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.copy_tenant_snapshot(text) IS
 'Online step 2 (REPEATABLE READ): copy all of a tenant''s tables from one snapshot, prove them, build keys.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.copy_tenant_snapshot(text) OWNER TO tenancy_engine;

@@ -2,11 +2,13 @@
 -- for one table, under the tenant's lock. Copies every remaining row (batch
 -- size NULL, or a table without a primary key) or the next keyset batch, and
 -- records rows and last key in the ledger in the same transaction,
--- so a crash loses nothing and duplicates nothing. Returns true while rows
+-- so a crash loses nothing and duplicates nothing. The tenant table is
+-- proven to be what tenancy made first (tenancy.prove_tenant_tables). Returns true while rows
 -- may remain.
 CREATE OR REPLACE FUNCTION tenancy.copy_tenant_table(p_tenant_id text, p_table text, p_batch_size integer DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -20,7 +22,7 @@ DECLARE
     v_started  timestamptz := clock_timestamp();
 BEGIN
     PERFORM tenancy.assert_tenant_locked(p_tenant_id);
-    PERFORM tenancy.assert_tenant_relations_safe(p_tenant_id);
+    PERFORM tenancy.prove_tenant_tables(p_tenant_id, 'SHARE UPDATE EXCLUSIVE', ARRAY[p_table]);
     SELECT * INTO v_table FROM tenancy.moved_tables AS m WHERE m.table_name = p_table;
     SELECT * INTO v_ledger FROM tenancy.ledger AS l
     WHERE l.tenant_id = p_tenant_id AND l.table_name = p_table FOR UPDATE;
@@ -55,3 +57,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.copy_tenant_table(text, text, integer) IS
 'Migration step 2 (needs the tenant lock): copy all remaining rows, or one keyset batch, of one table.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.copy_tenant_table(text, text, integer) OWNER TO tenancy_engine;

@@ -2,18 +2,19 @@
 -- checks, under each tenant's lock: marks the tenants migrating and creates
 -- each tenant table not created yet (the rendered <table>__create DDL), with
 -- one ledger row 'created' per table, written for all tenants at once.
--- Tables are created by the schema's owner (the tenant's owner role once
--- provisioned): they are its own from the start and its default privileges
--- grant the tenant roles their access, with nothing to repair. Only the DDL
--- runs as that role (one role switch per tenant): it has no access to schema
--- tenancy. Re-running skips what exists.
+-- The tables are made by the engine (a member of every tenant owner role)
+-- and given to the schema's owner (the tenant's owner role once
+-- provisioned) in the same statement batch, with their partitions and the
+-- sequences their columns own; tenancy.provision_tenants grants the tenant
+-- roles their access at the end of the migration. Then each table is
+-- stamped (tenancy.stamp_tenant_tables): what exists at commit is what the
+-- tool made. Re-running skips what exists.
 CREATE OR REPLACE FUNCTION tenancy.create_tenant_tables(p_tenant_ids text [])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_caller  text := current_user;
     v_tenant  record;
     v_ddl     text [];
     v_created text [] := '{}'::text [];
@@ -39,7 +40,7 @@ BEGIN
                array_agg(m.fn_prefix || '__create' ORDER BY m.position) AS functions
         FROM unnest(p_tenant_ids) WITH ORDINALITY AS i (id, ord)
         CROSS JOIN LATERAL (SELECT tenancy.schema_name(i.id) AS schema_name) AS s
-        JOIN pg_namespace AS n ON n.nspname = s.schema_name
+        JOIN pg_catalog.pg_namespace AS n ON n.nspname = s.schema_name
         JOIN tenancy.moved_tables AS m
             ON NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l WHERE l.tenant_id = i.id AND l.table_name = m.table_name)
         GROUP BY i.ord, i.id, s.schema_name, n.nspowner
@@ -47,14 +48,24 @@ BEGIN
     LOOP
         -- Every DDL statement of the tenant's missing tables, from one call.
         v_ddl := tenancy.rendered_ddl(v_tenant.schema_name, v_tenant.functions);
-        EXECUTE format('SET LOCAL ROLE %I', v_tenant.owner);
         EXECUTE array_to_string(v_ddl, E';\n');
-        EXECUTE format('SET LOCAL ROLE %I', v_caller);
+        -- Every table and partition just made is the engine's: give them to the owner.
+        EXECUTE (
+            WITH RECURSIVE made AS (
+                SELECT to_regclass(format('%I.%I', v_tenant.schema_name, t.name))::oid AS relid
+                FROM unnest(v_tenant.tables) AS t (name)
+                UNION ALL
+                SELECT i.inhrelid FROM made AS d JOIN pg_catalog.pg_inherits AS i ON i.inhparent = d.relid
+            )
+            SELECT string_agg(format('ALTER TABLE %s OWNER TO %I', d.relid::regclass, v_tenant.owner), E';\n')
+            FROM made AS d
+        );
         v_created := v_created || array_fill(v_tenant.id, ARRAY[cardinality(v_tenant.tables)]);
         v_tables := v_tables || v_tenant.tables;
     END LOOP;
     INSERT INTO tenancy.ledger (tenant_id, table_name, state)
     SELECT c.id, c.table_name, 'created' FROM unnest(v_created, v_tables) AS c (id, table_name);
+    PERFORM tenancy.stamp_tenant_tables(v_created, v_tables);
     PERFORM tenancy.report_progress(c.id, c.table_name, 'create') FROM unnest(v_created, v_tables) AS c (id, table_name);
 END
 $fn$;

@@ -1,18 +1,22 @@
 -- tenancy.cutover_tenant(tenant id, lock timeout): online migration step 4,
--- in one transaction. Takes the tenant's write fence (its writers wait; other
--- tenants' writers never do; p_lock_timeout bounds the wait for writers in
--- progress), replays the whole change log (nothing can change under the
--- fence), adds the foreign keys, moves sequences past the copied ids,
--- validates count and checksum of every table against the shared rows (TY010
--- on any difference: nothing is committed, the fence is lifted), then marks
--- the tenant cut_over. At commit the fence is released and from then on
--- writes to the tenant's shared rows are refused (TY050). The shared rows are
--- removed afterwards by tenancy.purge_shared_rows(). A tenant already cut
--- over is skipped. Returns one row per table; fence_ms is the time writers of
+-- in one transaction. Puts the guard on the shared tables if it is not on
+-- yet (tenancy.shared_guard), proves the tenant's tables (TY040), takes the
+-- tenant's write fence (its writers wait; other tenants' writers never do;
+-- p_lock_timeout bounds the wait for writers in progress), replays the whole
+-- change log (nothing can change under the fence), adds the foreign keys,
+-- moves sequences past the copied ids, validates count and checksum of every
+-- table against the shared rows (TY010 on any difference: nothing is
+-- committed, the fence is lifted), records what it proved (count and checksum
+-- per table) and marks the tenant cut_over. At commit the fence is released,
+-- and from then on every statement that reaches the tenant's shared rows,
+-- reads included, fails with TY050; the rows stay, unchanged, until
+-- contract. A refusal or failure changes no state. A tenant already cut over
+-- is skipped. Returns one row per table; fence_ms is the time writers of
 -- this tenant were held, up to the end of this function.
 CREATE OR REPLACE FUNCTION tenancy.cutover_tenant(p_tenant_id text, p_lock_timeout text DEFAULT '5s')
 RETURNS TABLE (table_name text, row_count bigint, replayed bigint, fence_ms numeric, action text)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -22,6 +26,8 @@ DECLARE
     v_replayed bigint;
     v_table    record;
     v_dst_rows bigint;
+    v_dst_sum  numeric;
+    v_floors   jsonb;
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
@@ -45,6 +51,11 @@ BEGIN
                    'then migrate it with --online).';
     END IF;
     PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    -- The guard on the shared tables (the first cutover puts it on; it locks
+    -- them briefly: tenancy.guard_shared_tables() does it ahead, on its own).
+    PERFORM tenancy.shared_guard(true);
+    -- Proven before the fence is taken, so the fence is not held for it.
+    PERFORM tenancy.prove_tenant_tables(p_tenant_id, 'SHARE UPDATE EXCLUSIVE');
     PERFORM pg_advisory_xact_lock(tenancy.fence_key(p_tenant_id));
     v_fenced := clock_timestamp();
     v_replayed := tenancy.apply_changes(p_tenant_id, NULL);
@@ -53,20 +64,23 @@ BEGIN
         JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = p_tenant_id
         ORDER BY m.position
     LOOP
-        v_dst_rows := tenancy.assert_same_rows(
+        SELECT * INTO v_dst_rows, v_dst_sum FROM tenancy.assert_same_rows(
             p_tenant_id, v_schema, v_table.fn_prefix,
             format('tenant %L: %I does not match its shared rows under the fence', p_tenant_id, v_table.table_name),
             'Nothing was committed and writes go on to the shared rows. Roll the tenant back and '
             'migrate it again with --online.'
         );
         EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__link') USING v_schema;
-        PERFORM tenancy.reset_sequences(v_schema, v_table.table_name);
-        UPDATE tenancy.ledger AS l SET state = 'done', rows_copied = v_dst_rows, finished_at = clock_timestamp()
+        EXECUTE format('SELECT tenancy.%I()', v_table.fn_prefix || '__sequence_floors') INTO v_floors;
+        PERFORM tenancy.reset_sequences(v_schema, v_table.table_name, v_floors);
+        UPDATE tenancy.ledger AS l
+        SET state = 'done', rows_copied = v_dst_rows, cutover_checksum = v_dst_sum, finished_at = clock_timestamp()
         WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name;
         table_name := v_table.table_name;
         row_count := v_dst_rows;
         RETURN NEXT;
     END LOOP;
+    PERFORM tenancy.stamp_tenant_tables(ARRAY[p_tenant_id]);
     UPDATE tenancy.online_tenants AS o SET state = 'cut_over', since = clock_timestamp()
     WHERE o.tenant_id = p_tenant_id;
     UPDATE tenancy.tenants AS t SET state = 'cut_over', finished_at = clock_timestamp()
@@ -83,3 +97,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.cutover_tenant(text, text) IS
 'Online step 4: fence the tenant''s writers, replay, add FKs, validate, mark cut_over; shared rows refused after.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.cutover_tenant(text, text) OWNER TO tenancy_engine;

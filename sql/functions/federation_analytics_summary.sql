@@ -9,7 +9,6 @@ RETURNS TABLE (
     events_in_schema boolean
 )
 LANGUAGE plpgsql
-STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -38,6 +37,7 @@ DECLARE
     v_views  bigint;
     v_sums   bigint [] := ARRAY[0, 0, 0];
     v_all_in boolean;
+    v_tables text [];
 BEGIN
     FOR v_tenant IN
         SELECT t.tenant_id, t.tenant_name, t.schema_name, t.tables
@@ -47,10 +47,12 @@ BEGIN
         v_events := 0;
         v_views := 0;
         BEGIN
-            IF 'graduates' = ANY (v_tenant.tables) THEN
+            -- Locked and proven in this block, read in it, released at its end.
+            v_tables := tenancy.readable_tables(v_tenant.tenant_id, v_tenant.tables);
+            IF 'graduates' = ANY (v_tables) THEN
                 EXECUTE format('SELECT count(*) FROM %I.graduates', v_tenant.schema_name) INTO v_grads;
             END IF;
-            IF 'analytics_events' = ANY (v_tenant.tables) THEN
+            IF 'analytics_events' = ANY (v_tables) THEN
                 EXECUTE format('SELECT count(*), count(*) FILTER (WHERE a.event_type = $1)'
                                ' FROM %I.analytics_events AS a', v_tenant.schema_name)
                 INTO v_events, v_views USING 'page_view'::text;
@@ -65,7 +67,7 @@ BEGIN
         graduates := v_grads;
         events := v_events;
         page_views := v_views;
-        events_in_schema := 'analytics_events' = ANY (v_tenant.tables);
+        events_in_schema := 'analytics_events' = ANY (v_tables);
         RETURN NEXT;
         v_sums := ARRAY[v_sums[1] + v_grads, v_sums[2] + v_events, v_sums[3] + v_views];
         v_all_in := coalesce(v_all_in, true) AND events_in_schema;

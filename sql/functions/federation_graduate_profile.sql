@@ -19,7 +19,6 @@ RETURNS TABLE (
     updated_at      timestamp
 )
 LANGUAGE plpgsql
-STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -31,10 +30,13 @@ AS $fn$
  */
 DECLARE
     v_tenant record;
+    v_tables text [];
 BEGIN
     SELECT t.* INTO v_tenant
     FROM tenancy_federation.tenants(ARRAY[p_tenant_id], ARRAY['graduates', 'courses']) AS t;
-    IF NOT 'graduates' = ANY (v_tenant.tables) THEN
+    -- Locked and proven until the statement's transaction ends.
+    v_tables := tenancy.readable_tables(p_tenant_id, v_tenant.tables);
+    IF NOT 'graduates' = ANY (v_tables) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'undefined_table',
             MESSAGE = format('tenant %L has no table %I.graduates', p_tenant_id, v_tenant.schema_name),
@@ -47,10 +49,10 @@ BEGIN
         ' g.user_id::bigint, g.created_at::timestamp, g.updated_at::timestamp'
         ' FROM %I.graduates AS g%s WHERE g.id = $1',
         v_tenant.tenant_id, v_tenant.tenant_name,
-        CASE WHEN 'courses' = ANY (v_tenant.tables) THEN 'c.code::text, c.name::text'
+        CASE WHEN 'courses' = ANY (v_tables) THEN 'c.code::text, c.name::text'
             ELSE 'NULL::text, NULL::text' END,
         v_tenant.schema_name,
-        CASE WHEN 'courses' = ANY (v_tenant.tables)
+        CASE WHEN 'courses' = ANY (v_tables)
             THEN format(' LEFT JOIN %I.courses AS c ON c.id = g.course_id', v_tenant.schema_name)
             ELSE '' END
     ) USING p_graduate_id;

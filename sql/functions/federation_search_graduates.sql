@@ -18,7 +18,6 @@ RETURNS TABLE (
     user_id         bigint
 )
 LANGUAGE plpgsql
-STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -48,6 +47,7 @@ DECLARE
     v_tenant record;
     v_rows   jsonb;
     v_best   jsonb := '[]'::jsonb;
+    v_tables text [];
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION USING
@@ -58,11 +58,17 @@ BEGIN
     END IF;
 
     FOR v_tenant IN
-        SELECT t.tenant_id, t.tenant_name, t.schema_name, 'courses' = ANY (t.tables) AS has_courses
+        SELECT t.tenant_id, t.tenant_name, t.schema_name
         FROM tenancy_federation.tenants(p_tenant_ids, ARRAY['graduates', 'courses']) AS t
         WHERE 'graduates' = ANY (t.tables)
     LOOP
         BEGIN
+            -- Locked and proven in this block, read in it, released at its end.
+            v_tables := tenancy.readable_tables(v_tenant.tenant_id, ARRAY['graduates', 'courses']);
+            IF NOT 'graduates' = ANY (v_tables) THEN
+                v_rows := '[]'::jsonb;
+                RAISE SQLSTATE 'TY089';
+            END IF;
             EXECUTE format(
                 'SELECT coalesce(jsonb_agg(b ORDER BY b.name, b.graduate_id), ''[]'') FROM ('
                 ' SELECT f.* FROM (SELECT %L::text AS tenant_id, %L::text AS tenant_name, g.id::bigint AS graduate_id,'
@@ -74,10 +80,10 @@ BEGIN
                 ' AND ($3::text IS NULL OR lower(f.course_code) = lower($3) OR f.course_name ILIKE $4)'
                 ' ORDER BY f.name, f.graduate_id LIMIT $5) AS b',
                 v_tenant.tenant_id, v_tenant.tenant_name,
-                CASE WHEN v_tenant.has_courses THEN 'c.code::text AS course_code, c.name::text AS course_name'
+                CASE WHEN 'courses' = ANY (v_tables) THEN 'c.code::text AS course_code, c.name::text AS course_name'
                     ELSE 'NULL::text AS course_code, NULL::text AS course_name' END,
                 v_tenant.schema_name,
-                CASE WHEN v_tenant.has_courses
+                CASE WHEN 'courses' = ANY (v_tables)
                     THEN format(' LEFT JOIN %I.courses AS c ON c.id = g.course_id', v_tenant.schema_name)
                     ELSE '' END
             ) INTO v_rows

@@ -13,20 +13,17 @@ AS $fn$
  * tenant is included as soon as it is registered): every registered tenant,
  * or those of p_tenant_ids (NULL = all). For each: its name (the id when the
  * manifest names no name column), its schema, and which of p_tables exist in
- * that schema (empty when the schema does not exist yet). A table is listed
- * only when it is a plain table the owner of these functions may read and
- * nothing attached to it could run code (tenancy.tenant_relation_problems):
- * a tenant's view, rule or untrusted function never runs with these
- * functions' rights. Each table left out for that reason raises a WARNING
- * naming it; an unprovisioned tenant's tables are left out quietly.
+ * that schema (empty when the schema does not exist yet) and the owner of
+ * these functions may read; an unprovisioned tenant's tables are left out.
+ * Listing is not reading: each function locks and proves a tenant's tables
+ * right before it reads them (tenancy.readable_tables), so a tenant's view,
+ * rule or untrusted function never runs with these functions' rights.
  * Raises TY002 naming the ids of p_tenant_ids that are not registered.
  * Read-only; used by the other tenancy_federation functions.
  */
 DECLARE
     v_settings tenancy.settings := tenancy.require_installed();
     v_unknown  text [];
-    v_table    text;
-    v_problems text;
 BEGIN
     IF p_tenant_ids IS NOT NULL THEN
         EXECUTE format(
@@ -81,17 +78,6 @@ BEGIN
         v_settings.registry_table
     ) USING p_tenant_ids, p_tables, v_settings.tenant_id_pattern, v_settings.max_tenant_id_bytes
     LOOP
-        FOR v_table, v_problems IN
-            SELECT p.table_name, string_agg(p.relation || ' ' || p.problem, '; ')
-            FROM tenancy.tenant_relation_problems(schema_name, tables) AS p
-            GROUP BY p.table_name
-        LOOP
-            tables := array_remove(tables, v_table);
-            RAISE WARNING USING
-                MESSAGE = format('tenant %L: table %I left out of the federated read', tenant_id, v_table),
-                DETAIL = v_problems,
-                HINT = 'Restore it as a plain table of the tenant owner (tenancy validate shows the problem).';
-        END LOOP;
         RETURN NEXT;
     END LOOP;
 END

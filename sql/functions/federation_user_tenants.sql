@@ -1,7 +1,6 @@
 CREATE OR REPLACE FUNCTION tenancy_federation.user_tenants(p_user_id bigint)
 RETURNS TABLE (tenant_id text, tenant_name text, reasons text [])
 LANGUAGE plpgsql
-STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -47,7 +46,8 @@ BEGIN
         )
         INTO v_branches
         FROM tenancy_federation.tenants(NULL, ARRAY['graduates']) AS t
-        WHERE 'graduates' = ANY (t.tables);
+        -- Locked and proven until the statement's transaction ends.
+        WHERE 'graduates' = ANY (tenancy.readable_tables(t.tenant_id, t.tables));
         IF v_branches IS NOT NULL THEN
             EXECUTE 'SELECT coalesce(array_agg(f.tenant_id), ''{}'') FROM (' || v_branches
                     || ') AS f (tenant_id)'

@@ -1,25 +1,26 @@
--- tenancy.finish_tenant_migration(tenant id, source sums): migration step 3
--- for one tenant, under its lock, once every table is copied:
+-- tenancy.finish_tenant_migration(tenant id): migration step 3
+-- for one tenant, under its lock, once every table is copied: proves its
+-- tables (tenancy.prove_tenant_tables, TY040), then
 -- tenancy.finish_tenant_migrations for that tenant, raising what it refuses
--- (TY040, TY008, TY010 for a copy that differs from its source, so that in
+-- (TY008, TY010 for a copy that differs from its source, so that in
 -- migrate_tenant's single transaction a tenant is only ever committed
--- identical to its source). p_source_sums is the tenant's part of
--- tenancy.source_sums() ({"table": [rows, checksum]}, read after the copy) or
--- NULL (read here). Returns one row per table. Re-running skips finished tables.
+-- identical to its source). The shared side is read here, after the copy.
+-- Returns one row per table. Re-running skips finished tables.
 
-CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migration(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migration(p_tenant_id text)
 RETURNS TABLE (table_name text, state text, rows_copied bigint, seconds numeric)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_row record;
 BEGIN
     PERFORM tenancy.require_tenant(p_tenant_id);
+    PERFORM tenancy.assert_tenant_locked(p_tenant_id);
+    PERFORM tenancy.prove_tenant_tables(p_tenant_id, 'SHARE UPDATE EXCLUSIVE');
     FOR v_row IN
-        SELECT * FROM tenancy.finish_tenant_migrations(
-            ARRAY[p_tenant_id], CASE WHEN p_source_sums IS NOT NULL THEN jsonb_build_object(p_tenant_id, p_source_sums) END
-        )
+        SELECT * FROM tenancy.finish_tenant_migrations(ARRAY[p_tenant_id])
     LOOP
         IF v_row.error_code IS NOT NULL THEN
             PERFORM tenancy.raise_refusal(v_row.error_code, v_row.error, v_row.error_detail, v_row.error_hint);
@@ -32,5 +33,7 @@ BEGIN
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.finish_tenant_migration(text, jsonb) IS
+COMMENT ON FUNCTION tenancy.finish_tenant_migration(text) IS
 'Migration step 3 (needs the tenant lock): validate each copy against its source, build keys, indexes and FKs.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.finish_tenant_migration(text) OWNER TO tenancy_engine;

@@ -1,8 +1,8 @@
 -- tenancy.finish_tenant_migrations(tenant ids, source sums): migration step 3
--- for many tenants, under their locks, once every table is copied. First it
--- refuses, one row each, the tenants whose tables could run code their owner
--- planted (TY040, tenancy.unsafe_tenants) or that still have tables to copy
--- (TY008). Then it validates each copy row by row: count and
+-- for many tenants, under their locks, once every table is copied, and
+-- once the caller made their tables in this transaction or proved them
+-- (tenancy.unproven_tenants, SHARE UPDATE EXCLUSIVE). First it refuses, one
+-- row each, the tenants that still have tables to copy (TY008). Then it validates each copy row by row: count and
 -- order-independent checksum of the tenant table against those of the
 -- tenant's shared rows; a tenant with any difference is a TY010 row (its
 -- first different table) and nothing more is done for it here: its caller
@@ -15,8 +15,8 @@
 -- tenants it builds keys and indexes, then foreign keys (to central tables
 -- last, for all tenants at once: each locks its central table against writes
 -- until commit), sets sequences past the copied ids, checks the grants of
--- the new tables (tenancy.provision_tenants, one call) and marks the tenants
--- migrated. Returns one row per table of each finished tenant and one per
+-- the new tables (tenancy.provision_tenants, one call), stamps the tables
+-- (tenancy.stamp_tenant_tables) and marks the tenants migrated. Returns one row per table of each finished tenant and one per
 -- refused tenant (its error_code set). Re-running skips finished tables.
 
 CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migrations(p_tenant_ids text [], p_source_sums jsonb DEFAULT NULL)
@@ -44,18 +44,19 @@ DECLARE
     v_now_rows bigint;
     v_dst_rows bigint;
     v_dst_sum  numeric;
+    v_done_ids    text [] := '{}'::text [];
+    v_done_tables text [] := '{}'::text [];
 BEGIN
     PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
     FOR v_refusal IN
-        SELECT u.tenant_id, u.error_code, u.error, u.error_detail, u.error_hint, 1 AS rank
-        FROM tenancy.unsafe_tenants(p_tenant_ids) AS u
-        UNION ALL
-        SELECT l.tenant_id, 'TY008', format('tenant %L still has tables to copy', l.tenant_id), NULL,
-               'Run tenancy.migrate_tenant() (or CALL tenancy.migrate_tenant_batched()) to finish the copy.', 2
+        SELECT l.tenant_id, 'TY008' AS error_code, format('tenant %L still has tables to copy', l.tenant_id) AS error,
+               NULL AS error_detail,
+               'Run tenancy.migrate_tenant() (or CALL tenancy.migrate_tenant_batched()) to finish the copy.'
+                   AS error_hint
         FROM tenancy.ledger AS l
         WHERE l.tenant_id = ANY (p_tenant_ids) AND l.state IN ('created', 'copying')
         GROUP BY l.tenant_id
-        ORDER BY 6, 1
+        ORDER BY 1
     LOOP
         CONTINUE WHEN v_refusal.tenant_id = ANY (v_failed);
         v_failed := v_failed || v_refusal.tenant_id;
@@ -158,6 +159,8 @@ BEGIN
         WHERE l.tenant_id = ANY (v_ok) AND l.state = 'indexed'
         RETURNING l.tenant_id, l.table_name
     LOOP
+        v_done_ids := v_done_ids || v_table.tenant_id;
+        v_done_tables := v_done_tables || v_table.table_name;
         PERFORM tenancy.report_progress(v_table.tenant_id, v_table.table_name, 'link');
     END LOOP;
     -- Grants on the new tables. The shared privileges are the runner's (or
@@ -166,6 +169,7 @@ BEGIN
     IF cardinality(v_ok) > 0 THEN
         PERFORM tenancy.provision_tenants(v_ok, false);
     END IF;
+    PERFORM tenancy.stamp_tenant_tables(v_done_ids, v_done_tables);
     UPDATE tenancy.tenants AS t SET state = 'migrated', finished_at = clock_timestamp()
     WHERE t.tenant_id = ANY (v_ok);
     PERFORM tenancy.report_progress(i.id, NULL, 'done') FROM unnest(v_ok) AS i (id);

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION tenancy.incomplete_tenants()
 RETURNS TABLE (tenant_id text, missing_tables text [])
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -21,3 +22,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.incomplete_tenants() IS
 'Migrated tenants missing tables added to [move] later, with those tables; the next migrate moves them.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.incomplete_tenants() OWNER TO tenancy_engine;

@@ -7,6 +7,7 @@
 CREATE OR REPLACE FUNCTION tenancy.lock_tenant(p_tenant_id text, p_session boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -34,3 +35,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.lock_tenant(text, boolean) IS
 'Takes a tenant''s migration lock (transaction or session); raises TY004 if another session has it.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.lock_tenant(text, boolean) OWNER TO tenancy_engine;

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION tenancy.lock_waits(p_pids integer [])
 RETURNS TABLE (pid integer, target text, mode text, held_by integer [])
 LANGUAGE sql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
     SELECT
@@ -23,3 +24,5 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION tenancy.lock_waits(integer []) IS
 'Locks the given backends wait for, with the pids blocking them (reported by the runner).';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.lock_waits(integer []) OWNER TO tenancy_engine;

@@ -13,6 +13,7 @@
 CREATE OR REPLACE FUNCTION tenancy.migrate_tenant(p_tenant_id text)
 RETURNS TABLE (tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric, action text)
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -46,3 +47,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.migrate_tenant(text) IS
 'Moves one tenant''s rows into its schema in one transaction (preflight, copy, validate, index); idempotent.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.migrate_tenant(text) OWNER TO tenancy_engine;

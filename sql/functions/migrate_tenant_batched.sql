@@ -41,7 +41,7 @@ BEGIN
         PERFORM tenancy.finish_tenant_migration(p_tenant_id);
         COMMIT;
     END IF;
-    PERFORM pg_advisory_unlock(tenancy.lock_key(p_tenant_id));
+    PERFORM tenancy.unlock_tenant(p_tenant_id);
 END
 $fn$;
 COMMENT ON PROCEDURE tenancy.migrate_tenant_batched(text, integer) IS

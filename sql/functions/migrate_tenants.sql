@@ -3,7 +3,7 @@
 -- and the bulk copy is one pass per shared table for the whole batch
 -- (tenancy.split_copy_table) instead of one pass per tenant. Per tenant, as
 -- migrate_tenant: lock (TY004 if busy); the checks before any write (tables
--- left by an earlier run that could run planted code, TY040; state and
+-- left by an earlier run that are not what tenancy made, TY040; state and
 -- preflight, tenancy.migration_refusals); provisioning where needed; its
 -- tables; then, after the copy, every copy validated against its source
 -- (TY010), keys, indexes, FKs and sequences (tenancy.finish_tenant_migrations).
@@ -25,6 +25,7 @@ RETURNS TABLE (
     error_code text, error text, error_detail text, error_hint text
 )
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -80,14 +81,15 @@ BEGIN
     END IF;
 
     -- Before any write: tables left by an earlier run may have been changed
-    -- since, and no copy into them may run code their owner planted (TY040);
-    -- then state and preflight. Each refused tenant is a row; nothing of it is made.
+    -- since; they are locked against any change of definition until commit and
+    -- proven to be what tenancy made (TY040 otherwise), so no copy into them
+    -- runs code someone planted, and the stamps taken at the end are the
+    -- tool's. Then state and preflight. Each refused tenant is a row; nothing
+    -- of it is made.
     PERFORM tenancy.provision_to_migrate(v_todo, true);
     FOR v_row IN
         SELECT u.tenant_id, u.error_code, u.error, u.error_detail, u.error_hint, 1 AS rank
-        FROM tenancy.unsafe_tenants(ARRAY(
-            SELECT DISTINCT l.tenant_id FROM tenancy.ledger AS l WHERE l.tenant_id = ANY (v_todo)
-        )) AS u
+        FROM tenancy.unproven_tenants(v_todo, 'SHARE UPDATE EXCLUSIVE') AS u
         UNION ALL
         SELECT r.tenant_id, r.error_code, r.error, r.error_detail, r.error_hint, 2
         FROM tenancy.migration_refusals(v_todo, false) AS r
@@ -126,3 +128,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.migrate_tenants(text []) IS
 'Migrates a batch of tenants in one transaction, one pass per shared table; a failing tenant is a result row.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.migrate_tenants(text []) OWNER TO tenancy_engine;

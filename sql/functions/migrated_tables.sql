@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION tenancy.migrated_tables(p_tenant_ids text [])
 RETURNS TABLE (tenant_id text, table_name text, state text, rows_copied bigint, seconds numeric)
 LANGUAGE sql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
     SELECT l.tenant_id, l.table_name, l.state, l.rows_copied, l.copy_seconds
@@ -21,3 +22,5 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION tenancy.migrated_tables(text []) IS
 'Ledger rows of the listed tenants already migrated (what a re-run skips), in one read.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.migrated_tables(text []) OWNER TO tenancy_engine;

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION tenancy.migration_complete(p_tenant_id text)
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -15,3 +16,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.migration_complete(text) IS
 'True when the tenant is migrated and every moved table is done for it (a table added later makes it false).';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.migration_complete(text) OWNER TO tenancy_engine;

@@ -7,6 +7,7 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -40,3 +41,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.plan_tenant(text) IS
 'Dry run of one tenant: rows to move, ledger state and DDL per table; changes nothing.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.plan_tenant(text) OWNER TO tenancy_engine;

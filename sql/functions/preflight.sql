@@ -7,6 +7,7 @@ CREATE OR REPLACE FUNCTION tenancy.preflight()
 RETURNS TABLE (table_name text, check_name text, problem_rows bigint, detail text, hint text)
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -60,3 +61,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.preflight() IS
 'Problems for every tenant: rows with a NULL or unregistered tenant key, central FKs into moved tables.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.preflight() OWNER TO tenancy_engine;

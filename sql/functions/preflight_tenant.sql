@@ -14,6 +14,7 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -35,7 +36,10 @@ BEGIN
     END LOOP;
     FOR v_table IN SELECT m.table_name, m.fn_prefix FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
         table_name := v_table.table_name;
-        IF to_regclass(format('%I.%I', v_schema, v_table.table_name)) IS NOT NULL
+        -- Looked up in the catalog, not by name: the schema may not be the engine's to enter yet.
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c
+                   JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+                   WHERE n.nspname = v_schema AND c.relname = v_table.table_name)
             AND NOT EXISTS (SELECT 1 FROM tenancy.ledger AS l
                             WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name) THEN
             check_name := 'table already exists';
@@ -64,3 +68,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.preflight_tenant(text, boolean) IS
 'Problems that block one tenant''s migration (rows the tenant tables would refuse, name clashes, central FKs).';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.preflight_tenant(text, boolean) OWNER TO tenancy_engine;

@@ -1,5 +1,5 @@
 -- tenancy.raise_refusal(code, message, detail, hint): raises the error a
--- refusal row describes (tenancy.migration_refusals, tenancy.unsafe_tenants,
+-- refusal row describes (tenancy.migration_refusals, tenancy.unproven_tenants,
 -- tenancy.finish_tenant_migrations), with its DETAIL and HINT when present:
 -- a step function for one tenant raises what a batch reports as a row.
 CREATE OR REPLACE FUNCTION tenancy.raise_refusal(p_code text, p_message text, p_detail text, p_hint text)

@@ -4,10 +4,14 @@
 -- Only under the tenant's lock: when another session holds it (the failure
 -- was TY004, "busy"), or holds the tenant's row, that session's state is its
 -- own: nothing is written, nor waited for. Returns whether it was recorded.
--- A tenant syncing, cut over or contracted keeps that state.
+-- The error is the tenant's last_error; its state says what holds: a tenant
+-- whose migration failed (its work rolled back) is failed, one that was past
+-- that (migrated, syncing, cut over, contracted: a refused or failed cutover,
+-- rollback or re-run) keeps its state.
 CREATE OR REPLACE FUNCTION tenancy.record_failure(p_tenant_id text, p_error text)
 RETURNS boolean
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -19,9 +23,8 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
         RETURN false;  -- a session holds the tenant's row: recording must not wait for it
     END;
-    -- An online tenant keeps its state (capture goes on; cutover or rollback still apply).
     UPDATE tenancy.tenants AS t
-    SET state = CASE WHEN t.state IN ('syncing', 'cut_over', 'contracted') THEN t.state ELSE 'failed' END,
+    SET state = CASE WHEN t.state IN ('provisioned', 'migrating', 'failed') THEN 'failed' ELSE t.state END,
         last_error = p_error
     WHERE t.tenant_id = p_tenant_id;
     IF NOT FOUND THEN
@@ -36,3 +39,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.record_failure(text, text) IS
 'Marks a tenant''s migration failed with its error, unless another session holds the tenant''s lock.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.record_failure(text, text) OWNER TO tenancy_engine;

@@ -6,6 +6,7 @@
 CREATE OR REPLACE FUNCTION tenancy.record_validation(p_tenant_ids text [], p_failed_checks integer [])
 RETURNS integer
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -30,3 +31,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.record_validation(text [], integer []) IS
 'Records when each tenant was validated and how many checks failed; read back by tenancy.tenant_status.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.record_validation(text [], integer []) OWNER TO tenancy_engine;

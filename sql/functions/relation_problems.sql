@@ -1,8 +1,12 @@
 -- tenancy.relation_problems(schemas, tables): why reading or writing these
--- relations of these tenant schemas could run code the tenant's owner (or a
--- login in the migrator role, which holds every owner role) controls.
--- Every caller that touches tenant tables asks it first, so that nothing it
--- does runs such code with the caller's rights (often a superuser's).
+-- relations of these tenant schemas could run code the tenant's owner
+-- controls, judged from the catalog and its recorded dependencies. Used for
+-- tables tenancy did not make (the application's own tables of a tenant
+-- schema, read by the federated functions under a lock:
+-- tenancy.readable_tables) and to accept the tables an older version made
+-- before they are first stamped; tables tenancy made are proven by their
+-- stamps instead (tenancy.unproven_tables), which also catch code that
+-- leaves no dependency (query_to_xml() in a CHECK, say).
 -- A relation is safe when it and every partition or inheritance child of it
 --   is a plain or partitioned table (not a view, foreign table, ...),
 --   is owned by the owner of the tenant schema,
@@ -130,5 +134,5 @@ $fn$;
 COMMENT ON FUNCTION tenancy.relation_problems(text [], text []) IS
 'Why touching these relations of these tenant schemas could run tenant-controlled code (view, owner, rule, '
 'trigger, policy, untrusted function/operator/type); one row per problem, none when safe.';
--- The federated reads (owned by tenancy_federation_owner) call it, through tenant_relation_problems.
+-- The federated reads (owned by tenancy_federation_owner) call it, through tenancy.readable_tables.
 GRANT EXECUTE ON FUNCTION tenancy.relation_problems(text [], text []) TO tenancy_federation_owner;

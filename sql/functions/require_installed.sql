@@ -4,6 +4,7 @@ CREATE OR REPLACE FUNCTION tenancy.require_installed()
 RETURNS tenancy.settings
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -23,3 +24,5 @@ COMMENT ON FUNCTION tenancy.require_installed() IS
 'The installed settings row; raises TY005 when tenancy is not installed.';
 -- The federated reads (owned by tenancy_federation_owner) call it.
 GRANT EXECUTE ON FUNCTION tenancy.require_installed() TO tenancy_federation_owner;
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.require_installed() OWNER TO tenancy_engine;

@@ -4,6 +4,7 @@ CREATE OR REPLACE FUNCTION tenancy.require_tenant(p_tenant_id text)
 RETURNS text
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -29,3 +30,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.require_tenant(text) IS
 'Schema name of a registered tenant; raises TY001 (bad id) or TY002 (not in the registry).';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.require_tenant(text) OWNER TO tenancy_engine;

@@ -1,9 +1,13 @@
--- tenancy.reset_sequences(schema, table): sets every sequence owned by a
--- column of the table (serial or identity) past the largest value copied, so
--- the next insert cannot collide. The sequences are found with one index
--- scan of pg_depend (what pg_get_serial_sequence reads, for every column at
--- once). Returns each sequence and its next value. Idempotent.
-CREATE OR REPLACE FUNCTION tenancy.reset_sequences(p_schema text, p_table text)
+-- tenancy.reset_sequences(schema, table, floors): sets every sequence owned
+-- by a column of the table (serial or identity) past the largest value
+-- copied, so the next insert cannot collide, and past p_floors ->> column
+-- when given: at cutover, the largest value of that column in the shared
+-- table, so that rows the tenant writes from then on take ids no shared row
+-- had (a rollback copies them back into the shared table). The sequences
+-- are found with one index scan of pg_depend (what pg_get_serial_sequence
+-- reads, for every column at once). Returns each sequence and its next
+-- value. Idempotent.
+CREATE OR REPLACE FUNCTION tenancy.reset_sequences(p_schema text, p_table text, p_floors jsonb DEFAULT NULL)
 RETURNS TABLE (sequence_name text, next_value bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -24,6 +28,7 @@ BEGIN
         ORDER BY a.attnum
     LOOP
         EXECUTE format('SELECT max(%I)::bigint FROM %s', v_column, v_rel) INTO v_max;
+        v_max := greatest(v_max, (p_floors ->> v_column)::bigint);
         IF v_max IS NULL THEN
             PERFORM setval(sequence_name, 1, false);
             next_value := 1;
@@ -35,5 +40,5 @@ BEGIN
     END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.reset_sequences(text, text) IS
+COMMENT ON FUNCTION tenancy.reset_sequences(text, text, jsonb) IS
 'Moves every serial/identity sequence of a table past the largest copied value.';

@@ -8,6 +8,7 @@ CREATE OR REPLACE FUNCTION tenancy.schema_collisions()
 RETURNS TABLE (tenant_id text, schema_name text, tenant_ids text [])
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -32,3 +33,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.schema_collisions() IS
 'Registry tenants whose ids map to the same schema name, each with every id sharing it.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.schema_collisions() OWNER TO tenancy_engine;

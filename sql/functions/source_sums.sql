@@ -9,6 +9,7 @@ CREATE OR REPLACE FUNCTION tenancy.source_sums(p_tenant_ids text [])
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -43,3 +44,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.source_sums(text []) IS
 'Row count and checksum of each listed tenant''s rows in each shared table, one pass per table.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.source_sums(text []) OWNER TO tenancy_engine;

@@ -1,9 +1,8 @@
 -- CALL tenancy.start_capture(tenant id, seconds): online migration step 1.
 -- Under the tenant's lock (held for the session while it runs): refuses
 -- (TY051) when a moved table has no primary key, since its rows could not be
--- replayed by key; preflight, provision and create the tenant tables
--- (tenancy.begin_tenant_migration); put the tenant in tenancy.online_tenants
--- and COMMIT, so the capture triggers log its writes from then on; then wait
+-- replayed by key; preflight, provision and create the tenant tables and put
+-- the tenant in tenancy.online_tenants (tenancy.begin_capture), and COMMIT, so the capture triggers log its writes from then on; then wait
 -- for the transactions that were writing the shared tables before that
 -- commit (tenancy.wait_for_writers). The copy (tenancy.copy_tenant_snapshot)
 -- must start after this returns. Idempotent: a tenant already capturing is
@@ -14,7 +13,6 @@ CREATE OR REPLACE PROCEDURE tenancy.start_capture(p_tenant_id text, p_seconds nu
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
-    v_state   text;
     v_tables  text;
 BEGIN
     PERFORM tenancy.require_tenant(p_tenant_id);
@@ -29,23 +27,16 @@ BEGIN
                    'while writes are stopped.';
     END IF;
     PERFORM tenancy.lock_tenant(p_tenant_id, true);
-    SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
-    IF v_state = 'migrated' AND NOT EXISTS (SELECT 1 FROM tenancy.online_tenants AS o WHERE o.tenant_id = p_tenant_id) THEN
-        PERFORM pg_catalog.pg_advisory_unlock(tenancy.lock_key(p_tenant_id));
-        RAISE EXCEPTION USING
-            ERRCODE = 'TY008',
-            MESSAGE = pg_catalog.format('tenant %L was migrated without --online: its later writes were not captured',
-                                        p_tenant_id),
-            HINT = 'Roll the tenant back (`tenancy rollback`), then run `tenancy migrate --online`.';
-    END IF;
-    IF v_state IS NULL OR v_state NOT IN ('syncing', 'cut_over', 'contracted') THEN
-        PERFORM tenancy.begin_tenant_migration(p_tenant_id);
-        INSERT INTO tenancy.online_tenants (tenant_id) VALUES (p_tenant_id) ON CONFLICT (tenant_id) DO NOTHING;
-        PERFORM tenancy.report_progress(p_tenant_id, NULL, 'capture');
-    END IF;
+    BEGIN
+        PERFORM tenancy.begin_capture(p_tenant_id);
+    EXCEPTION WHEN OTHERS THEN
+        -- Not left held for the session when the start is refused.
+        PERFORM tenancy.unlock_tenant(p_tenant_id);
+        RAISE;
+    END;
     COMMIT;
     PERFORM tenancy.wait_for_writers(p_tenant_id, p_seconds);
-    PERFORM pg_catalog.pg_advisory_unlock(tenancy.lock_key(p_tenant_id));
+    PERFORM tenancy.unlock_tenant(p_tenant_id);
 END
 $fn$;
 COMMENT ON PROCEDURE tenancy.start_capture(text, numeric) IS

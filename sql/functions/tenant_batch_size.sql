@@ -17,6 +17,7 @@ CREATE OR REPLACE FUNCTION tenancy.tenant_batch_size(p_jobs integer DEFAULT 1)
 RETURNS integer
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -57,3 +58,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.tenant_batch_size(integer) IS
 'Tenants per transaction (migrate batch, validation chunk) that fit the lock table with p_jobs sessions at once.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.tenant_batch_size(integer) OWNER TO tenancy_engine;

@@ -13,6 +13,7 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -37,3 +38,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.tenant_status(text []) IS
 'Every registry tenant: state (new when untouched), tables, rows, seconds, and whether it is validated and when.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.tenant_status(text []) OWNER TO tenancy_engine;

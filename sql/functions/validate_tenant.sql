@@ -4,24 +4,28 @@
 -- the copied columns) of the tenant's rows in the shared table equal those of
 -- the tenant table, both read now; the tenant key column is gone; every
 -- serial/identity sequence is ahead of max(column); every foreign key is in
--- place; the table is a plain table of the tenant owner with nothing attached
--- that could run code (tenancy.tenant_relation_problems; else nothing of it is
--- read); the ledger says done.
+-- place; the table is exactly what tenancy made, locked against changes
+-- while it is read (tenancy.unproven_tables; else nothing of it is read);
+-- the ledger says done.
 -- p_source_sums, when given, holds the shared side already computed
 -- ({"table": [rows, checksum]}, as tenancy.validate_tenants passes it, which
 -- reads each shared table once for many tenants); otherwise this function
 -- reads the tenant's shared rows itself.
--- A cut-over (or contracted) tenant has no shared rows left: its counts and
--- checksums were proved under the fence at cutover, and only the other
+-- A syncing tenant (migrated online, not cut over) is compared with the
+-- shared rows of one snapshot, the keys still awaiting replay left out
+-- (<table>__synced_sums); what cutover adds (sequences, foreign keys) is one
+-- row per table with passed NULL: not checked yet. A cut-over (or
+-- contracted) tenant's counts and checksums were proved under the fence at
+-- cutover, and the application writes its schema since: only the other
 -- checks run. Returns one row per check with expected, actual and passed: a
--- failure is a row, never only a boolean. Read-only.
+-- failure is a row, never only a boolean. Changes nothing.
 
 CREATE OR REPLACE FUNCTION tenancy.validate_tenant(p_tenant_id text, p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
     tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
 )
 LANGUAGE plpgsql
-STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -39,19 +43,12 @@ DECLARE
     v_fks      integer;
     v_valid    integer;
     v_unsafe   jsonb;
-    v_cut_over boolean := EXISTS (SELECT 1 FROM tenancy.tenants AS t
-                                  WHERE t.tenant_id = p_tenant_id AND t.state IN ('cut_over', 'contracted'));
+    v_state    text := (SELECT t.state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id);
 BEGIN
     tenant_id := p_tenant_id;
-    -- Every table's problems in one catalog pass: {"table": "problem; problem"}.
-    SELECT jsonb_object_agg(u.table_name, u.problems) INTO v_unsafe
-    FROM (
-        SELECT p.table_name, string_agg(format('%s %s', p.relation, p.problem), '; ') AS problems
-        FROM tenancy.tenant_relation_problems(
-            v_schema, ARRAY(SELECT m.table_name FROM tenancy.moved_tables AS m)
-        ) AS p
-        GROUP BY p.table_name
-    ) AS u;
+    -- Every table locked for reading and proven in one catalog pass: {"table": "problem"}.
+    SELECT jsonb_object_agg(u.table_name, u.problem) INTO v_unsafe
+    FROM tenancy.unproven_tables(ARRAY[p_tenant_id], 'ACCESS SHARE') AS u;
     FOR v_table IN
         SELECT m.table_name, m.fn_prefix, m.foreign_keys, l.state
         FROM tenancy.moved_tables AS m
@@ -68,17 +65,31 @@ BEGIN
         RETURN NEXT;
         CONTINUE WHEN v_rel IS NULL;
 
-        -- Reading a view, or a table with untrusted code attached, would run
-        -- that code with this session's rights: report it and read nothing.
-        check_name := 'plain table of the tenant owner';
-        expected := 'no view, rule, trigger, policy, other owner or untrusted code';
+        -- Reading a table someone changed could run their code with the
+        -- engine's rights: report it and read nothing of it.
+        check_name := 'what tenancy made';
+        expected := 'the definition tenancy stamped';
         actual := v_unsafe ->> v_table.table_name;
         passed := actual IS NULL;
         actual := coalesce(actual, expected);
         RETURN NEXT;
         CONTINUE WHEN NOT passed;
 
-        IF NOT v_cut_over THEN
+        IF v_state = 'syncing' THEN
+            -- Both sides and the change log in one snapshot, keys awaiting replay left out.
+            EXECUTE format('SELECT * FROM tenancy.%I($1, $2)', v_table.fn_prefix || '__synced_sums')
+            INTO v_src_rows, v_src_sum, v_dst_rows, v_dst_sum USING p_tenant_id, v_schema;
+            check_name := 'row count (not awaiting replay)';
+            expected := v_src_rows::text;
+            actual := v_dst_rows::text;
+            passed := v_src_rows = v_dst_rows;
+            RETURN NEXT;
+            check_name := 'checksum (not awaiting replay)';
+            expected := v_src_sum::text;
+            actual := v_dst_sum::text;
+            passed := v_src_sum = v_dst_sum;
+            RETURN NEXT;
+        ELSIF v_state NOT IN ('cut_over', 'contracted') THEN
             IF p_source_sums IS NULL THEN
                 EXECUTE format('SELECT * FROM tenancy.%I($1)', v_table.fn_prefix || '__source_sum')
                 INTO v_src_rows, v_src_sum USING p_tenant_id;
@@ -106,6 +117,16 @@ BEGIN
                               AND a.attname = v_settings.tenant_key AND NOT a.attisdropped);
         actual := CASE WHEN passed THEN expected ELSE format('column %I present', v_settings.tenant_key) END;
         RETURN NEXT;
+
+        IF v_state = 'syncing' THEN
+            -- What cutover adds and then checks: nothing to fail on yet.
+            check_name := 'at cutover';
+            expected := 'sequences ahead, foreign keys in place, ledger done';
+            actual := 'not yet: the tenant is syncing';
+            passed := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
 
         FOR v_seq IN
             SELECT a.attname, pg_get_serial_sequence(v_rel::text, a.attname) AS seq
@@ -142,3 +163,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.validate_tenant(text, jsonb) IS
 'Row-level validation of one tenant: counts, checksums, no tenant key, sequences, FKs; one row per check.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.validate_tenant(text, jsonb) OWNER TO tenancy_engine;

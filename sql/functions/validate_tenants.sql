@@ -3,7 +3,7 @@
 -- count and checksum of every listed tenant's rows, then each tenant table is
 -- read and compared. Validating every tenant this way costs about one scan of
 -- the shared tables plus one of the tenant tables, instead of one scan of
--- every shared table per tenant. Same rows as validate_tenant. Read-only.
+-- every shared table per tenant. Same rows as validate_tenant. Changes no data.
 -- p_source_sums, when given, is tenancy.source_sums() of these tenants (or
 -- more) taken once for a whole run that validates in chunks: each chunk
 -- then reads only its tenant tables, never the shared tables again.
@@ -13,15 +13,17 @@ RETURNS TABLE (
     tenant_id text, table_name text, check_name text, expected text, actual text, passed boolean
 )
 LANGUAGE plpgsql
-STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    -- Cut-over tenants have no shared rows left to read (validate_tenant skips that side).
+    -- The shared side is read once here for the migrated tenants only: a
+    -- syncing tenant's is read with its tenant tables, in one snapshot, and a
+    -- cut-over tenant's was proved at cutover (validate_tenant).
     v_ids  text [] := ARRAY(
         SELECT i.id FROM unnest(p_tenant_ids) AS i (id)
         WHERE NOT EXISTS (SELECT 1 FROM tenancy.tenants AS t
-                          WHERE t.tenant_id = i.id AND t.state IN ('cut_over', 'contracted'))
+                          WHERE t.tenant_id = i.id AND t.state IN ('syncing', 'cut_over', 'contracted'))
     );
     v_sums jsonb := coalesce(p_source_sums, '{}'::jsonb);
     v_id   text;
@@ -36,3 +38,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.validate_tenants(text [], jsonb) IS
 'validate_tenant for many tenants, hashing each shared table once for all of them.';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.validate_tenants(text [], jsonb) OWNER TO tenancy_engine;

@@ -7,6 +7,7 @@
 CREATE OR REPLACE FUNCTION tenancy.wait_for_writers(p_tenant_id text, p_seconds numeric DEFAULT 60)
 RETURNS integer
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -44,3 +45,5 @@ END
 $fn$;
 COMMENT ON FUNCTION tenancy.wait_for_writers(text, numeric) IS
 'Waits for the transactions writing moved shared tables at call time to end (TY057 after p_seconds).';
+-- An entry point: runs as the engine (sql/ledger/0010_engine.sql).
+ALTER FUNCTION tenancy.wait_for_writers(text, numeric) OWNER TO tenancy_engine;

@@ -26,6 +26,7 @@ from runner.engine.validate import validate_tenants
 from runner.federation.commands import search_graduates
 from runner.manifest import Manifest
 from tests.citus.cluster import Cluster
+from tests.conftest import allow_logins
 
 pytestmark = pytest.mark.citus
 
@@ -79,6 +80,8 @@ def test_distribute_move_validate_rollback(
     schema = placed[0].schema_name
     worker = next(w for w in citus_cluster.workers if w.address == placed[0].node)
     app = make_conninfo(dsn, user=f"{schema}_app")
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        allow_logins(admin, [tenant])
     count_own = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "analytics_events"))
     count_other = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(placed[1].schema_name, "analytics_events"))
     with psycopg.connect(app, autocommit=True) as conn:

@@ -35,6 +35,7 @@ def provisioned(sample_db: object) -> Iterator[tuple[object, list[str]]]:
         install(admin, MANIFEST)
         tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")][:3]
         for t in tenants:
+            admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", [t]).fetchall()
             admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", [t]).fetchall()
     try:
         yield sample_db, tenants
@@ -83,7 +84,8 @@ def test_pulumi_matrix_equals_the_live_matrix_after_the_sql_path(
     s = model.tenants[0].schema
     assert Privilege(f"{s}_app", "table", s, "component_themes", "INSERT") in found
     assert Privilege(f"{s}_ro", "default table", s, f"{s}_owner", "SELECT") in found
-    assert Privilege("tenancy_migrator", "role", "", f"{s}_owner", "MEMBER") in found
+    assert Privilege("tenancy_engine", "role", "", f"{s}_owner", "MEMBER") in found
+    assert Privilege("tenancy_migrator", "role", "", f"{s}_owner", "MEMBER") not in found
     assert Privilege(f"{s}_owner", OWNER, s, "", "OWNER") in found
     assert (
         Privilege(f"{s}_app", "role attribute", "", f"{s}_app", f"search_path={s}, public") in found

@@ -51,9 +51,12 @@ def test_exact_resource_set_for_three_tenants() -> None:
         expected.add((ROLE, f"role-{role}"))
         expected.add((GRANT, f"grant-{role}-schema-public-usage"))
     expected |= {
-        (GRANT, "grant-tenancy_migrator-table-public-delete-insert-select"),
-        (GRANT, "grant-tenancy_migrator-table-public-references"),
-        (GRANT, "grant-tenancy_migrator-table-public-references-select"),
+        # The migrator reads the registry; the engine (made by `tenancy install`) does the work.
+        (GRANT, "grant-tenancy_migrator-table-public-select"),
+        (GRANT, "grant-tenancy_engine-schema-public-usage"),
+        (GRANT, "grant-tenancy_engine-table-public-delete-insert-select"),
+        (GRANT, "grant-tenancy_engine-table-public-references"),
+        (GRANT, "grant-tenancy_engine-table-public-references-select"),
         (GRANT, "grant-tenancy_app-table-public-select"),
         (GRANT, "grant-tenancy_app-table-public-delete-insert-select-update"),
         (GRANT, "grant-tenancy_app-sequence-public-usage"),
@@ -81,11 +84,11 @@ def test_exact_resource_set_for_three_tenants() -> None:
             expected.add((DEFAULTS, f"default-sequences-{s}-{s}_{kind}"))
         expected.add((MEMBER, f"member-{s}_app-in-tenancy_app"))
         expected.add((MEMBER, f"member-{s}_ro-in-tenancy_readonly"))
-        expected.add((MEMBER, f"member-tenancy_migrator-in-{s}_owner"))
+        expected.add((MEMBER, f"member-tenancy_engine-in-{s}_owner"))
         expected.add((GRANT, f"grant-tenancy_federation_owner-schema-{s}-usage"))
         expected.add((GRANT, f"grant-tenancy_federation_owner-table-{s}-all"))
         expected.add((DEFAULTS, f"default-tables-{s}-tenancy_federation_owner"))
-    assert len(expected) == 19 + 3 * 20
+    assert len(expected) == 21 + 3 * 20
     assert got == expected
 
 
@@ -150,10 +153,11 @@ def test_tenant_grants_and_default_privileges() -> None:
         "privileges": DML,
     }
     assert _inputs(r[f"default-sequences-{s}-{s}_ro"])["privileges"] == ["SELECT"]
-    assert _inputs(r[f"member-tenancy_migrator-in-{s}_owner"]) == {
-        "role": "tenancy_migrator",
+    assert _inputs(r[f"member-tenancy_engine-in-{s}_owner"]) == {
+        "role": "tenancy_engine",
         "grantRole": f"{s}_owner",
     }
+    assert f"member-tenancy_migrator-in-{s}_owner" not in r
 
 
 def test_shared_grants_cover_reference_and_hybrid_tables_only() -> None:
@@ -174,13 +178,14 @@ def test_shared_grants_cover_reference_and_hybrid_tables_only() -> None:
     assert hybrid["objects"] == sorted(MANIFEST.hybrid)
     ro = _inputs(r["grant-tenancy_readonly-table-public-select"])
     assert ro["objects"] == sorted(set(visible) | set(MANIFEST.hybrid))
-    migrator = _inputs(r["grant-tenancy_migrator-table-public-delete-insert-select"])
-    assert migrator["objects"] == sorted(MANIFEST.move)
+    engine = _inputs(r["grant-tenancy_engine-table-public-delete-insert-select"])
+    assert engine["objects"] == sorted(MANIFEST.move)
     # The registry is read and referenced; the other central tables referenced.
-    registry = _inputs(r["grant-tenancy_migrator-table-public-references-select"])
+    registry = _inputs(r["grant-tenancy_engine-table-public-references-select"])
     assert registry["objects"] == [MANIFEST.registry.table]
-    referenced = _inputs(r["grant-tenancy_migrator-table-public-references"])
-    assert referenced["objects"] == sorted(set(MANIFEST.central) - {MANIFEST.registry.table})
+    assert _inputs(r["grant-tenancy_migrator-table-public-select"])["objects"] == [MANIFEST.registry.table]
+    referenced = _inputs(r["grant-tenancy_engine-table-public-references"])
+    assert referenced["objects"] == sorted((set(MANIFEST.central) | set(MANIFEST.hybrid)) - {MANIFEST.registry.table})
     # No tenant role is granted anything on a moved table's central copy.
     for res in r.values():
         if res.type == GRANT and res.inputs.get("schema") == "public":

@@ -95,9 +95,11 @@ def test_rls_command_triggers_on_the_hybrid_policies_only() -> None:
     assert "'leads'" not in plain(changed.inputs["create"])
 
 
-def test_rls_command_depends_on_the_group_roles_and_gates_the_hybrid_grants() -> None:
+def test_rls_command_depends_on_the_roles_its_policies_name_and_gates_the_hybrid_grants() -> None:
     rls, resources = _rls(_settings())
-    assert {"role-tenancy_app", "role-tenancy_readonly"} <= rls.depends_on
+    # Every role a policy names that the program makes (the engine and the federation
+    # owner are install's, there before `pulumi up`).
+    assert rls.depends_on == {"role-tenancy_app", "role-tenancy_readonly", "role-tenancy_migrator"}
     by_name = {r.name: r for r in resources}
     # Group grants on hybrid tables wait for RLS, so they never exist without it.
     for name in (
@@ -201,7 +203,7 @@ def _rls_enabled(conn: psycopg.Connection) -> dict[str, bool]:
 
 def _create_group_roles(conn: psycopg.Connection) -> None:
     # What the program's Role resources do before the command runs.
-    for role in ("tenancy_app", "tenancy_readonly"):
+    for role in ("tenancy_app", "tenancy_readonly", "tenancy_migrator"):
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
             conn.execute(f"CREATE ROLE {role} NOLOGIN")
 

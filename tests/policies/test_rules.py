@@ -223,7 +223,7 @@ def test_no_cross_tenant_privileges_refuses(rtype: str, props: dict[str, Any]) -
                 "privileges": ["SELECT"],
             },
         ),
-        (GRANT_ROLE_TYPE, {"role": "tenancy_migrator", "grantRole": "tenant_def_owner"}),
+        (GRANT_ROLE_TYPE, {"role": "tenancy_engine", "grantRole": "tenant_def_owner"}),
         (GRANT_ROLE_TYPE, {"role": "tenant_abc_app", "grantRole": "tenancy_app"}),
         (SCHEMA_TYPE, {"name": "tenant_def", "owner": "tenant_def_owner"}),
     ],
@@ -251,7 +251,7 @@ def test_login_password_from_secret() -> None:
 def _program() -> list[Declared]:
     passwords = {t: {"app": "a", "readonly": "r"} for t in TENANTS}
     resources, _ = run_program(Settings(MANIFEST, "alumate", TENANTS, passwords))
-    assert len(resources) == 19 + 20 * len(TENANTS)
+    assert len(resources) == 21 + 20 * len(TENANTS)
     return resources
 
 
@@ -274,7 +274,7 @@ def test_the_programs_resources_pass_every_policy() -> None:
     ("dropped", "schema"),
     [
         ("default-tables-tenant_def_456-tenant_def_456_ro", "tenant_def_456"),
-        ("member-tenancy_migrator-in-tenant_abc123_owner", "tenant_abc123"),
+        ("member-tenancy_engine-in-tenant_abc123_owner", "tenant_abc123"),
         ("grant-tenant_ghi789_app-schema-tenant_ghi789-usage", "tenant_ghi789"),
         ("schema-tenant_abc123", "tenant_abc123"),
         ("role-tenant_def_456_ro", "tenant_def_456"),

@@ -22,6 +22,7 @@ from psycopg.rows import dict_row, tuple_row
 from runner.devtools.sample import build_sample
 from runner.engine.install import install
 from runner.manifest import load_manifest
+from tests.conftest import allow_logins
 
 REPO = Path(__file__).resolve().parent.parent.parent
 FUNCTIONS = (
@@ -42,11 +43,11 @@ def load_federation_sample(conn: psycopg.Connection) -> None:
     """The sample with 4 tenants, installed; 2 migrated, the other 2 provisioned only."""
     build_sample(conn, tenants=4, rows=4000, seed=7)
     install(conn, load_manifest(REPO / "tenancy.toml"))
+    # Federated reads cover provisioned tenants: provisioning grants their owner SELECT.
+    for tenant in _tenant_ids(conn):
+        conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant,)).fetchall()
     for tenant in _tenant_ids(conn)[:MIGRATED]:
         conn.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (tenant,)).fetchall()
-    # Federated reads cover provisioned tenants: provisioning grants their owner SELECT.
-    for tenant in _tenant_ids(conn)[MIGRATED:]:
-        conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant,)).fetchall()
 
 
 def _tenant_ids(conn: psycopg.Connection[Any]) -> list[str]:
@@ -68,8 +69,9 @@ def db(pg_server: Any, make_template: Callable[..., str]) -> Iterator[psycopg.Co
 
 
 def add_tenant(conn: psycopg.Connection[Any], tenant_id: str, name: str) -> str:
-    """Register a tenant, migrate it (empty moved tables) and give it courses and graduates."""
+    """Register a tenant, provision and migrate it (empty moved tables) and give it courses and graduates."""
     conn.execute("INSERT INTO public.tenants (id, name, created_at) VALUES (%s, %s, now())", (tenant_id, name))
+    conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
     conn.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (tenant_id,)).fetchall()
     schema = f"tenant_{tenant_id.replace('-', '_')}"
     conn.execute(
@@ -238,6 +240,7 @@ def test_tenant_role_is_denied(db: psycopg.Connection[Any], pg_server: Any) -> N
         ).fetchone()
         assert row is not None and row["may"] is False, fn
     dbname = db.info.dbname
+    allow_logins(db, [tenant])
     with psycopg.connect(pg_server.dsn(dbname).replace(f"user={pg_server.user}", f"user={role}")) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (role,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="tenancy_federation"):

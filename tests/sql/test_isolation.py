@@ -12,12 +12,14 @@ the manifest filters. Every attempt must be denied (the counts are printed);
 the same operations on the tenant's own data must work. The policies' lookup
 must be served by the tenant key's index.
 
-A login that is only a member of tenancy_migrator plants a view, a rule, a
-trigger and an index over its own function in tenant schemas; migrate,
-validate, rollback and the federated reads then run, and the planted
-function must never have run. The same login then tries to make the contract
-routine (which runs as the owner of the shared tables) drop or move anything
-but the shared tables, or run its code.
+A login that holds the tenant owner roles plants a view, a rule, a trigger
+and an index over its own function in tenant schemas; migrate, validate,
+rollback and the federated reads then run, and the planted function must
+never have run. A login that is only a member of tenancy_migrator then tries
+to make the contract routine (which runs as the owner of the shared tables)
+drop or move anything but the shared tables, or run its code, helped by the
+owner login's objects. (tests/sql/test_escalation.py has the attacks that
+reached superuser, one by one.)
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner.access.model import RLS_FUNCTIONS, build_model
+from runner.access.model import GUARD_FUNCTION, RLS_FUNCTIONS, build_model
 from runner.engine import online
 from runner.engine.install import install
 from runner.manifest import load_manifest
+from tests.conftest import allow_logins, provision_all
 from tests.snapshots import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +47,9 @@ DENIED = "42501"  # insufficient_privilege, also raised for an RLS WITH CHECK vi
 # name as a tenant would try: out of reach, schema tenancy is not theirs to use.
 RLS_CALLS = {
     "current_tenant_id()": "SELECT tenancy.current_tenant_id()",
+    # Not a lookup, but executable by PUBLIC for the same reason (the guard policy of the
+    # shared tables calls it); it only raises TY050.
+    "refuse_cut_over_row(text,text)": "SELECT tenancy.refuse_cut_over_row('brand_colors', 'x')",
     "row_visible(text,text[],text[])": "SELECT tenancy.row_visible('public.employers', ARRAY['id'], ARRAY['1'])",
     "tenant_row_keys(text,text,text,anyelement)": (
         "SELECT tenancy.tenant_row_keys('public.institutions', 'id', 'tenant_id', 'x'::text)"
@@ -136,8 +142,10 @@ def migrated(sample_db: object) -> Iterator[tuple[object, list[str]]]:
     """The sample, installed, every tenant provisioned and migrated. Drops the tenants' roles after."""
     with sample_db.connect() as admin:  # type: ignore[attr-defined]
         install(admin, MANIFEST)
+        provision_all(admin, MANIFEST)
         tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
         assert len(tenants) >= 3
+        allow_logins(admin, tenants)
         for t in tenants:
             admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", [t]).fetchall()
     try:
@@ -403,7 +411,7 @@ def test_provision_is_idempotent_and_deprovision_refuses_while_tables_exist(
         assert err.value.sqlstate == "TY002"
 
 
-# -- A login in tenancy_migrator plants code; no command of the tool runs it ----
+# -- A login holding the tenant owner roles plants code; no command of the tool runs it --
 
 PLANTED_LOG = "planted_calls"
 
@@ -438,13 +446,23 @@ def _planted_calls(admin: psycopg.Connection) -> list[tuple[str, str]]:
     ]
 
 
-def _with_migrator_login(
-    admin: psycopg.Connection, name: str, tenants: list[str]
+def _with_attacker_login(
+    admin: psycopg.Connection, name: str, tenants: list[str], *, owner: bool
 ) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
-    """A login that is only a member of tenancy_migrator, and the table planted code writes
-    to; dropped after, with every tenant's schema and roles."""
-    admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
-    admin.execute(sql.SQL("CREATE TABLE public.{} (current_role_name text, session_role_name text)").format(
+    """A login that holds every tenant's owner role (owner) or is only a member of
+    tenancy_migrator, and the table planted code writes to; dropped after, with every
+    tenant's schema and roles."""
+    if owner:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        for t in tenants:
+            admin.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(build_model(MANIFEST, [t]).tenant(t).owner.name), sql.Identifier(name)
+                )
+            )
+    else:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
+    admin.execute(sql.SQL("CREATE TABLE IF NOT EXISTS public.{} (current_role_name text, session_role_name text)").format(
         sql.Identifier(PLANTED_LOG)))
     admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
     try:
@@ -458,16 +476,16 @@ def _with_migrator_login(
 
 @pytest.fixture
 def attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
-    """The sample installed, two tenants migrated, a login that is only a member of tenancy_migrator."""
+    """The sample installed and provisioned, two tenants migrated, a login holding every
+    tenant owner role."""
     name = f"mallory_{os.getpid()}"
     with sample_db.connect(autocommit=True) as admin:  # type: ignore[attr-defined]
         install(admin, MANIFEST)
+        provision_all(admin, MANIFEST)
         tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
         for t in tenants[:2]:
             admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", [t]).fetchall()
-        for t in tenants[2:]:
-            admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", [t]).fetchall()
-        yield from _with_migrator_login(admin, name, tenants)
+        yield from _with_attacker_login(admin, name, tenants, owner=True)
 
 
 def test_planted_view_trigger_rule_and_index_never_run_as_another_role(
@@ -516,19 +534,17 @@ def test_planted_view_trigger_rule_and_index_never_run_as_another_role(
     rows = admin.execute(
         "SELECT table_name, check_name, actual, passed FROM tenancy.validate_tenant(%s)", [a.tenant_id]
     ).fetchall()
-    failed = {(r[0], r[1]): r[2] for r in rows if not r[3]}
-    assert set(failed) == {
-        ("component_themes", "plain table of the tenant owner"),
-        ("brand_colors", "plain table of the tenant owner"),
-    }
-    assert "is a view" in failed[("component_themes", "plain table of the tenant owner")]
-    assert "has rule spy" in failed[("brand_colors", "plain table of the tenant owner")]
+    failed = {(r[0], r[1]): r[2] for r in rows if r[3] is False}
+    assert set(failed) == {("component_themes", "what tenancy made"), ("brand_colors", "what tenancy made")}
+    assert "was replaced" in failed[("component_themes", "what tenancy made")]
+    assert "its rules differ" in failed[("brand_colors", "what tenancy made")]
     rows = admin.execute(
         "SELECT table_name, actual FROM tenancy.validate_tenant(%s) WHERE NOT passed", [b.tenant_id]
     ).fetchall()
-    assert {r[0] for r in rows} == {"templates", "brand_fonts"}
-    assert any("has trigger spy" in r[1] for r in rows)
-    assert any("pwn_immutable" in r[1] for r in rows)
+    assert dict(rows) == {
+        "templates": "was changed since tenancy made it: its triggers differ",
+        "brand_fonts": "was changed since tenancy made it: its indexes differ",
+    }
 
     # rollback refuses (TY040) and leaves everything in place.
     for plan in (a, b):
@@ -598,7 +614,7 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
 ) -> None:
     db, tenants = migrated
     model = build_model(MANIFEST, tenants)
-    assert set(RLS_CALLS) == set(RLS_FUNCTIONS)
+    assert set(RLS_CALLS) == {*RLS_FUNCTIONS, GUARD_FUNCTION}
     tally = Tally()
     own_checks = 0
     with db.connect() as admin:  # type: ignore[attr-defined]
@@ -780,17 +796,21 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
 
 
 @pytest.fixture
-def online_attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, list[str]]]:
-    """The sample migrated online, every tenant but the last cut over, and a login that is
-    only a member of tenancy_migrator."""
+def online_attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str, str, list[str]]]:
+    """The sample migrated online, every tenant but the last cut over, a login that is only a
+    member of tenancy_migrator and one that holds every tenant owner role."""
     name = f"mallory_{os.getpid()}"
     dsn = sample_db.dsn  # type: ignore[attr-defined]
     with sample_db.connect(autocommit=True) as admin:  # type: ignore[attr-defined]
         install(admin, MANIFEST)
+        provision_all(admin, MANIFEST)
         tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
         assert {r.state for r in online.migrate_online(dsn, tenants)} == {"syncing"}
         assert {r.state for r in online.cutover_tenants(dsn, tenants[:-1])} == {"cut over"}
-        yield from _with_migrator_login(admin, name, tenants)
+        owner = f"{name}_owner"
+        for _ in _with_attacker_login(admin, owner, tenants, owner=True):
+            for attacker in _with_attacker_login(admin, name, [], owner=False):
+                yield attacker[0], name, owner, tenants
 
 
 def _sqlstate(conn: psycopg.Connection, stmt: str, params: tuple[object, ...] = ()) -> str | None:
@@ -814,14 +834,15 @@ def _relations(admin: psycopg.Connection) -> set[tuple[str, str]]:
 
 
 def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_planted_code(
-    online_attacker: tuple[psycopg.Connection, str, list[str]],
+    online_attacker: tuple[psycopg.Connection, str, str, list[str]],
 ) -> None:
     """tenancy.contract_shared_tables runs as the owner of the shared tables (here the
-    superuser that owns the sample). A member of tenancy_migrator may call it, and tries to
-    make it drop or move something else, or run its code."""
-    admin, mallory, tenants = online_attacker
+    superuser that owns the sample). Only the engine calls it, through tenancy.contract(); a
+    member of tenancy_migrator calls that, with the owner login's objects in place, and tries
+    to make it drop or move something else, or run its code."""
+    admin, mallory, owner, tenants = online_attacker
     a = build_model(MANIFEST, tenants).tenant(tenants[0])
-    _plant_payload(admin, mallory, a.schema, a.owner.name)
+    _plant_payload(admin, owner, a.schema, a.owner.name)
     s = sql.Identifier(a.schema)
     shared = sql.Identifier(MANIFEST.central_schema, "brand_colors")
     tally = Tally()
@@ -832,31 +853,36 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
             ("rule", "CREATE RULE spy AS ON DELETE TO {t} DO ALSO SELECT {s}.pwn()"),
             ("policy", "CREATE POLICY spy ON {t} USING ({s}.pwn() = 1)"),
             ("index", "CREATE INDEX spy ON {t} ({s}.pwn_immutable(id))"),
-            ("row level security", "ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"),
+            ("row level security", "ALTER TABLE {t} DISABLE ROW LEVEL SECURITY"),
             ("owner", "ALTER TABLE {t} OWNER TO {o}"),
             ("truncate", "TRUNCATE {t}"),
-            # ... nor can the tables the routine reads be changed.
+            # ... nor can the tables the routine reads be changed, nor the routine called directly.
             ("moved_tables", "INSERT INTO tenancy.moved_tables (table_name) VALUES ('users')"),
             ("settings", "UPDATE tenancy.settings SET central_schema = 'tenancy'"),
+            ("the routine itself", "SELECT * FROM tenancy.contract_shared_tables(NULL)"),
+            ("the guard", "SELECT * FROM tenancy.shared_guard(false)"),
         ):
             tally.record(what, _denied(m, sql.SQL(stmt).format(t=shared, s=s, o=sql.Identifier(a.owner.name))))
-        m.execute(sql.SQL("GRANT TRIGGER ON {} TO {}").format(shared, sql.Identifier(mallory)))  # a warning only
+        tally.record("grant itself TRIGGER", _denied(m, sql.SQL("GRANT TRIGGER ON {} TO {}").format(
+            shared, sql.Identifier(mallory))))
         assert m.execute("SELECT has_table_privilege(%s, 'public.brand_colors', 'TRIGGER')", [mallory]).fetchone() == (
             False,
         )
         before = snapshot(admin)
         # The routine re-checks the registry itself: the last tenant is not cut over.
-        assert _sqlstate(m, "SELECT * FROM tenancy.contract_shared_tables(NULL)") == "TY055"
+        assert _sqlstate(m, "SELECT * FROM tenancy.contract(NULL)") == "TY055"
         assert snapshot(admin) == before
     assert {r.state for r in online.cutover_tenants(admin.info.dsn, tenants[-1:])} == {"cut over"}
 
     # Schemas an archive must never be: the tool's, the system's, the central one, a tenant's.
     admin.execute("CREATE SCHEMA loot")
-    admin.execute("GRANT CREATE ON SCHEMA loot TO tenancy_migrator")
+    admin.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA loot TO {}").format(sql.Identifier(mallory)))
+    with _as(admin, owner) as o:
+        # A view of the owner login's over a shared table: DROP without CASCADE stops at it.
+        o.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(a.owner.name)))
+        o.execute(sql.SQL("CREATE VIEW {s}.spy AS SELECT b.id, {s}.pwn() AS x FROM {t} AS b").format(s=s, t=shared))
     with _as(admin, mallory) as m:
         m.execute("CREATE FUNCTION loot.pwn() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
-        # A view of the attacker's over a shared table: DROP without CASCADE stops at it.
-        m.execute(sql.SQL("CREATE VIEW {s}.spy AS SELECT b.id, {s}.pwn() AS x FROM {t} AS b").format(s=s, t=shared))
         before = snapshot(admin)
         for archive, expected in (
             ("public", "22023"),
@@ -871,8 +897,7 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
             (a.schema, "TY062"),
             ("loot", "TY062"),
         ):
-            for fn in ("contract_shared_tables", "contract"):
-                assert _sqlstate(m, f"SELECT * FROM tenancy.{fn}(%s)", (archive,)) == expected, (fn, archive)  # noqa: S608
+            assert _sqlstate(m, "SELECT * FROM tenancy.contract(%s)", (archive,)) == expected, archive
         try:
             with m.transaction(force_rollback=True):
                 m.execute("SELECT * FROM tenancy.contract(NULL)").fetchall()
@@ -881,8 +906,9 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
         else:
             raise AssertionError("contract dropped a table another object depends on")
         assert snapshot(admin) == before
-        m.execute(sql.SQL("DROP VIEW {}.spy").format(s))
+    admin.execute(sql.SQL("DROP VIEW {}.spy").format(s))
 
+    with _as(admin, mallory) as m:
         # Builtins shadowed in a schema put first on the caller's search_path: never called.
         for fn, args, result in (
             ("pg_has_role", "name, oid, text", "boolean"),
@@ -890,15 +916,14 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
             ("array_to_string", "anyarray, text", "text"),
         ):
             m.execute(
-                sql.SQL("CREATE FUNCTION {s}.{f}({a}) RETURNS {r} LANGUAGE sql AS $$SELECT {s}.pwn()::{r}$$").format(
-                    s=s, f=sql.Identifier(fn), a=sql.SQL(args), r=sql.SQL(result)
+                sql.SQL("CREATE FUNCTION loot.{f}({a}) RETURNS {r} LANGUAGE sql AS $$SELECT loot.pwn()::{r}$$").format(
+                    f=sql.Identifier(fn), a=sql.SQL(args), r=sql.SQL(result)
                 )
             )
-        m.execute(sql.SQL("SET search_path = {}, pg_catalog").format(s))
+        m.execute("SET search_path = loot, pg_catalog")
         m.execute("SET row_security = on")
         relations = _relations(admin)
-        # Called directly (tenancy.contract() pins its own search_path before calling it).
-        done = m.execute("SELECT table_name, action FROM tenancy.contract_shared_tables('kept')").fetchall()
+        done = m.execute("SELECT table_name, action FROM tenancy.contract('kept')").fetchall()
         assert sorted(r[0] for r in done) == sorted(MANIFEST.move) and {r[1] for r in done} == {"moved to kept"}
         # The archive schema is the owner's alone: the attacker cannot plant anything there.
         tally.record("create in archive", _denied(m, sql.SQL("CREATE TABLE kept.x (i integer)")))
@@ -908,4 +933,4 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
         "postgres",
     )
     assert _planted_calls(admin) == []
-    assert tally.allowed == [] and tally.attempts == tally.denied == 10
+    assert tally.allowed == [] and tally.attempts == tally.denied == 13

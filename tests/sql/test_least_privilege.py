@@ -236,9 +236,8 @@ def test_the_online_flow_runs_as_a_migrator_login(
         assert code == 0, out + err
         assert _states_seen_by_both(capsys, dsn, admin)[t0] == "cut_over"
         assert _only(_sums(admin, columns, tenants, "tenant"), [t0]) == _only(before, [t0])
-        # Its shared rows were purged by the migrator; the other tenants' are untouched.
-        assert {v for v in _only(_sums(admin, columns, tenants, "shared"), [t0]).values()} == {(0, 0)}
-        assert _only(_sums(admin, columns, tenants, "shared"), tenants[1:]) == _only(before, tenants[1:])
+        # Its shared rows stay, unchanged, behind the guard until contract; the others' too.
+        assert _sums(admin, columns, tenants, "shared") == before
 
         code, out, err = cli("rollback", "--tenant", t0)
         assert code == 0 and "12 copied back into the shared tables first" in out, out + err
@@ -255,7 +254,7 @@ def test_the_online_flow_runs_as_a_migrator_login(
         assert code == 0, out + err
         assert set(_states_seen_by_both(capsys, dsn, admin).values()) == {"cut_over"}
         assert _sums(admin, columns, tenants, "tenant") == before
-        assert set(_sums(admin, columns, tenants, "shared").values()) == {(0, 0)}
+        assert _sums(admin, columns, tenants, "shared") == before
 
         code, out, err = cli("contract", "--archive", "alumate_archive", manifest_flag=False)
         assert code == 0, out + err
@@ -263,9 +262,10 @@ def test_the_online_flow_runs_as_a_migrator_login(
         assert set(_states_seen_by_both(capsys, dsn, admin).values()) == {"contracted"}
         for table in manifest.move:
             assert admin.execute("SELECT to_regclass(%s)", (f"public.{table}",)).fetchone() == (None,)
+            # The archive holds every tenant's rows as they were at its cutover.
             assert admin.execute(
                 sql.SQL("SELECT count(*) FROM alumate_archive.{}").format(sql.Identifier(table))
-            ).fetchone() == (0,)
+            ).fetchone() == (sum(before[(t, table)][0] for t in tenants),)  # type: ignore[index]
         assert admin.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tenancy_capture%'").fetchone() == (0,)
         assert admin.execute("SELECT count(*) FROM tenancy.change_log").fetchone() == (0,)
         # The archive schema is the shared tables' owner's, as the contract routine made it.
@@ -329,7 +329,7 @@ def test_contract_runs_as_the_owner_of_the_shared_tables(
         for t in tenants:
             admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
         owner, definer, config, executors = _contract_routine(admin)
-        assert (owner, definer, executors) == (app_owner, True, ["tenancy_migrator"])
+        assert (owner, definer, executors) == (app_owner, True, ["tenancy_engine"])
         assert set(config) == {"search_path=pg_catalog, pg_temp", "row_security=off"}
     name = f"runner_{os.getpid()}_{next(_logins)}"
     with pg_server.admin() as conn:
@@ -386,32 +386,38 @@ def test_with_several_owners_the_contract_routine_stays_the_installers(
 def test_a_missing_grant_on_a_shared_table_is_a_result_drift_and_repaired_by_provision(
     runner_dsn: str, admin_installed: list[str], sample_db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """As after an upgrade from a version that granted the migrator SELECT only: the cutover
-    commits, the purge of the shared rows is refused as that tenant's result with a hint,
-    verify-grants names the missing right, and `tenancy provision` (administrator) grants it."""
+    """A right of the engine revoked by hand (here the DELETE and INSERT on a shared table a
+    rollback after cutover needs): the rollback is refused as that tenant's result with a
+    hint and changes nothing, verify-grants names the missing right, and `tenancy provision`
+    (administrator) grants it again."""
     t = admin_installed[0]
     dsn = ["--dsn", runner_dsn]
     provisioned = [a for p in admin_installed[:-1] for a in ("--tenant", p)]
-    with sample_db.connect() as admin:
-        admin.execute("REVOKE INSERT, DELETE ON public.brand_colors FROM tenancy_migrator")
     code, out, err = _cli(capsys, "migrate", "--online", "--tenant", t, *dsn)
     assert code == 0, out + err
     code, out, err = _cli(capsys, "cutover", "--tenant", t, *dsn)
+    assert code == 0, out + err
+    with sample_db.connect() as admin:
+        admin.execute("REVOKE INSERT, DELETE ON public.brand_colors FROM tenancy_engine")
+        unchanged = snapshot(admin)
+    code, out, err = _cli(capsys, "rollback", "--tenant", t, *dsn)
     assert code == 1 and f"FAILED: tenant {t}: permission denied for table brand_colors" in err
-    assert "hint: The runner's role lacks a privilege" in err and "Traceback" not in out + err
+    assert "hint: A privilege is missing" in err and "Traceback" not in out + err
     code, out, err = _cli(capsys, "verify-grants", "--json", *provisioned, *dsn)
     assert code == 1
     missing = {d["fact"] for d in json.loads(out)["drift"] if d["status"] == "missing"}
-    assert missing == {f"{p} on table public.brand_colors to tenancy_migrator" for p in ("INSERT", "DELETE")}
+    assert missing == {f"{p} on table public.brand_colors to tenancy_engine" for p in ("INSERT", "DELETE")}
     with sample_db.connect() as admin:
+        assert snapshot(admin) == unchanged
         assert admin.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("cut_over",)
         # The administrator repairs it (provision grants what the privilege model says).
         assert main(["provision", "--tenant", t, "--dsn", sample_db.dsn, "--manifest", MANIFEST]) == 0
     capsys.readouterr()
     code, out, err = _cli(capsys, "verify-grants", *provisioned, *dsn)
     assert code == 0, out + err
-    # Cutover again: the tenant is cut over already; the rest of its shared rows go.
-    code, out, err = _cli(capsys, "cutover", "--tenant", t, *dsn)
+    code, out, err = _cli(capsys, "rollback", "--tenant", t, *dsn)
     assert code == 0, out + err
     with sample_db.connect() as admin:
-        assert admin.execute("SELECT count(*) FROM public.brand_colors WHERE tenant_id = %s", (t,)).fetchone() == (0,)
+        assert admin.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == (
+            "provisioned",
+        )

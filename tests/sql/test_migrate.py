@@ -356,9 +356,10 @@ def test_a_shared_row_changed_after_the_copy_is_reported(db: Database, manifest:
 def test_rows_added_to_the_source_during_a_batched_copy_stop_the_tenant(db: Database, manifest: Manifest) -> None:
     t = registry_ids(db, manifest)[0]
     with db.connect() as conn:
-        # After the first committed batch of brand_colors, a write sneaks into the shared table.
+        # After the first committed batch of brand_colors, a write sneaks into the shared table
+        # (as the application: the function runs as its owner, whoever updates the ledger).
         conn.execute(
-            "CREATE FUNCTION public.sneak() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+            "CREATE FUNCTION public.sneak() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN "
             "IF NEW.table_name = 'brand_colors' AND NEW.batches = 1 THEN "
             "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (NEW.tenant_id, 'late', '#000000'); "
             "END IF; RETURN NEW; END$$"
@@ -370,10 +371,11 @@ def test_rows_added_to_the_source_during_a_batched_copy_stop_the_tenant(db: Data
 
 
 def _trigger_on_ledger(db: Database, when: str, action: str) -> None:
-    """Run `action` (SQL) inside the migration when a ledger row reaches `when`."""
+    """Run `action` (SQL) inside the migration when a ledger row reaches `when`, as the
+    application would (the function runs as its owner, whoever writes the ledger)."""
     with db.connect() as conn:
         conn.execute(
-            "CREATE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+            "CREATE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN "
             f"IF NEW.table_name = 'brand_colors' AND NEW.state = '{when}' THEN {action}; END IF; "
             "RETURN NEW; END$$"
         )

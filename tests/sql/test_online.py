@@ -139,9 +139,11 @@ def test_online_copy_replays_a_row_updated_after_its_table_was_copied(db: Databa
             assert shared == mine and shared
     (cut,) = online.cutover_tenants(db.dsn, [t])
     assert cut.state == "cut over", cut
-    assert cut.checks[0]["fence_ms"] is not None and cut.checks[0]["shared_rows_removed"] > 0
+    assert cut.checks[0]["fence_ms"] is not None
     with db.connect() as conn:
-        assert conn.execute("SELECT count(*) FROM public.brand_colors WHERE tenant_id = %s", (t,)).fetchone() == (0,)
+        # Its shared rows stay as they were, behind the guard, until contract.
+        shared, mine = _shared_vs_tenant(conn, t, "brand_colors")
+        assert shared == mine and shared
         assert conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("cut_over",)
         # Writes to its shared rows are refused with a hint; other tenants write on.
         with pytest.raises(TenantCutOver) as e, typed_errors():
@@ -206,10 +208,11 @@ def test_fence_holds_only_that_tenants_writers(db: Database, manifest: Manifest)
     results = online.cutover_tenants(db.dsn, [a, b])
     assert [r.state for r in results] == ["cut over", "cut over"]
     with db.connect() as conn:
-        # Every acknowledged write reached the tenant tables; the shared rows are gone.
+        # Every acknowledged write reached the tenant tables; the shared rows, kept behind
+        # the guard until contract, are those cutover proved equal.
         for t, last in ((a, ".!"), (b, ".")):
             shared, mine = _shared_vs_tenant(conn, t, "templates")
-            assert shared == [] and mine and all(str(r[1]).endswith(last) for r in mine)
+            assert shared == mine and mine and all(str(r[1]).endswith(last) for r in mine)
 
 
 def test_rollback_before_cutover_refuses_writes_made_only_in_the_tenant_schema(
@@ -281,7 +284,9 @@ def test_rollback_after_cutover_refuses_keys_taken_in_the_shared_table(db: Datab
     assert "brand_colors" in (refused.error or "") and refused.hint
     with db.connect() as conn:
         assert conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (a,)).fetchone() == ("cut_over",)
-        assert conn.execute("SELECT count(*) FROM public.brand_colors WHERE tenant_id = %s", (a,)).fetchone() == (0,)
+        # Nothing changed: the shared rows are still those cutover proved.
+        shared, mine = _shared_vs_tenant(conn, a, "templates")
+        assert shared == mine and shared
 
 
 def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: Manifest) -> None:
@@ -292,11 +297,17 @@ def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: M
         online.contract(db.dsn, None)
     assert all(t in (e.value.detail or "") for t in tenants[1:]) and tenants[0] not in (e.value.detail or "")
     online.cutover_tenants(db.dsn, tenants[1:])
+    with db.connect() as conn:
+        before = conn.execute("SELECT count(*) FROM public.brand_colors").fetchone()
     tables = online.contract(db.dsn, "archive")
     assert len(tables) == 12 and {t.state for t in tables} == {"moved to archive"}
     with db.connect() as conn:
         assert conn.execute("SELECT to_regclass('public.brand_colors')").fetchone() == (None,)
-        assert conn.execute("SELECT count(*) FROM archive.brand_colors").fetchone() == (0,)
+        # The archive holds every tenant's rows as they were at its cutover, guard off.
+        assert conn.execute("SELECT count(*) FROM archive.brand_colors").fetchone() == before
+        assert conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'archive.brand_colors'::regclass"
+        ).fetchone() == (False, False)
         assert conn.execute("SELECT count(*) FROM tenancy.change_log").fetchone() == (0,)
         assert conn.execute(
             "SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture'"

@@ -20,7 +20,7 @@ from runner.engine import executor, migrate, validate
 from runner.engine.install import install
 from runner.errors import SettingTooLow
 from runner.manifest import Manifest, load_manifest
-from tests.conftest import Database
+from tests.conftest import Database, provision_all
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +35,7 @@ def _always_split(conn: psycopg.Connection, db: Database) -> None:
 def db(sample_db: Database, manifest: Manifest) -> Database:
     with sample_db.connect() as conn:
         install(conn, manifest)
+        provision_all(conn, manifest)
         _always_split(conn, sample_db)
     return sample_db
 
@@ -266,7 +267,8 @@ def test_settings_too_low_for_one_tenant_are_refused_before_any_work(db: Databas
         migrate.migrate_tenants(db.dsn, tenants, jobs=100_000)
     assert "max_locks_per_transaction" in str(err.value) and "at least" in err.value.hint
     with db.connect() as conn:
-        assert conn.execute("SELECT count(*) FROM tenancy.tenants").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM tenancy.ledger").fetchone() == (0,)
+        assert conn.execute("SELECT DISTINCT state FROM tenancy.tenants").fetchall() == [("provisioned",)]
 
 
 def test_validation_in_chunks_reads_the_shared_side_once_and_catches_a_changed_row(
@@ -384,7 +386,8 @@ def test_a_tenant_whose_left_tables_were_planted_on_is_refused_alone_in_its_batc
         ).fetchall()
     refused = [(t, code) for t, action, code, _ in rows if action == "failed"]
     assert refused == [(left, "TY040")]
-    assert any("has trigger spy" in (detail or "") for t, _, _, detail in rows if t == left)
+    assert any("templates was changed since tenancy made it: its triggers differ" in (detail or "")
+               for t, _, _, detail in rows if t == left)
     assert {t for t, action, _, _ in rows if action == "migrated"} == set(tenants) - {left}
     with db.connect() as conn:
         # Nothing was copied into the planted-on tables.

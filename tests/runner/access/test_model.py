@@ -68,7 +68,7 @@ def test_tenant_privilege_matrix_is_exactly_this() -> None:
         Privilege(ro, "default sequence", s, owner, "SELECT"),
         Privilege(app, ROLE, "", "tenancy_app", MEMBER),
         Privilege(ro, ROLE, "", "tenancy_readonly", MEMBER),
-        Privilege("tenancy_migrator", ROLE, "", owner, MEMBER),
+        Privilege("tenancy_engine", ROLE, "", owner, MEMBER),
         # The owner of the federated reads reads the tenant's tables, nothing more.
         Privilege("tenancy_federation_owner", "schema", s, s, "USAGE"),
         Privilege("tenancy_federation_owner", "table", s, ALL, "SELECT"),
@@ -83,7 +83,10 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
     by_role: dict[str, set[tuple[str, str, str]]] = {}
     for p in shared.privileges:
         by_role.setdefault(p.grantee, set()).add((p.object_type, p.name, p.privilege))
-    app, ro, mig = by_role["tenancy_app"], by_role["tenancy_readonly"], by_role["tenancy_migrator"]
+    app, ro = by_role["tenancy_app"], by_role["tenancy_readonly"]
+    mig, eng = by_role["tenancy_migrator"], by_role["tenancy_engine"]
+    # The migrator reads the registry (to list tenants), nothing else: the engine does the work.
+    assert mig == {("schema", "public", "USAGE"), ("table", "tenants", "SELECT")}
     for t in MANIFEST.central:
         readable = MANIFEST.access(t).mode not in ("none", "columns")
         assert (("table", t, "SELECT") in app) is readable and (("table", t, "SELECT") in ro) is readable
@@ -97,15 +100,15 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
         assert ("sequence", f"{t}_id_seq", "USAGE") in app
     for t in MANIFEST.move:
         assert not any(name == t for _, name, _ in app | ro)
-        # Read, purge after cutover, copy back on a rollback after cutover; never UPDATE or TRIGGER.
-        assert {p for k, n, p in mig if (k, n) == ("table", t)} == {"DELETE", "INSERT", "SELECT"}
+        # Read, delete and copy back on a rollback after cutover; never UPDATE or TRIGGER.
+        assert {p for k, n, p in eng if (k, n) == ("table", t)} == {"DELETE", "INSERT", "SELECT"}
     # On the central tables that stay it only reads the registry and references.
     for t in {*MANIFEST.central, *MANIFEST.hybrid}:
-        assert {p for k, n, p in mig if (k, n) == ("table", t)} <= {"SELECT", "REFERENCES"}
+        assert {p for k, n, p in eng if (k, n) == ("table", t)} <= {"SELECT", "REFERENCES"}
     # Tenant tables keep their foreign keys to the central tables.
     for t in {*MANIFEST.central, MANIFEST.registry.table}:
-        assert ("table", t, "REFERENCES") in mig
-    assert {p for _, _, p in mig} == {"SELECT", "USAGE", "REFERENCES", "INSERT", "DELETE"}
+        assert ("table", t, "REFERENCES") in eng
+    assert {p for _, _, p in eng} == {"SELECT", "USAGE", "REFERENCES", "INSERT", "DELETE"}
     assert not any(p.privilege == "CREATE" for p in shared.privileges)
     fed = by_role["tenancy_federation_owner"]
     assert fed == {("schema", "public", "USAGE")} | {
@@ -131,18 +134,21 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
     assert fed_policies == {
         "jobs": "public", "users": "all", "institutions": "all", "tenants": "all"
     }
-    # The migrator checks rows against the registry: it sees all of it.
-    assert [(p.table, p.scope) for p in shared.row_policies if p.roles == ("tenancy_migrator",)] == [
-        ("tenants", "all")
-    ]
+    # The migrator and the engine check rows against the registry: they see all of it.
+    for role in ("tenancy_migrator", "tenancy_engine"):
+        assert [(p.table, p.scope) for p in shared.row_policies if p.roles == (role,)] == [("tenants", "all")]
 
 
 def test_role_attributes_and_settings_live_in_the_model() -> None:
     plan = build_model(MANIFEST, ["t1"]).tenant("t1")
+    # A login role is created NOLOGIN: it logs in once given a credential, which also decides its LOGIN.
+    assert plan.app.login and plan.app.credential and plan.readonly.credential
     assert plan.app.attributes() == (
-        "LOGIN", "NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION", "NOBYPASSRLS",
+        "NOLOGIN", "NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION", "NOBYPASSRLS",
         "INHERIT", "CONNECTION LIMIT 20",
     )
+    assert plan.app.kept_attributes() == plan.app.attributes()[1:]
+    assert not plan.owner.credential and plan.owner.kept_attributes() == plan.owner.attributes()
     assert plan.owner.attributes()[0] == "NOLOGIN" and plan.owner.settings == ()
     assert dict(plan.app.settings) == {
         "statement_timeout": "60000",
@@ -219,7 +225,9 @@ def test_roles_section_defaults_when_absent_and_can_be_set() -> None:
         "tenant_x_r",
     )
     assert plan.app.connection_limit == 50 and plan.readonly.connection_limit == -1
-    assert Privilege("mover", ROLE, "", "own_tenant_x", MEMBER) in plan.privileges
+    # The migrator holds no tenant owner role, whatever its name; the engine holds them.
+    assert not [p for p in plan.privileges if p.grantee == "mover"]
+    assert Privilege("tenancy_engine", ROLE, "", "own_tenant_x", MEMBER) in plan.privileges
     ctx = sql_context(m)
     role_sql = ctx["role_sql"]
     assert callable(role_sql)

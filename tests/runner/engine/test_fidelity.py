@@ -217,6 +217,7 @@ def test_the_batched_procedure_warns_a_dba_about_a_table_without_a_key(
     db, _ = fidelity_db
     warnings: list[str] = []
     with db.connect() as conn:
+        conn.execute("SELECT count(*) FROM tenancy.provision_tenant('1')")
         conn.add_notice_handler(lambda d: warnings.append(f"{d.severity_nonlocalized}: {d.message_primary}"))
         conn.execute("CALL tenancy.migrate_tenant_batched('1', 7)")
     assert [w for w in warnings if "no primary key" in w] == [

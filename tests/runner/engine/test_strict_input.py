@@ -115,6 +115,7 @@ def test_a_dba_migrating_the_second_id_of_a_shared_schema_is_refused(sample_db: 
     with sample_db.connect() as conn:
         conn.execute("INSERT INTO tenants (id, name, created_at) VALUES ('ab-1', 'A', now()), ('ab_1', 'B', now())")
         install(conn, manifest)
+        conn.execute("SELECT * FROM tenancy.provision_tenant('ab-1')").fetchall()
         conn.execute("SELECT * FROM tenancy.migrate_tenant('ab-1')").fetchall()
         with pytest.raises(psycopg.Error) as e:
             conn.execute("SELECT * FROM tenancy.migrate_tenant('ab_1')").fetchall()
@@ -181,7 +182,12 @@ def test_a_table_added_later_that_moved_tables_reference_asks_for_a_second_migra
     """landing_pages and template_variants reference templates by id alone: moved first,
     their tenant tables point at the shared templates; moving templates later is refused
     until those tenants are rolled back and migrated again, as the hint says."""
-    without = _manifest(tmp_path, EXAMPLE.replace('    "templates",\n', ""), "before.toml")
+    # Before, templates stays central: the moved tables that reference it keep keys to it.
+    without = _manifest(
+        tmp_path,
+        EXAMPLE.replace('    "templates",\n', "").replace('tables = ["tenants",', 'tables = ["templates", "tenants",'),
+        "before.toml",
+    )
     full = _manifest(tmp_path, EXAMPLE, "after.toml")
     with sample_db.connect() as conn:
         install(conn, without)

@@ -173,5 +173,6 @@ def test_cli_uninstall_fails_with_a_hint(
 
 def test_shared_roles_come_from_the_manifest(manifest: Manifest) -> None:
     assert shared_roles(manifest) == (
-        "un_migrator", "un_app", "un_readonly", "tenancy_federation_owner", "tenancy_federation", "tenancy_capture"
+        "un_migrator", "tenancy_engine", "un_app", "un_readonly", "tenancy_federation_owner", "tenancy_federation",
+        "tenancy_capture",
     )

@@ -19,6 +19,7 @@ from psycopg import sql
 
 from runner import cli
 from runner.federation.commands import FederationDenied, search_graduates, to_table
+from tests.conftest import allow_logins
 from tests.sql.test_federation import load_federation_sample
 
 _names = itertools.count()
@@ -36,7 +37,8 @@ def fed(pg_server: Any, make_template: Callable[..., str]) -> Iterator[dict[str,
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_federation").format(sql.Identifier(member)))
         tenant = conn.execute("SELECT id FROM public.tenants ORDER BY created_at, id").fetchone()
         ids = [r[0] for r in conn.execute("SELECT id FROM public.tenants ORDER BY id")]
-    assert tenant is not None
+        assert tenant is not None
+        allow_logins(conn, [tenant[0]])
     as_user = admin.replace(f"user={pg_server.user}", "user={}")
     try:
         yield {
