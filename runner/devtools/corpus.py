@@ -1,7 +1,8 @@
 """Fill an application's schema with rows for N tenants, inside PostgreSQL.
 
 A schema without data (one of the corpus of real application schemas under
-``tests/corpus/``, or a copy of a user's schema) is filled from its own catalog: every table gets one
+``tests/corpus/``, the wide synthetic schema of :mod:`runner.devtools.wide`, or
+a copy of a user's schema) is filled from its own catalog: every table gets one
 set-based ``INSERT … SELECT`` over ``generate_series``, parents before children,
 so that every foreign key, unique key, NOT NULL, enum and (where the catalog
 says which values it takes) CHECK holds. Python only reads the catalog and
@@ -704,11 +705,16 @@ class _Generator:
             )
         elif col.category == "B":
             value = sql.SQL("({} % 2 = 1)").format(turn)
+        elif col.category == "S" and col.max_length is not None and col.max_length < 8:
+            # A short code: the row number in hexadecimal, unique up to 16^length rows.
+            value = sql.SQL("right(lpad(to_hex(s.n), {}, '0'), {})").format(
+                sql.Literal(col.max_length), sql.Literal(col.max_length)
+            )
         elif col.category == "S":
-            # "<column>_<n>": unique, and of the characters names and codes allow; the
-            # number is kept whole within a length limit of 8 or more.
+            # "<column>_<n>": unique, of the characters names and codes allow, the number
+            # whole within the length limit.
             room = col.max_length - 8 if col.max_length else len(col.name)
-            text = sql.SQL("({} || s.n)").format(sql.Literal(f"{col.name[: max(room, 0)].lower()}_"))
+            text = sql.SQL("({} || s.n)").format(sql.Literal(f"{col.name[:room].lower()}_"))
             value = sql.SQL("left({}, {})").format(text, sql.Literal(col.max_length)) if col.max_length else text
         elif col.category == "N" and base in _NUMBERS:
             digits = col.int_digits
