@@ -90,6 +90,22 @@ class ReportPathError(TenancyError):
     """A --report path that cannot be written (checked before any work)."""
 
 
+class ReadOnlyDatabase(TenancyError):
+    """A command that writes was pointed at a read-only database (checked before any work)."""
+
+
+class RegistryMissing(TenancyError):
+    """The registry table, or its id column, recorded at install is not there any more."""
+
+
+class NotConfirmed(TenancyError):
+    """A destructive step was neither confirmed with --yes nor on a terminal."""
+
+
+class InvalidArgument(TenancyError):
+    """A value the SQL functions refused as an argument (SQLSTATE 22023), e.g. an archive schema name."""
+
+
 class DatabaseError(TenancyError):
     """A project SQLSTATE raised by the SQL functions."""
 
@@ -310,6 +326,8 @@ _FOREIGN_HINTS: dict[str, str] = {
     "57014": "The statement was cancelled (statement_timeout, or a stop signal); re-run to resume.",
     "42501": "The runner's role lacks a privilege: install grants tenancy_migrator what the runner needs "
     "(docs/privileges-runner.md); provisioning needs an administrator.",
+    "25006": "The database is read-only (default_transaction_read_only = on, or a standby): connect to a "
+    "writable primary, or turn the setting off for this database or role.",
     "40P01": "Deadlock with another session; re-run.",
     "40001": "Serialization failure; re-run.",
     "57P01": "The server ended this session (pg_terminate_backend, a restart or a shutdown); re-run to resume.",
