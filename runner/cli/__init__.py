@@ -120,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_lock_timeout(getattr(args, "lock_timeout", DEFAULT_LOCK_TIMEOUT))
     set_verbosity(args.verbosity)
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        return code
     except BrokenPipeError:
         # Whoever read stdout stopped (`| head`): stop quietly, and keep the interpreter
         # from failing again when it flushes stdout at exit.

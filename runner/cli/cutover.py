@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> Outcome:
     with installed(url, writes=True) as conn:
         chosen = select_tenants(conn, m, args)
     done = online.cutover_tenants(url, chosen.ids, jobs=args.jobs, lock_timeout=f"{args.lock_timeout:g}s")
-    results = chosen.merge(done if chosen.ids else [])
+    results = chosen.merge(done)
     if not args.json:
         rows = []
         for r in results:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> Outcome:
     if args.online:
         command = "migrate --online"
         with ProgressDisplay(chosen.ids, "parallel" if args.jobs > 1 else "serial") as progress:
-            done = online.migrate_online(url, chosen.ids, jobs=args.jobs, progress=progress) if chosen.ids else []
+            done = online.migrate_online(url, chosen.ids, jobs=args.jobs, progress=progress)
     else:
         command = "migrate"
         if args.batch_size:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> Outcome:
         with ProgressDisplay(chosen.ids, "parallel" if args.jobs > 1 else "serial") as progress:
             done = migrate.migrate_tenants(
                 url, chosen.ids, batch_size=args.batch_size, jobs=args.jobs, progress=progress, split=not args.tenants
-            ) if chosen.ids else []
+            )
     results = chosen.merge(done)
     if not args.json:
         results_table(results, command)

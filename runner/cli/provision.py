@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> Outcome:
     url = database(args)
     with installed(url, writes=True) as conn:
         chosen = select_tenants(conn, m, args)
-    results = chosen.merge(provision_tenants(url, chosen.ids) if chosen.ids else [])
+    results = chosen.merge(provision_tenants(url, chosen.ids))
     for i, r in enumerate(results, 1):
         if not r.ok or args.json:
             continue

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> Outcome:
         return finish_tenants("rollback --dry-run", chosen.merge(rehearsed), url)
     if args.force:
         confirm(args, plan, "rollback --force")
-    results = chosen.merge(migrate.rollback_tenants(url, chosen.ids, force=args.force) if chosen.ids else [])
+    results = chosen.merge(migrate.rollback_tenants(url, chosen.ids, force=args.force))
     if not args.json:
         for r in results:
             if r.ok:
