@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     with signals.handle_signals():
         try:
-            check_report_path(getattr(args, "report", None))
+            check_report_path(args.report)
             outcome: Outcome = args.run(args)
         except signals.Interrupt as e:
             if args.traceback:
@@ -184,7 +184,7 @@ def _refused(args: argparse.Namespace, e: Exception) -> None:
     }
     if args.json:
         print_json(doc)
-    if getattr(args, "report", None) and not isinstance(e, ReportPathError):
+    if args.report and not isinstance(e, ReportPathError):
         write_report(args.report, doc)
 
 

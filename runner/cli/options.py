@@ -3,9 +3,10 @@
 A verb module builds its parser with :func:`add_verb` (which gives every verb
 --json, --report, -v/-q and --traceback) and attaches the shared groups it
 uses: :func:`add_database` (--dsn, --lock-timeout), :func:`add_manifest`,
-:func:`add_tenants` (--tenant, --exclude), and the shared single options (--jobs, --batch-size, --dry-run, --yes, the sample's size).
-Names, metavars and help come from here only, so every verb that takes an
-option takes the same one (tests/runner/test_cli.py checks it).
+:func:`add_tenants` (--tenant, --exclude), and the single options declared
+here (--jobs, --batch-size, --dry-run, --yes, the sample's size). Names,
+metavars and help come from here only, so every verb that takes an option
+takes the same one (tests/runner/cli/test_options.py checks it).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def whole_number(value: str, low: int, high: int, what: str) -> int:
 
 
 def positive(value: str) -> int:
-    return whole_number(value, 1, MAX_BATCH_SIZE, "1 or more")
+    return whole_number(value, 1, MAX_BATCH_SIZE, "a count")
 
 
 def batch_size(value: str) -> int:
