@@ -4,26 +4,64 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from runner.errors import ConnectionConfigError, ServerUnavailable, from_psycopg
 
 ProgressEvent = dict[str, Any]
 
 
+# libpq's environment that says which server and database (https://www.postgresql.org/docs/
+# current/libpq-envars.html): what an empty connection string connects to, with the service
+# file and ~/.pgpass, and what a failure reports as tried.
+LIBPQ_ENVIRONMENT = ("PGSERVICE", "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def resolve_dsn(dsn: str | None) -> str:
-    """--dsn, else DATABASE_URL; otherwise a clear error."""
-    value = dsn or os.environ.get("DATABASE_URL")
-    if not value:
-        raise ConnectionConfigError(
-            "no database given",
-            hint="Pass --dsn 'postgresql://…' or set DATABASE_URL; `tenancy demo` starts an embedded PostgreSQL.",
-        )
+    """--dsn, else DATABASE_URL, else "" (libpq then reads PGHOST, PGPORT, PGUSER,
+    PGDATABASE, PGSERVICE, the service file and .pgpass, as psql does). A string
+    that is not a PostgreSQL connection string is refused here, before any work."""
+    value = dsn or os.environ.get("DATABASE_URL") or ""
+    if value:
+        where = "--dsn" if dsn else "DATABASE_URL"
+        scheme = _URL_SCHEME.match(value)
+        if scheme and scheme.group(1).lower() not in ("postgresql", "postgres"):
+            raise ConnectionConfigError(
+                f"{where} is a {scheme.group(1)}:// URL, not a PostgreSQL one",
+                hint="Give a postgresql://user@host:port/dbname URL or key=value pairs (host=… dbname=…).",
+            )
+        try:
+            conninfo_to_dict(value)
+        except psycopg.ProgrammingError as e:
+            raise ConnectionConfigError(
+                f"{where} is not a PostgreSQL connection string: {str(e).strip()}",
+                hint="Give a postgresql://user@host:port/dbname URL or key=value pairs (host=… dbname=…).",
+            ) from None
     return value
+
+
+def database_given(dsn: str | None) -> bool:
+    """Whether a database was named at all: --dsn, DATABASE_URL or one of libpq's variables
+    (the demo and benchmarks start an embedded server otherwise)."""
+    return bool(dsn or os.environ.get("DATABASE_URL") or any(os.environ.get(k) for k in LIBPQ_ENVIRONMENT))
+
+
+def describe_source(dsn: str) -> str:
+    """Where the connection settings came from, for an error message (never the password)."""
+    if not dsn:
+        given = [f"{k}={os.environ[k]}" for k in LIBPQ_ENVIRONMENT if os.environ.get(k)]
+        return "libpq's environment: " + (", ".join(given) if given else "no PG* variable set, so libpq's defaults")
+    source = "DATABASE_URL" if dsn == os.environ.get("DATABASE_URL") else "--dsn"
+    params = conninfo_to_dict(dsn)
+    shown = ", ".join(f"{k}={params[k]}" for k in ("service", "host", "hostaddr", "port", "dbname", "user") if k in params)
+    return f"{source}" + (f" ({shown}; the rest from libpq's environment and defaults)" if shown else "")
 
 
 # A dead server is reported in seconds, not after the operating system's timeout.
@@ -54,13 +92,16 @@ def configure(conn: psycopg.Connection) -> None:
 
 
 def connect(dsn: str) -> psycopg.Connection:
-    """An autocommit connection, configured; a clear error when the server is unreachable."""
+    """An autocommit connection, configured; a clear error, saying what was tried, when
+    the server cannot be reached."""
     try:
         conn = psycopg.connect(dsn, **CONNECTION_KWARGS)
     except psycopg.OperationalError as e:
         raise ConnectionConfigError(
-            f"cannot connect to the database: {str(e).strip()}",
-            hint="Check --dsn / DATABASE_URL, and that the server is running.",
+            f"cannot connect to the database: {' '.join(str(e).split())}",
+            detail=f"tried: {describe_source(dsn)}",
+            hint="Pass --dsn 'postgresql://user@host:port/dbname', set DATABASE_URL, or set libpq's PGHOST, "
+            "PGPORT, PGUSER, PGDATABASE (or PGSERVICE); and check that the server is running.",
         ) from None
     configure(conn)
     return conn

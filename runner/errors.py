@@ -90,6 +90,22 @@ class ReportPathError(TenancyError):
     """A --report path that cannot be written (checked before any work)."""
 
 
+class ReadOnlyDatabase(TenancyError):
+    """A command that writes was pointed at a read-only database (checked before any work)."""
+
+
+class RegistryMissing(TenancyError):
+    """The registry table, or its id column, recorded at install is not there any more."""
+
+
+class NotConfirmed(TenancyError):
+    """A destructive step was neither confirmed with --yes nor on a terminal."""
+
+
+class InvalidArgument(TenancyError):
+    """A value the SQL functions refused as an argument (SQLSTATE 22023), e.g. an archive schema name."""
+
+
 class DatabaseError(TenancyError):
     """A project SQLSTATE raised by the SQL functions."""
 
@@ -311,6 +327,8 @@ _FOREIGN_HINTS: dict[str, str] = {
     "42501": "A privilege is missing: install grants tenancy_migrator the entry points and the engine what "
     "it touches, provisioning (an administrator) the rest; run `tenancy verify-grants` "
     "(docs/privileges-runner.md).",
+    "25006": "The database is read-only (default_transaction_read_only = on, or a standby): connect to a "
+    "writable primary, or turn the setting off for this database or role.",
     "40P01": "Deadlock with another session; re-run.",
     "40001": "Serialization failure; re-run.",
     "57P01": "The server ended this session (pg_terminate_backend, a restart or a shutdown); re-run to resume.",

@@ -8,6 +8,7 @@ example and README "Manifest reference" for every key.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ _SCHEMA_PART = re.compile(r"^[a-z_][a-z0-9_]*$|^$")
 _IDENT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 
 DEFAULT_MANIFEST = "tenancy.toml"
+# Where the manifest is when --manifest is not given (before ./tenancy.toml).
+MANIFEST_ENV = "TENANCY_MANIFEST"
 # A tenant id's '-' is written '_' in its schema name (and so in its role names).
 _ID_TO_SCHEMA = ("-", "_")
 
@@ -434,6 +437,31 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
     )
 
 
+def locate_manifest(given: str | Path | None) -> Path:
+    """Where the manifest is: the path given (--manifest), else $TENANCY_MANIFEST, else
+    ./tenancy.toml; the first that is set is used. When that file is missing, the
+    ManifestError lists every place looked at."""
+    looked = []
+    for source, value in (
+        ("--manifest", given),
+        (f"${MANIFEST_ENV}", os.environ.get(MANIFEST_ENV)),
+        ("the current directory", DEFAULT_MANIFEST),
+    ):
+        if not value:
+            looked.append(f"{source} (not set)")
+            continue
+        path = Path(value)
+        if path.exists():
+            return path
+        looked.append(f"{source}: {path.resolve()} (not found)")
+        break
+    raise ManifestError(
+        f"manifest not found: {looked[-1]}",
+        detail="looked at: " + "; ".join(looked),
+        hint=f"Pass --manifest FILE, set {MANIFEST_ENV}, or write one with `tenancy init` and edit it.",
+    )
+
+
 def load_manifest(path: str | Path = DEFAULT_MANIFEST) -> Manifest:
     p = Path(path)
     try:
@@ -441,7 +469,17 @@ def load_manifest(path: str | Path = DEFAULT_MANIFEST) -> Manifest:
     except FileNotFoundError:
         raise ManifestError(
             f"manifest {str(p)!r} not found",
-            hint="Pass --manifest PATH, or write the example with `tenancy init` and edit it.",
+            hint="Pass --manifest FILE, or write the example with `tenancy init` and edit it.",
+        ) from None
+    except IsADirectoryError:
+        raise ManifestError(
+            f"manifest {str(p)!r} is a directory, not a file",
+            hint=f"Pass --manifest the TOML file itself, e.g. {str(p / DEFAULT_MANIFEST)!r}.",
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "it is not UTF-8 text"
+        raise ManifestError(
+            f"cannot read manifest {str(p)!r}: {reason}", hint="Pass --manifest a readable TOML file."
         ) from None
     try:
         doc = tomllib.loads(text)

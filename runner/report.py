@@ -47,6 +47,22 @@ SHOWN_FAILURES = 5
 # the runner about a millisecond of CPU a row to lay out (seconds for a few
 # thousand tenants) and scrolls past anyway.
 BOXED_ROWS = 100
+# A boxed table's widest column (an error, a fact) is wrapped to no fewer characters a line.
+MIN_FOLDED_WIDTH = 20
+
+
+# -q (-1): results and failures only; -v (1): also a line per tenant as it finishes.
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_verbosity = {"level": NORMAL}
+
+
+def set_verbosity(level: int) -> None:
+    """How much goes to stderr besides failures and warnings (set once by the CLI from -v / -q)."""
+    _verbosity["level"] = max(QUIET, min(VERBOSE, level))
+
+
+def verbosity() -> int:
+    return _verbosity["level"]
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -78,6 +94,12 @@ def warn(text: str) -> None:
     say(f"warning: {text}", style="yellow", err=True)
 
 
+def info(text: str) -> None:
+    """Progress and notes on stderr; -q leaves them out."""
+    if verbosity() > QUIET:
+        say(text, err=True)
+
+
 def print_table(
     title: str,
     columns: Sequence[str],
@@ -86,22 +108,34 @@ def print_table(
     right: Iterable[str] = (),
     err_rows: Iterable[int] = (),
 ) -> None:
-    """A table on stdout: boxed on a terminal (up to BOXED_ROWS rows), aligned plain columns otherwise.
+    """A table on stdout: boxed on a terminal (up to BOXED_ROWS rows, when it fits), aligned
+    plain columns otherwise. No value is ever cut short.
 
     Cells are formatted by :func:`cell`; rows whose index is in err_rows are red
-    in a boxed table.
+    in a boxed table. There the widest column wraps inside its width; the others
+    keep theirs.
     """
     cells = [[cell(v) for v in row] for row in rows]
     right_cols = set(right)
     red = set(err_rows)
     if is_terminal(sys.stdout) and len(cells) <= BOXED_ROWS:
-        table = Table(title=title)
-        for c in columns:
-            table.add_column(c, justify="right" if c in right_cols else "left")
-        for i, row in enumerate(cells):
-            table.add_row(*(Text(v) for v in row), style="red" if i in red else None)
-        _console(sys.stdout).print(table)
-        return
+        console = _console(sys.stdout)
+        widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+        # The widest column folds into what the others, whole, leave of the terminal's width;
+        # when that is too little, plain columns (the terminal wraps the long lines).
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        room = console.width - (3 * len(columns) + 1) - (sum(widths) - widths[widest])
+        if room >= min(widths[widest], MIN_FOLDED_WIDTH):
+            table = Table(title=title)
+            for i, c in enumerate(columns):
+                table.add_column(
+                    c, justify="right" if c in right_cols else "left", overflow="fold",
+                    no_wrap=i != widest, min_width=widths[i] if i != widest else None,
+                )
+            for i, row in enumerate(cells):
+                table.add_row(*(Text(v) for v in row), style="red" if i in red else None)
+            console.print(table)
+            return
     print(plain_table(title, columns, cells, right_cols))
 
 
@@ -133,6 +167,16 @@ def cell(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return str(value).replace("\n", " ")
+
+
+def byte_size(n: int) -> str:
+    """A size in bytes as people read it: 512 B, 1.5 kB, 2.0 MB, 3.1 GB."""
+    size = float(n)
+    for unit in ("B", "kB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 def json_value(value: Any) -> Any:
@@ -215,7 +259,9 @@ class ProgressDisplay:
     (done/total, rows copied, rows/s, ETA), the tenants in flight with their
     current step, and the latest failures; it is redrawn a few times a second
     whatever the number of tenants. Otherwise: each failure as it happens, a
-    plain summary line at most every SUMMARY_SECONDS, and one at the end.
+    plain summary line at most every SUMMARY_SECONDS, and one at the end; with
+    -v also a line per tenant as it finishes. With -q: nothing (the failures
+    are printed with the results).
     """
 
     SUMMARY_SECONDS = 10.0
@@ -236,7 +282,8 @@ class ProgressDisplay:
         self._live: Live | None = None
         self._bar: Progress | None = None
         self._task: Any = None
-        if is_terminal(sys.stderr):
+        self._quiet = verbosity() == QUIET
+        if is_terminal(sys.stderr) and not self._quiet:
             self._bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -258,7 +305,7 @@ class ProgressDisplay:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.stop()
-        elif self._count:
+        elif self._count and not self._quiet:
             say(self.summary(), err=True)
 
     def _rows_now(self) -> int:
@@ -324,9 +371,11 @@ class ProgressDisplay:
             due = now - self._last_summary >= self.SUMMARY_SECONDS
             if due:
                 self._last_summary = now
-        if self._bar is not None:
+        if self._bar is not None or self._quiet:
             return
         if not result.ok:
             say(f"{self.label(result.tenant_id)} {result.state}: {result.error}", err=True)
+        elif verbosity() == VERBOSE:
+            say(f"{self.label(result.tenant_id)} {result.state}: {result.rows:,} rows, {result.seconds:.2f}s", err=True)
         if due:
             say(self.summary(), err=True)

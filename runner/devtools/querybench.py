@@ -28,7 +28,6 @@ tenants, 1M rows in the shared tables, Zipf-sized tenants):
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -346,30 +345,3 @@ def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, te
             say(f"   {label:30} federated {fed:8.2f} ms  central {cen:8.2f} ms  ratio {fed / cen:6.2f}"
                 f"  | original plan's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)")
     return holds
-
-
-def add_querybench_command(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
-    p = subparsers.add_parser(
-        "bench-queries",
-        parents=list(parents),
-        help="Measure query times before and after migration, an index test and federated search.",
-        description="Builds a sample, migrates three tenants and prints p50/p95 ratios and a verdict on\n"
-        "the original plan's claim of 25-40% faster queries. Works inside --dsn / $DATABASE_URL,\n"
-        "which must be an empty database (it is never dropped), or, when neither is set, in\n"
-        "database tenancy_querybench of an embedded PostgreSQL.",
-    )
-    p.add_argument("--tenants", type=int, default=200, help="number of tenants (default 200)")
-    p.add_argument("--rows", type=int, default=1_000_000, help="rows over the shared tables (default 1000000)")
-    p.add_argument("--seed", type=int, default=42, help="sample seed (default 42)")
-    p.add_argument("--iterations", type=int, default=300, help="timed calls per query and side (default 300)")
-
-
-def run_querybench(args: argparse.Namespace) -> int:
-    run_benchmark(
-        args.dsn,
-        tenants=args.tenants,
-        rows=args.rows,
-        seed=args.seed,
-        iterations=args.iterations,
-    )
-    return 0

@@ -204,7 +204,9 @@ def describe_install(result: InstallResult) -> list[str]:
     r = result.routines
     lines = [
         head,
-        f"  ledger files applied: {', '.join(f.removeprefix('ledger/') for f in result.ledger_files)}",
+        # By name, not number: the numbers only order the files (some are unused).
+        f"  ledger: {len(result.ledger_files)} files applied in order "
+        f"({', '.join(Path(f).stem.split('_', 1)[-1] for f in result.ledger_files)})",
         f"  routines: {len(r.added)} added, {len(r.replaced)} replaced, {len(r.dropped)} dropped, "
         f"{r.unchanged} unchanged",
     ]

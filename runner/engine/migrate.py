@@ -182,7 +182,6 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
         mine = [r for r in rows if r["tenant_id"] == t]
         failure = next((r for r in mine if r["action"] == "failed"), None)
         if failure:
-            conn.execute("SELECT tenancy.record_failure(%s, %s)", (t, failure["error"]))
             result = TenantResult(
                 t,
                 "failed",
@@ -192,6 +191,7 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
                 detail=failure["error_detail"],
                 sqlstate=failure["error_code"],
             )
+            record_failure(conn, t, result)
         else:
             tables = [
                 TableResult(r["table_name"], r["state"], int(r["rows_copied"]),

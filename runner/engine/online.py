@@ -100,7 +100,8 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
     result = TenantResult(
         tenant_id,
         "syncing" if copied or not state or state[0] == "syncing" else "skipped",
-        rows=sum(t.rows for t in tables),
+        # The rows copied by this run: a re-run over a syncing tenant copies none.
+        rows=sum(t.rows for t, r in zip(tables, rows, strict=True) if r[4] == "copied"),
         seconds=time.monotonic() - started,
         tables=tables,
     )

@@ -3,7 +3,7 @@
 The reads themselves are SQL (sql/functions/federation_*.sql): each is one
 query over the tenant schemas listed in the registry. Here each wrapper passes
 its filters as bound parameters and returns a :class:`Rows`; ``tenancy
-federation <verb>`` prints it as a table or JSON.
+federation <verb>`` (runner/cli/federation.py) prints it as a table or JSON.
 
 Only members of the role ``tenancy_federation`` may call the functions; a
 permission error becomes :class:`FederationDenied` with the GRANT that fixes it.
@@ -11,8 +11,6 @@ permission error becomes :class:`FederationDenied` with the GRANT that fixes it.
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from runner.db import connect, resolve_dsn, typed_errors
+from runner.db import typed_errors
 from runner.errors import TenancyError
 
 SCHEMA = "tenancy_federation"
@@ -125,10 +123,6 @@ def public_jobs(
 # -- Output -------------------------------------------------------------------
 
 
-def to_json(result: Rows) -> str:
-    return json.dumps(result.rows, default=str, indent=2, ensure_ascii=False)
-
-
 def to_table(result: Rows) -> str:
     """A plain aligned text table (no markup, so hostile values print as they are)."""
     cells = [[_cell(r[c]) for c in result.columns] for r in result.rows]
@@ -148,86 +142,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value).replace("\n", "\\n")
-
-
-# -- CLI ----------------------------------------------------------------------
-
-
-def _limit(value: str) -> int:
-    n = int(value)
-    if not 1 <= n <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}, not {n}")
-    return n
-
-
-def add_federation_commands(
-    subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()
-) -> None:
-    """Add `federation {search,analytics,profile,user-tenants,jobs}` to the `tenancy` parser."""
-    fed = subparsers.add_parser(
-        "federation",
-        help="Cross-tenant reads (schema tenancy_federation; needs role tenancy_federation).",
-        description="Cross-tenant reads: one query over every tenant schema of the registry.\n"
-        "The connected role must be a member of tenancy_federation.",
-    )
-    verbs = fed.add_subparsers(dest="federation_command", required=True, metavar="VERB")
-
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = verbs.add_parser(
-            name, parents=list(parents), help=help_text, description=help_text
-        )
-        p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-        return p
-
-    tenant_help = "limit to this tenant id (repeatable; default: every tenant)"
-    s = verb("search", "Search graduates across tenants (name substring, year, course).")
-    s.add_argument("--name", help="case-insensitive substring of the name (%% and _ match literally)")
-    s.add_argument("--year", type=int, help="graduation year")
-    s.add_argument("--course", help="course code (exact) or substring of the course name")
-    s.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
-    s.add_argument("--limit", type=_limit, default=100, help=f"at most N rows, 1..{MAX_LIMIT} (default 100)")
-
-    a = verb("analytics", "Graduates, events and page views per tenant and in total.")
-    a.add_argument("--tenant", action="append", dest="tenants", metavar="ID", help=tenant_help)
-
-    p = verb("profile", "One graduate of one tenant, with its course.")
-    p.add_argument("--tenant", required=True, metavar="ID", help="tenant id")
-    p.add_argument("--graduate", required=True, type=int, metavar="N", help="graduate id in that tenant")
-
-    u = verb("user-tenants", "The tenants a central user can reach, and why.")
-    u.add_argument("--user", required=True, type=int, metavar="N", help="users.id")
-
-    j = verb("jobs", "Public active jobs of the hybrid jobs table.")
-    j.add_argument("--location", help="case-insensitive substring of the location")
-    j.add_argument("--type", dest="job_type", help="job type, e.g. full-time")
-    j.add_argument("--salary-min", type=int, help="jobs whose salary_max is at least this")
-    j.add_argument("--limit", type=_limit, default=100, help=f"at most N rows, 1..{MAX_LIMIT} (default 100)")
-
-
-def run_federation(args: argparse.Namespace) -> int:
-    """The `tenancy federation <verb>` command: query, then print a table or JSON."""
-    with connect(resolve_dsn(args.dsn)) as conn:
-        result = _dispatch(conn, args)
-    print(to_json(result) if args.json else to_table(result))
-    return 0
-
-
-def _dispatch(conn: psycopg.Connection[Any], args: argparse.Namespace) -> Rows:
-    verb = args.federation_command
-    if verb == "search":
-        return search_graduates(
-            conn, name=args.name, graduation_year=args.year, course=args.course,
-            tenants=args.tenants, limit=args.limit,
-        )
-    if verb == "analytics":
-        return analytics_summary(conn, tenants=args.tenants)
-    if verb == "profile":
-        return graduate_profile(conn, args.tenant, args.graduate)
-    if verb == "user-tenants":
-        return user_tenants(conn, args.user)
-    if verb == "jobs":
-        return public_jobs(
-            conn, location=args.location, job_type=args.job_type, salary_min=args.salary_min,
-            limit=args.limit,
-        )
-    raise AssertionError(f"unhandled federation verb {verb}")

@@ -77,7 +77,7 @@ def _check_wheel(wheel: Path) -> None:
         if p.is_file() and p.suffix in (".sql", ".j2", ".toml")
     }
     assert in_repo <= shipped, sorted(in_repo - shipped)
-    assert "runner/cli.py" in names and "runner/py.typed" in names
+    assert "runner/cli/__init__.py" in names and "runner/py.typed" in names
 
 
 def test_wheel_from_the_sdist_carries_the_sql_and_the_example_manifest(installed: Installed) -> None:

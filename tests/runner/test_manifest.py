@@ -9,6 +9,7 @@ import pytest
 
 from runner.errors import ManifestError
 from runner.manifest import load_manifest, parse_manifest
+from tests.runner.cli.tenancy import refused, tenancy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -121,3 +122,30 @@ def test_hostile_tenant_ids_are_refused(tenant_id: str) -> None:
     m = parse_manifest(_doc())
     with pytest.raises(ManifestError):
         m.schema_for(tenant_id)
+
+
+# -- Where the manifest is: --manifest, else $TENANCY_MANIFEST, else ./tenancy.toml ----------
+
+
+def test_the_manifest_comes_from_tenancy_manifest_when_no_flag_names_it(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "work"
+    elsewhere.mkdir()
+    # No ./tenancy.toml here: $TENANCY_MANIFEST is read (the refusal after it is the database's).
+    out = tenancy("render", "--dsn", "host=/nonexistent-socket-dir", cwd=elsewhere,
+                  env={"TENANCY_MANIFEST": str(REPO / "tenancy.toml")})
+    assert refused(out) and "cannot connect to the database" in out.stderr, out.stderr
+    # Nowhere to be found: the error lists every place looked at.
+    out = tenancy("render", "--dsn", "host=/nonexistent-socket-dir", cwd=elsewhere)
+    assert refused(out) and "manifest not found" in out.stderr
+    assert "--manifest (not set)" in out.stderr and "$TENANCY_MANIFEST (not set)" in out.stderr
+    assert f"the current directory: {elsewhere / 'tenancy.toml'} (not found)" in out.stderr
+    out = tenancy("render", cwd=elsewhere, env={"TENANCY_MANIFEST": str(tmp_path / "gone.toml")})
+    assert refused(out) and f"$TENANCY_MANIFEST: {tmp_path / 'gone.toml'} (not found)" in out.stderr
+    # `tenancy init` writes where the other verbs will look.
+    out = tenancy("init", cwd=elsewhere, env={"TENANCY_MANIFEST": str(tmp_path / "mine.toml")})
+    assert out.returncode == 0 and (tmp_path / "mine.toml").is_file()
+
+
+def test_a_manifest_that_is_a_directory_is_refused_with_a_hint(tmp_path: Path) -> None:
+    out = tenancy("migrate", "--manifest", str(tmp_path))
+    assert refused(out) and "is a directory" in out.stderr, out.stderr

@@ -256,7 +256,7 @@ def test_the_online_flow_runs_as_a_migrator_login(
         assert _sums(admin, columns, tenants, "tenant") == before
         assert _sums(admin, columns, tenants, "shared") == before
 
-        code, out, err = cli("contract", "--archive", "alumate_archive", manifest_flag=False)
+        code, out, err = cli("contract", "--archive", "alumate_archive", "--yes", manifest_flag=False)
         assert code == 0, out + err
         assert out.count("moved to alumate_archive") == len(manifest.move)
         assert set(_states_seen_by_both(capsys, dsn, admin).values()) == {"contracted"}
@@ -356,7 +356,7 @@ def test_contract_runs_as_the_owner_of_the_shared_tables(
             assert "tenancy install" in err and snapshot(admin) == unchanged
             admin.execute(sql.SQL("ALTER TABLE public.brand_fonts OWNER TO {}").format(sql.Identifier(app_owner)))
             admin.execute(sql.SQL("CREATE SCHEMA kept AUTHORIZATION {}").format(sql.Identifier(app_owner)))
-        assert main(["contract", "--archive", "kept", *dsn]) == 0
+        assert main(["contract", "--archive", "kept", "--yes", *dsn]) == 0
         with sample_db.connect() as admin:
             moved = admin.execute(
                 "SELECT count(*), count(*) FILTER (WHERE c.relowner = %s::regrole) FROM pg_class AS c "

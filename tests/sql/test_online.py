@@ -367,7 +367,7 @@ def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsy
     assert "copied back" in capsys.readouterr().out
     assert main(["migrate", "--online", "--tenant", first, *dsn]) == 0
     assert main(["cutover", "--tenant", first, *dsn]) == 0
-    assert main(["contract", "--archive", "alumate_archive", "--dsn", db.dsn]) == 0
+    assert main(["contract", "--archive", "alumate_archive", "--yes", "--dsn", db.dsn]) == 0
     assert "moved to alumate_archive" in capsys.readouterr().out
 
 

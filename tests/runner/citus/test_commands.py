@@ -17,7 +17,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.mark.parametrize(
     "argv",
-    [["distribute", "--make-reference", "users"], ["placement"], ["move", "--tenant", "x", "--to", "h:5432"]],
+    [
+        ["distribute", "--make-reference", "users", "--manifest", str(REPO / "tenancy.toml")],
+        ["placement"],
+        ["move", "--tenant", "x", "--to", "h:5432", "--manifest", str(REPO / "tenancy.toml")],
+    ],
 )
 def test_citus_verbs_refuse_without_citus(
     sample_db: Database, argv: list[str], capsys: pytest.CaptureFixture[str]
@@ -27,7 +31,7 @@ def test_citus_verbs_refuse_without_citus(
         # Without the citus extension, install leaves the Citus functions out.
         assert conn.execute("SELECT to_regprocedure('tenancy.citus_require()')").fetchone() == (None,)
         before = snapshot(conn)
-    assert main([*argv, "--dsn", sample_db.dsn, "--manifest", str(REPO / "tenancy.toml")]) == 2
+    assert main([*argv, "--dsn", sample_db.dsn]) == 2
     err = capsys.readouterr().err
     assert "FAILED:" in err and "no citus extension" in err and "coordinator" in err
     with sample_db.connect() as conn:

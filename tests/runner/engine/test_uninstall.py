@@ -166,7 +166,7 @@ def test_cli_uninstall_fails_with_a_hint(
     assert main(["uninstall", "--dsn", db.dsn, "--manifest", str(manifest_path)]) == 2
     err = capsys.readouterr().err
     assert "FAILED:" in err and "hint:" in err and "--force" in err
-    assert main(["uninstall", "--force", "--dsn", db.dsn, "--manifest", str(manifest_path)]) == 0
+    assert main(["uninstall", "--force", "--yes", "--dsn", db.dsn, "--manifest", str(manifest_path)]) == 0
     out = capsys.readouterr().out
     assert "uninstalled: schemas tenancy, tenancy_federation; roles " in out
 

@@ -63,7 +63,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_search_json_as_federation_member(fed: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "federation", "search", "--dsn", fed["member"], "--year", "2023", "--limit", "500", "--json")
     assert code == 0
-    rows = json.loads(out)
+    doc = json.loads(out)
+    assert doc["command"] == "federation search" and doc["function"] == "search_graduates"
+    rows = doc["rows"]
     assert rows and all(r["graduation_year"] == 2023 for r in rows)
     assert {r["tenant_id"] for r in rows} == set(fed["ids"].split(","))
     assert all(r["tenant_name"].startswith("University") for r in rows)
@@ -79,19 +81,19 @@ def test_search_table_with_hostile_name(fed: dict[str, str], capsys: pytest.Capt
 def test_every_verb_prints(fed: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     dsn = ["--dsn", fed["member"]]
     code, out, _ = run(capsys, "federation", "analytics", *dsn, "--json")
-    rows = json.loads(out)
+    rows = json.loads(out)["rows"]
     assert code == 0 and rows[-1]["scope"] == "total" and len(rows) == 5
     assert rows[-1]["graduates"] == sum(r["graduates"] for r in rows[:-1]) > 0
 
     code, out, _ = run(capsys, "federation", "profile", *dsn, "--tenant", fed["tenant"], "--graduate", "1", "--json")
-    [profile] = json.loads(out)
+    [profile] = json.loads(out)["rows"]
     assert code == 0 and profile["tenant_id"] == fed["tenant"] and profile["graduate_id"] == 1
 
     code, out, _ = run(capsys, "federation", "user-tenants", *dsn, "--user", "1")
     assert code == 0 and "super-admin" in out and out.strip().endswith("(4 rows)")
 
     code, out, _ = run(capsys, "federation", "jobs", *dsn, "--type", "full-time", "--salary-min", "50000", "--json")
-    jobs = json.loads(out)
+    jobs = json.loads(out)["rows"]
     assert code == 0 and jobs
     assert all(j["job_type"] == "full-time" and j["salary_max"] >= 50000 for j in jobs)
 
