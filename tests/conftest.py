@@ -193,6 +193,17 @@ def manifest() -> Any:
 
 
 @pytest.fixture
+def installed_db(sample_db: Database, manifest: Any) -> Iterator[Database]:
+    """The sample with schema tenancy installed, no tenant provisioned yet (what a CLI run as an
+    administrator starts from: it provisions the tenants it migrates)."""
+    from runner.engine.install import install
+
+    with sample_db.connect() as conn:
+        install(conn, manifest)
+    yield sample_db
+
+
+@pytest.fixture
 def db(sample_db: Database, manifest: Any) -> Iterator[Database]:
     """The sample with schema tenancy installed and every tenant provisioned (the
     administrator's two steps; the migration functions then run as the engine)."""
