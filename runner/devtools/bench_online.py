@@ -1,87 +1,74 @@
-"""`tenancy bench-online`: proof that an online migration loses no acknowledged write.
+"""`tenancy bench-online`: proof that an online migration loses no acknowledged write and
+that an application not yet switched is told so by every statement.
 
-One run builds the sample in a fresh database, installs tenancy, provisions
-every tenant, then starts a writer: several connections, each owning a share
-of the tenants (so the last acknowledged write of a row is known), inserting,
-updating and deleting random rows of every moved table. Every write is
-`... RETURNING` the row as stored, and only what the server acknowledged is
-recorded. While it writes, in this order:
+One run builds the sample in a fresh database, installs tenancy, provisions every
+tenant, then starts an application (runner/devtools/appload.py: its own login, not a
+superuser, several connections reading and writing random rows of every moved table,
+routing by the ledger and switching a tenant on TY050). While it runs, in this order:
 
-1. baseline and idle, alternating: the capture triggers disabled (no capture
-   at all), then on with no tenant in flight (what every other tenant pays);
-2. ``migrate --online`` of half the tenants, then a stretch where the writes
-   to those (in flight, logged) and to the others (idle) are timed side by
-   side. Each half is timed against itself (tenants differ in size):
-   ``capture_write_overhead`` = [first half in flight / first half at
-   baseline] / [second half idle / second half at baseline] x [idle /
-   baseline], every ratio from phases run side by side or alternating, so the
-   drift of a shared machine cancels out;
+1. three settings alternate, so the drift of a shared machine cancels out: no tool
+   (capture triggers disabled, no guard), capture only (``idle``: no tenant in
+   flight), capture and the guard of the shared tables (``guarded``, what every
+   tenant not in flight pays from the first cutover to contract);
+2. ``migrate --online`` of half the tenants, then a stretch where the statements on
+   those (in flight, logged) and on the others are timed side by side, each half
+   against itself in ``guarded`` (tenants differ in size);
 3. ``migrate --online`` of the other half;
-4. cutover: ``--all`` (one call for every tenant) or ``per-tenant`` (one call
-   each, writes going on in between). A write refused by the fence (TY050)
-   is counted and the writer switches that tenant to its schema, as the
-   application does;
-5. a last stretch of writes to the tenant schemas.
+4. cutover: ``--all`` (one call for every tenant) or ``per-tenant`` (one call each,
+   statements going on in between). After each call, every statement shape is tried
+   on each cut-over tenant's shared rows (appload.probe_cut_over_tenant);
+5. a last stretch in the tenant schemas; then the application stops, the rows kept
+   in the shared tables are counted and ``contract`` drops them.
 
-Then the writer stops and its acknowledged state is compared, row by row, with
-the tenant tables. The last line printed is one JSON object.
+Then the application's acknowledged state is compared, row by row, with the tenant
+tables. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import statistics
-import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from runner.devtools import embedded
+from runner.devtools.appload import (
+    Application,
+    TableRecipe,
+    application_login,
+    initial_state,
+    probe_cut_over_tenant,
+    table_recipes,
+)
 from runner.devtools.sample import build_sample
 from runner.engine.install import install
-from runner.engine.online import cutover_tenants, migrate_online
+from runner.engine.online import contract, cutover_tenants, migrate_online
 from runner.errors import TenancyError
-from runner.manifest import load_manifest
+from runner.manifest import Manifest, load_manifest
 from runner.resources import EXAMPLE_MANIFEST
 
 BENCH_DATABASE = "tenancy_bench_online"
+APP_LOGIN = "tenancy_bench_app"
 PHASE_SECONDS = 3.0
-ROUNDS = 3
-WRITERS = 4
+ROUNDS = 6
+# What each alternating setting turns on: (capture triggers, guard).
+SETTINGS = {"baseline": (False, False), "idle": (True, False), "guarded": (True, True)}
 Out = Callable[[str], None]
-Row = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class TableRecipe:
-    """How the writer writes one moved table: columns kept in the tenant table, the
-    column an update changes, and the unique text columns an insert must vary."""
-
-    name: str
-    columns: tuple[str, ...]  # tenant-table columns, id first
-    insert_columns: tuple[str, ...]  # columns an insert copies (no id, no generated ones)
-    unique_text: frozenset[str]
-    update_column: str
-    insertable: bool
 
 
 @dataclass
-class Writer:
-    """One connection's share of the tenants and what the server acknowledged for them."""
+class Cutovers:
+    """What phase 4 saw: each fence's length, the failed cutovers, the probes' answers."""
 
-    tenants: list[str]
-    state: dict[tuple[str, str], dict[Any, Row]]
-    in_schema: set[str] = field(default_factory=set)
-    acknowledged: int = 0
-    refused_after_cutover: int = 0
-    errors: int = 0
-    latencies: dict[str, list[float]] = field(default_factory=dict)
+    fence_ms: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    probes: Counter[str] = field(default_factory=Counter)
 
 
 def run_bench_online(
@@ -93,7 +80,8 @@ def run_bench_online(
     variant: str = "per-tenant",
     out: Out = print,
 ) -> dict[str, object]:
-    """Build, write, migrate online, cut over, compare; print the summary ending in one JSON line."""
+    """Build, run the application, migrate online, cut over, contract, compare; print the
+    summary ending in one JSON line."""
     if variant not in ("all", "per-tenant"):
         raise TenancyError(f"unknown cutover variant {variant!r}", hint="Use --cutover all or --cutover per-tenant.")
     if dsn is not None:
@@ -109,155 +97,186 @@ def _embedded_database(out: Out) -> Iterator[str]:
     yield embedded.fresh_database(embedded.start(pgdata), BENCH_DATABASE)
 
 
-def _recipes(conn: psycopg.Connection, schema: str, tables: list[str], tenant_key: str) -> list[TableRecipe]:
-    recipes = []
-    for table in tables:
-        cols = conn.execute(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', a.attnotnull "
-            "FROM pg_attribute AS a WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum",
-            (f"{schema}.{table}",),
-        ).fetchall()
-        constrained = {
-            r[0]
-            for r in conn.execute(
-                "SELECT a.attname FROM pg_constraint AS c JOIN pg_attribute AS a "
-                "ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) WHERE c.conrelid = %s::regclass",
-                (f"{schema}.{table}",),
-            ).fetchall()
-        }
-        unique_cols = [
-            set(r[0])
-            for r in conn.execute(
-                "SELECT array_agg(a.attname::text) FROM pg_index AS i JOIN pg_attribute AS a "
-                "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-                "WHERE i.indrelid = %s::regclass AND i.indisunique AND NOT i.indisprimary GROUP BY i.indexrelid",
-                (f"{schema}.{table}",),
-            ).fetchall()
-        ]
-        types = {c[0]: c[1] for c in cols}
-        varying = {c for u in unique_cols for c in u if c != tenant_key}
-        text_types = ("text", "character varying")
-        insertable = all(types[c].startswith(text_types) for c in varying)
-        update = next(
-            c[0] for c in cols if c[1].startswith("timestamp") and not c[3] and c[0] not in constrained
-        )
-        kept = tuple(c[0] for c in cols if c[0] != tenant_key)
-        recipes.append(
-            TableRecipe(
-                name=table,
-                columns=kept,
-                insert_columns=tuple(c[0] for c in cols if c[0] != "id" and not c[2]),
-                unique_text=frozenset(varying),
-                update_column=update,
-                insertable=insertable,
-            )
-        )
-    return recipes
+def _bench(dsn: str, *, tenants: int, rows: int, seed: int, variant: str, out: Out) -> dict[str, object]:
+    manifest = load_manifest(EXAMPLE_MANIFEST)
+    started = time.monotonic()
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        version = admin.info.parameter_status("server_version") or "?"
+        out(f"PostgreSQL {version}; {tenants} tenants, {rows} rows, seed {seed}, cutover {variant}")
+        ids = _prepare(admin, manifest, tenants=tenants, rows=rows, seed=seed, out=out)
+        recipes = table_recipes(admin, manifest)
+        half = ids[: len(ids) // 2]
+        groups = {t: "first" if t in half else "second" for t in ids}
+        state = initial_state(admin, manifest, recipes, ids)
+        with application_login(admin, manifest, ids, APP_LOGIN) as app_dsn:
+            with Application(app_dsn, manifest, recipes, state, seed=seed, groups=groups) as app:
+                _alternate(admin, app, manifest)
+                _migrate_in_halves(dsn, app, [half, ids[len(half) :]], out)
+                cut = _cut_over(dsn, admin, app, recipes, ids, variant, out)
+                app.phase = "after"
+                time.sleep(PHASE_SECONDS)
+            if app.failures:
+                raise app.failures[0]
+            kept = _shared_rows(admin, manifest, recipes)
+            out("contract, the application stopped")
+            dropped = len(contract(dsn, None))
+            compared = app.compare(admin)
+    result = {
+        "tenants": tenants,
+        "rows": rows,
+        "cutover_variant": variant,
+        "server_version": version,
+        **_writes(app, cut.probes),
+        **compared,
+        "shared_rows_kept_until_contract": kept,
+        "shared_tables_contracted": dropped,
+        "cutover_failures": cut.failures,
+        "cutover_block_ms_p50": _percentile(cut.fence_ms, 0.5),
+        "cutover_block_ms_p99": _percentile(cut.fence_ms, 0.99),
+        **_latencies(app),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    out(
+        f"{result['writes_acknowledged']} writes acknowledged; lost {result['rows_lost']}, duplicated "
+        f"{result['rows_duplicated']}, mismatched {result['rows_mismatched']} of {result['rows_compared']} rows; "
+        f"silently ignored {result['writes_silently_ignored']}, wrong error first {result['wrong_error_first']}; "
+        f"fence p99 {result['cutover_block_ms_p99']} ms; overhead not in flight: capture "
+        f"{result['capture_write_overhead_not_in_flight']}, guard {result['guard_write_overhead_not_in_flight']}"
+    )
+    out(json.dumps(result))
+    return result
 
 
-class Workload:
-    """The writer threads and the phase their latencies are counted in."""
+def _prepare(admin: psycopg.Connection, manifest: Manifest, *, tenants: int, rows: int, seed: int,
+             out: Out) -> list[str]:
+    """The sample, installed, every tenant provisioned; the capture triggers off (phase 1
+    turns them on). Returns the tenant ids."""
+    summary = build_sample(admin, tenants=tenants, rows=rows, seed=seed, progress=lambda m: out(f"  {m}"))
+    install(admin, manifest)
+    for t in summary.tenants:
+        admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
+    _set(admin, manifest, capture=False, guard=False)
+    # The load's aftermath (autovacuum, dirty buffers) would weigh on the first phases only.
+    admin.execute("VACUUM ANALYZE")
+    admin.execute("CHECKPOINT")
+    return list(summary.tenants)
 
-    def __init__(self, dsn: str, recipes: list[TableRecipe], writers: list[Writer], schema_of: Callable[[str], str],
-                 central: str, tenant_key: str, seed: int, first_half: set[str]) -> None:
-        self.dsn, self.recipes, self.writers = dsn, recipes, writers
-        self.schema_of, self.central, self.tenant_key = schema_of, central, tenant_key
-        self.phase = "baseline"
-        self.first_half = first_half
-        self.stop = threading.Event()
-        self.seed = seed
-        self.threads = [threading.Thread(target=self._run, args=(w, i), daemon=True) for i, w in enumerate(writers)]
 
-    def __enter__(self) -> Workload:
-        for t in self.threads:
-            t.start()
-        return self
+def _set(admin: psycopg.Connection, manifest: Manifest, *, capture: bool, guard: bool) -> None:
+    """Turn the capture triggers and the guard of the shared tables on or off."""
+    action = sql.SQL("ENABLE" if capture else "DISABLE")
+    for table in manifest.move:
+        ident = sql.Identifier(manifest.central_schema, table)
+        admin.execute(sql.SQL("ALTER TABLE {} {} TRIGGER tenancy_capture").format(ident, action))
+    if guard:
+        admin.execute("SELECT * FROM tenancy.guard_shared_tables()").fetchall()
+    else:
+        admin.execute("SELECT * FROM tenancy.shared_guard(false)").fetchall()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join()
 
-    def _run(self, w: Writer, index: int) -> None:
-        rnd = random.Random(self.seed * 1000 + index)
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '10s'")
-            # Without waiting for the WAL flush at each commit, a write's latency is
-            # the statement's own work, where the capture trigger's cost shows.
-            conn.execute("SET synchronous_commit = off")
-            while not self.stop.is_set():
-                tenant = rnd.choice(w.tenants)
-                recipe = rnd.choice(self.recipes)
-                rows = w.state[(tenant, recipe.name)]
-                if not rows:
+def _alternate(admin: psycopg.Connection, app: Application, manifest: Manifest) -> None:
+    """Phase 1: the settings in turn, ROUNDS times; ends guarded (as migrate --online leaves it)."""
+    for round_ in range(ROUNDS):
+        for phase, (capture, guard) in SETTINGS.items():
+            app.phase = "switching"  # statements that wait for the switch's locks are not counted
+            _set(admin, manifest, capture=capture, guard=guard)
+            app.phase = f"{phase}.{round_}"
+            time.sleep(PHASE_SECONDS / ROUNDS)
+
+
+def _migrate_in_halves(dsn: str, app: Application, halves: list[list[str]], out: Out) -> None:
+    """Phases 2 and 3: migrate --online of each half, then a stretch (mixed, then in flight)."""
+    for group, then in zip(halves, ("mixed", "in_flight"), strict=True):
+        app.phase = "migrate"
+        out(f"migrate --online of {len(group)} tenants, the application going on")
+        failed = [r for r in migrate_online(dsn, group) if not r.ok]
+        if failed:
+            raise TenancyError(f"migrate --online failed for {failed[0].tenant_id}: {failed[0].error}",
+                               hint=failed[0].hint)
+        app.phase = then
+        time.sleep(PHASE_SECONDS)
+
+
+def _cut_over(dsn: str, admin: psycopg.Connection, app: Application, recipes: list[TableRecipe], ids: list[str],
+              variant: str, out: Out) -> Cutovers:
+    """Phase 4: the cutovers, each followed by the probes of the tenants it cut over."""
+    app.phase = "cutover"
+    out(f"cutover ({variant}), the application going on")
+    cut = Cutovers()
+    with psycopg.connect(app.dsn, autocommit=True) as probe:
+        for batch in [ids] if variant == "all" else [[t] for t in ids]:
+            results = cutover_tenants(dsn, batch)
+            returned = time.perf_counter()
+            for res in results:
+                if not res.ok:
+                    cut.failures.append(f"{res.tenant_id}: {res.error}")
                     continue
-                op = rnd.choices(("update", "insert", "delete"), (6, 3, 1))[0]
-                if op == "insert" and not recipe.insertable:
-                    op = "update"
-                key = rnd.choice(list(rows))
-                # Timed per phase and per half of the tenants (tenants differ in size).
-                phase = f"{self.phase}:{'first' if tenant in self.first_half else 'second'}"
-                started = time.perf_counter()
-                try:
-                    result = conn.execute(self._statement(w, tenant, recipe, op), self._params(w, tenant, op, key, rnd))
-                    returned = result.fetchone()
-                except psycopg.Error as e:
-                    if e.sqlstate == "TY050":
-                        w.refused_after_cutover += 1
-                        w.in_schema.add(tenant)  # the application's switch
-                    else:
-                        w.errors += 1
-                    continue
-                w.latencies.setdefault(phase, []).append(time.perf_counter() - started)
-                if returned is None:
-                    continue
-                w.acknowledged += 1
-                if op == "delete":
-                    rows.pop(key, None)
-                else:
-                    rows[returned[0]] = tuple(returned)
-
-    def _statement(self, w: Writer, tenant: str, r: TableRecipe, op: str) -> sql.Composed:
-        shared = tenant not in w.in_schema
-        target = (
-            sql.Identifier(self.central, r.name) if shared else sql.Identifier(self.schema_of(tenant), r.name)
-        )
-        returning = sql.SQL(", ").join(sql.Identifier(c) for c in r.columns)
-        where = sql.SQL("id = %(id)s") + (
-            sql.SQL(" AND {} = %(tenant)s").format(sql.Identifier(self.tenant_key)) if shared else sql.SQL("")
-        )
-        if op == "update":
-            return sql.SQL("UPDATE {t} SET {c} = %(stamp)s WHERE {w} RETURNING {r}").format(
-                t=target, c=sql.Identifier(r.update_column), w=where, r=returning
-            )
-        if op == "delete":
-            return sql.SQL("DELETE FROM {t} WHERE {w} RETURNING {r}").format(t=target, w=where, r=returning)
-        cols = [c for c in r.insert_columns if shared or c != self.tenant_key]
-        exprs = [
-            sql.SQL("{} || %(suffix)s").format(sql.Identifier(c)) if c in r.unique_text else sql.Identifier(c)
-            for c in cols
-        ]
-        return sql.SQL("INSERT INTO {t} ({c}) SELECT {e} FROM {t} WHERE {w} RETURNING {r}").format(
-            t=target,
-            c=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
-            e=sql.SQL(", ").join(exprs),
-            w=where,
-            r=returning,
-        )
-
-    @staticmethod
-    def _params(w: Writer, tenant: str, op: str, key: Any, rnd: random.Random) -> dict[str, Any]:
-        return {
-            "id": key,
-            "tenant": tenant,
-            "stamp": f"2030-01-01 00:00:00.{rnd.randrange(1_000_000):06d}",
-            "suffix": f"-{rnd.randrange(16**8):08x}",
-        }
+                app.cut_over_at[res.tenant_id] = returned
+                if res.checks and res.checks[0].get("fence_ms") is not None:
+                    cut.fence_ms.append(float(res.checks[0]["fence_ms"]))
+                cut.probes += probe_cut_over_tenant(probe, admin, app.manifest, recipes, res.tenant_id)
+            if variant == "per-tenant":
+                time.sleep(PHASE_SECONDS / len(ids))
+    return cut
 
 
-def _median_ms(values: list[float]) -> float | None:
-    return round(statistics.median(values) * 1000, 3) if values else None
+def _shared_rows(admin: psycopg.Connection, manifest: Manifest, recipes: list[TableRecipe]) -> int:
+    total = 0
+    for r in recipes:
+        row = admin.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(manifest.central_schema, r.name))
+        ).fetchone()
+        total += int(row[0]) if row else 0
+    return total
+
+
+def _writes(app: Application, tried: Counter[str]) -> dict[str, object]:
+    """What the application was told: acknowledged, refused with TY050, silently ignored,
+    another error first (its own statements and the probes)."""
+    return {
+        "writes_acknowledged": app.total("acknowledged"),
+        "writes_refused_after_cutover": app.total("refused_after_cutover"),
+        "writes_silently_ignored": app.total("silently_ignored") + tried["silently_ignored"],
+        "wrong_error_first": app.total("wrong_error_first") + tried["wrong_error_first"],
+        "probes": sum(tried.values()),
+        "probes_refused": tried["refused"],
+        "reads_mismatched": app.total("reads_mismatched"),
+        "errors_other": dict(app.errors()),
+    }
+
+
+def _alternating(app: Application, phase: str, against: str) -> float | None:
+    """The median over the rounds of phase 1 of median(phase) / median(against) in that
+    round: the two ran a moment apart, so the machine's drift cancels out."""
+    ratios = [
+        statistics.median(app.latencies(f"{phase}.{r}")) / statistics.median(app.latencies(f"{against}.{r}"))
+        for r in range(ROUNDS)
+        if app.latencies(f"{phase}.{r}") and app.latencies(f"{against}.{r}")
+    ]
+    return round(statistics.median(ratios), 3) if ratios else None
+
+
+def _latencies(app: Application) -> dict[str, object]:
+    """Median latency per phase and the overheads, each from phases run side by side or
+    alternating: not in flight, capture (idle / baseline) and guard (guarded / idle); in
+    flight, [first half mixed / first half guarded] / [second half mixed / second half
+    guarded] x guarded / baseline."""
+    m = app.medians_ms()
+    in_flight = None
+    parts = [m.get(k) for k in ("mixed:first", "guarded:first", "mixed:second", "guarded:second")]
+    not_in_flight = _alternating(app, "guarded", "baseline")
+    if all(parts) and not_in_flight:
+        a, a0, b, b0 = (float(x) for x in parts)  # type: ignore[arg-type]
+        in_flight = round((a / a0) / (b / b0) * not_in_flight, 3)
+    during = app.latencies("cutover")
+    return {
+        "write_ms_median": m,
+        "write_ms_max_during_cutover": round(max(during) * 1000, 1) if during else None,
+        "capture_write_overhead": in_flight,
+        "capture_write_overhead_not_in_flight": _alternating(app, "idle", "baseline"),
+        "guard_write_overhead_not_in_flight": _alternating(app, "guarded", "idle"),
+        "tool_overhead_not_in_flight": not_in_flight,
+    }
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -265,147 +284,3 @@ def _percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-
-def _bench(dsn: str, *, tenants: int, rows: int, seed: int, variant: str, out: Out) -> dict[str, object]:
-    manifest = load_manifest(EXAMPLE_MANIFEST)
-    started = time.monotonic()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        version = conn.info.parameter_status("server_version") or "?"
-        out(f"PostgreSQL {version}; {tenants} tenants, {rows} rows, seed {seed}, cutover {variant}")
-        summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed, progress=lambda m: out(f"  {m}"))
-        install(conn, manifest)
-        for t in summary.tenants:
-            conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
-        recipes = _recipes(conn, manifest.central_schema, list(manifest.move), manifest.tenant_key)
-        # What the writer starts from: every row of every moved table, by tenant.
-        state: dict[tuple[str, str], dict[Any, Row]] = {(t, r.name): {} for t in summary.tenants for r in recipes}
-        for rec in recipes:
-            q = sql.SQL("SELECT {k}, {c} FROM {t}").format(
-                k=sql.Identifier(manifest.tenant_key),
-                c=sql.SQL(", ").join(sql.Identifier(c) for c in rec.columns),
-                t=sql.Identifier(manifest.central_schema, rec.name),
-            )
-            for row in conn.execute(q):
-                state[(row[0], rec.name)][row[1]] = tuple(row[1:])
-        tables = [sql.Identifier(manifest.central_schema, rec.name) for rec in recipes]
-        for ident in tables:
-            conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER tenancy_capture").format(ident))
-        # The load's aftermath (autovacuum, dirty buffers) would weigh on the first phases only.
-        conn.execute("VACUUM ANALYZE")
-        conn.execute("CHECKPOINT")
-    writers = [
-        Writer(
-            tenants=summary.tenants[i::WRITERS],
-            state={k: v for k, v in state.items() if k[0] in summary.tenants[i::WRITERS]},
-        )
-        for i in range(min(WRITERS, len(summary.tenants)))
-    ]
-    fence_ms: list[float] = []
-    cutover_failures: list[str] = []
-    half = summary.tenants[: len(summary.tenants) // 2]
-    with Workload(
-        dsn, recipes, writers, manifest.schema_for, manifest.central_schema, manifest.tenant_key, seed, set(half)
-    ) as load:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for round_ in range(ROUNDS):
-                for phase, action in (("baseline", "DISABLE"), ("idle", "ENABLE")):
-                    if round_ or phase == "idle":
-                        for ident in tables:
-                            conn.execute(
-                                sql.SQL("ALTER TABLE {} {} TRIGGER tenancy_capture").format(ident, sql.SQL(action))
-                            )
-                    load.phase = phase
-                    time.sleep(PHASE_SECONDS / ROUNDS)
-        for group, then in ((half, "mixed"), (summary.tenants[len(half) :], "in_flight")):
-            load.phase = "migrate"
-            out(f"migrate --online of {len(group)} tenants, writes going on")
-            migrated = migrate_online(dsn, group)
-            failed = [r for r in migrated if not r.ok]
-            if failed:
-                raise TenancyError(
-                    f"migrate --online failed for {failed[0].tenant_id}: {failed[0].error}", hint=failed[0].hint
-                )
-            load.phase = then
-            time.sleep(PHASE_SECONDS)
-        load.phase = "cutover"
-        out(f"cutover ({variant}), writes going on")
-        if variant == "all":
-            results = cutover_tenants(dsn, summary.tenants)
-        else:
-            results = []
-            for t in summary.tenants:
-                results += cutover_tenants(dsn, [t])
-                time.sleep(PHASE_SECONDS / len(summary.tenants))
-        for res in results:
-            if res.ok and res.checks and res.checks[0].get("fence_ms") is not None:
-                fence_ms.append(float(res.checks[0]["fence_ms"]))
-            elif not res.ok:
-                cutover_failures.append(f"{res.tenant_id}: {res.error}")
-        load.phase = "after"
-        time.sleep(PHASE_SECONDS)
-    lost = duplicated = mismatched = compared = 0
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for w in writers:
-            for (tenant, table), expected in w.state.items():
-                recipe = next(r for r in recipes if r.name == table)
-                q = sql.SQL("SELECT {c} FROM {t}").format(
-                    c=sql.SQL(", ").join(sql.Identifier(c) for c in recipe.columns),
-                    t=sql.Identifier(manifest.schema_for(tenant), table),
-                )
-                actual = {row[0]: tuple(row) for row in conn.execute(q)}
-                compared += len(actual)
-                lost += sum(1 for k in expected if k not in actual)
-                duplicated += sum(1 for k in actual if k not in expected)
-                mismatched += sum(1 for k, v in expected.items() if k in actual and actual[k] != v)
-        left = sum(
-            conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(manifest.central_schema, r.name))
-            ).fetchone()[0]  # type: ignore[index]
-            for r in recipes
-        )
-    lat: dict[str, list[float]] = {}
-    for w in writers:
-        for key, values in w.latencies.items():
-            phase = key.split(":")[0]
-            lat.setdefault(key, []).extend(values)
-            lat.setdefault(phase, []).extend(values)
-    m = {k: _median_ms(v) for k, v in lat.items()}
-    base, idle = m.get("baseline"), m.get("idle")
-    parts = [m.get(k) for k in ("mixed:first", "baseline:first", "mixed:second", "baseline:second")]
-    overhead = not_in_flight = None
-    if base and idle:
-        not_in_flight = round(idle / base, 3)
-        if all(parts):
-            a, a0, b, b0 = (float(x) for x in parts)  # type: ignore[arg-type]
-            overhead = round((a / a0) / (b / b0) * not_in_flight, 3)
-    result: dict[str, object] = {
-        "tenants": tenants,
-        "rows": rows,
-        "cutover_variant": variant,
-        "server_version": version,
-        "writes_acknowledged": sum(w.acknowledged for w in writers),
-        "writes_failed_other": sum(w.errors for w in writers),
-        "rows_compared": compared,
-        "rows_lost": lost,
-        "rows_duplicated": duplicated,
-        "rows_mismatched": mismatched,
-        "shared_rows_left": left,
-        "writes_refused_after_cutover": sum(w.refused_after_cutover for w in writers),
-        "cutover_failures": cutover_failures,
-        "cutover_block_ms_p50": _percentile(fence_ms, 0.5),
-        "cutover_block_ms_p99": _percentile(fence_ms, 0.99),
-        "write_ms_median": {k: m[k] for k in sorted(m)},
-        "write_ms_max_during_cutover": round(max(lat.get("cutover", [0.0])) * 1000, 1),
-        "capture_write_overhead": overhead,
-        "capture_write_overhead_not_in_flight": not_in_flight,
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    out(
-        f"{result['writes_acknowledged']} writes acknowledged; lost {lost}, duplicated {duplicated}, "
-        f"mismatched {mismatched} of {compared} rows; fence p99 {result['cutover_block_ms_p99']} ms; "
-        f"capture overhead {result['capture_write_overhead']} (in flight), "
-        f"{result['capture_write_overhead_not_in_flight']} (not in flight)"
-    )
-    out(json.dumps(result))
-    return result

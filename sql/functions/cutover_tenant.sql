@@ -72,7 +72,7 @@ BEGIN
         );
         EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__link') USING v_schema;
         EXECUTE format('SELECT tenancy.%I()', v_table.fn_prefix || '__sequence_floors') INTO v_floors;
-        PERFORM tenancy.reset_sequences(v_schema, v_table.table_name, v_floors);
+        PERFORM tenancy.reset_sequences(v_schema, v_table.table_name, v_floors, true);
         UPDATE tenancy.ledger AS l
         SET state = 'done', rows_copied = v_dst_rows, cutover_checksum = v_dst_sum, finished_at = clock_timestamp()
         WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name;

@@ -15,8 +15,8 @@ BEGIN
         MESSAGE = format('tenant %L is cut over: its rows of shared table %I are served from its schema now',
                          p_tenant_id, p_table),
         DETAIL = 'Every statement on those rows is refused until contract, reads included.',
-        HINT = 'The application must read and write this tenant''s schema now (tenancy.tenants says which '
-               'tenants are cut over; see docs/online.md).';
+        HINT = 'Switch this tenant to its schema and retry the transaction: nothing was changed '
+               '(tenancy.online_tenants lists the tenants cut over; see docs/online.md).';
 END
 $fn$;
 COMMENT ON FUNCTION tenancy.refuse_cut_over_row(text, text) IS

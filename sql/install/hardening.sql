@@ -20,9 +20,10 @@ GRANT EXECUTE ON ALL ROUTINES IN SCHEMA tenancy TO tenancy_engine;
 -- The guard policy of the shared tables calls this as the application's
 -- role: it only raises TY050 (sql/functions/refuse_cut_over_row.sql).
 GRANT EXECUTE ON FUNCTION tenancy.refuse_cut_over_row(text, text) TO PUBLIC;
--- The contract routine runs as the owner of the shared tables and checks
--- their rows with each moved table's own checksum (<table>__source_sums):
--- that owner executes those, and nothing else of the tool's.
+-- The owner routines run as the owner of the shared tables: the contract
+-- checks their rows with each moved table's own checksum
+-- (<table>__source_sums), the guard and the rollback find their sequences
+-- (column_sequences, sequence_next): that owner executes those, and nothing else of the tool's.
 DO $do$
 DECLARE
     v_owner text := (
@@ -36,5 +37,9 @@ BEGIN
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', v_fn, v_owner);
     END LOOP;
+    IF v_owner IS NOT NULL THEN
+        EXECUTE format('GRANT EXECUTE ON FUNCTION tenancy.column_sequences(regclass), tenancy.sequence_next(regclass) '
+                       'TO %I', v_owner);
+    END IF;
 END
 $do$;

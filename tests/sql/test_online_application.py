@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import itertools
 import os
-import random
-import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
+from runner.devtools.appload import Application, application_login, initial_state, table_recipes
 from runner.engine import migrate, online, validate
 from runner.manifest import Manifest
-from tests.conftest import Database, Server, allow_logins, registry_ids
+from tests.conftest import Database, Server, registry_ids
 
 _names = itertools.count()
 CUT_OVER = "TY050"
-
-
-def _user(dsn: str) -> str:
-    return str(conninfo_to_dict(dsn)["user"])
 
 
 @pytest.fixture
@@ -137,6 +131,38 @@ def test_rollback_after_cutover_leaves_the_application_inserting(db: Database, m
         ).fetchone() == (False,)
 
 
+def test_a_rollback_after_cutover_while_the_others_insert_through_the_shared_tables(
+    db: Database, manifest: Manifest, app: str
+) -> None:
+    """Ids a tenant writes in its schema after cutover and ids drawn meanwhile for the other
+    tenants' shared rows never meet (serial and identity columns): the rollback copies them
+    back without TY054, and the shared tables draw every value again after it."""
+    t, *others = registry_ids(db, manifest)
+    _cut_over(db, t)
+    with db.connect() as admin, psycopg.connect(app, autocommit=True) as conn:
+        for round_ in range(20):
+            admin.execute(f"INSERT INTO tenant_{t}.brand_colors (name, hex) VALUES ('after', '#111111')")  # noqa: S608
+            admin.execute(f"INSERT INTO tenant_{t}.brand_fonts (family) VALUES ('after')")  # noqa: S608
+            for other in others:
+                conn.execute(
+                    "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, %s, '#222222')",
+                    (other, f"r{round_}"),
+                )
+                conn.execute("INSERT INTO public.brand_fonts (tenant_id, family) VALUES (%s, 'shared')", (other,))
+    (back,) = migrate.rollback_tenants(db.dsn, [t])
+    assert back.ok, back
+    with db.connect() as admin:
+        assert admin.execute(
+            "SELECT count(*) FROM public.brand_colors WHERE name = 'after' AND tenant_id = %s", (t,)
+        ).fetchone() == (20,)
+        # Nobody is cut over any more: the shared sequences draw every value again.
+        assert admin.execute(
+            "SELECT count(*) FROM pg_sequences WHERE schemaname = 'public' AND increment_by <> 1"
+        ).fetchone() == (0,)
+    with psycopg.connect(app, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.brand_fonts (tenant_id, family) VALUES (%s, 'next')", (t,))
+
+
 def test_a_refused_cutover_changes_no_state(db: Database, manifest: Manifest) -> None:
     tenants = registry_ids(db, manifest)
     assert {r.state for r in migrate.migrate_tenants(db.dsn, tenants)} == {"migrated"}
@@ -204,82 +230,32 @@ def test_moving_rows_fires_none_of_the_applications_triggers(db: Database, manif
         assert admin.execute("SELECT count(*) FROM public.audit").fetchone() == (0,)
 
 
-# -- A small application that routes each tenant by the ledger -------------------------------
+# -- An application that routes each tenant by the ledger ----------------------------------
 
 
-@dataclass
-class Application:
-    """Writes rows of brand_colors for its tenants: through the shared table while a tenant
-    is not cut over, through the tenant's schema once it is (the ledger says which, read at
-    start). A write refused with TY050 switches that tenant and is retried there. Every
-    acknowledged write is remembered: (tenant, name)."""
-
-    shared: str
-    tenant_dsn: dict[str, str]
-    tenants: list[str]
-    switched: set[str] = field(default_factory=set)
-    acknowledged: list[tuple[str, str]] = field(default_factory=list)
-    refusals: int = 0
-    stop: threading.Event = field(default_factory=threading.Event)
-    errors: list[BaseException] = field(default_factory=list)
-
-    def route(self, conn: psycopg.Connection) -> None:
-        self.switched |= {
-            r[0] for r in conn.execute("SELECT tenant_id FROM tenancy.tenants WHERE state = 'cut_over'")
-        }
-
-    def run(self) -> None:
-        rng = random.Random(7)
-        n = 0
-        try:
-            with psycopg.connect(self.shared, autocommit=True) as shared:
-                self.route(shared)
-                while not self.stop.is_set():
-                    t = rng.choice(self.tenants)
-                    n += 1
-                    name = f"w{n}"
-                    if t in self.switched:
-                        with psycopg.connect(self.tenant_dsn[t], autocommit=True) as mine:
-                            mine.execute("INSERT INTO brand_colors (name, hex) VALUES (%s, '#000000')", (name,))
-                    else:
-                        try:
-                            shared.execute(
-                                "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, %s, '#000000')",
-                                (t, name),
-                            )
-                        except psycopg.Error as e:
-                            if e.sqlstate != CUT_OVER:
-                                raise
-                            self.refusals += 1
-                            self.switched.add(t)
-                            continue  # retried against the schema on the next turn for this name
-                    self.acknowledged.append((t, name))
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            self.errors.append(e)
-
-
-def test_a_switching_application_loses_no_write(db: Database, manifest: Manifest, app: str, pg_server: Server) -> None:
+def test_a_switching_application_loses_no_write(db: Database, manifest: Manifest) -> None:
+    """runner/devtools/appload.py is the application of docs/online.md: its own login, each
+    tenant routed by tenancy.online_tenants, switched on TY050. It writes every moved table
+    of every tenant through migrate --online and one cutover after the other."""
     tenants = registry_ids(db, manifest)
     with db.connect() as admin:
-        # docs/online.md: the application reads which tenants are cut over from the ledger.
-        admin.execute(sql.SQL("GRANT USAGE ON SCHEMA tenancy TO {}").format(sql.Identifier(_user(app))))
-        admin.execute(sql.SQL("GRANT SELECT ON tenancy.tenants TO {}").format(sql.Identifier(_user(app))))
-        allow_logins(admin, tenants)
-    tenant_dsn = {t: f"host={pg_server.host} port={pg_server.port} user=tenant_{t}_app dbname={db.name}" for t in tenants}
-    application = Application(app, tenant_dsn, tenants)
-    thread = threading.Thread(target=application.run)
-    thread.start()
-    try:
-        assert {r.state for r in online.migrate_online(db.dsn, tenants)} == {"syncing"}
-        for t in tenants:
-            (cut,) = online.cutover_tenants(db.dsn, [t])
-            assert cut.state == "cut over", cut
-    finally:
-        application.stop.set()
-        thread.join(60)
-    assert not application.errors, application.errors
-    assert application.refusals >= 1 and application.switched == set(tenants)
-    with db.connect() as admin:
-        for t in tenants:
-            have = {r[0] for r in admin.execute(f"SELECT name FROM tenant_{t}.brand_colors")}  # noqa: S608
-            assert {name for who, name in application.acknowledged if who == t} <= have
+        recipes = table_recipes(admin, manifest)
+        state = initial_state(admin, manifest, recipes, tenants)
+        with application_login(admin, manifest, tenants, f"switching_app_{os.getpid()}") as app_dsn:
+            with Application(app_dsn, manifest, recipes, state, seed=7) as application:
+                assert {r.state for r in online.migrate_online(db.dsn, tenants)} == {"syncing"}
+                for t in tenants:
+                    (cut,) = online.cutover_tenants(db.dsn, [t])
+                    assert cut.state == "cut over", cut
+                    application.cut_over_at[t] = time.perf_counter()
+                # Until each writer has met (and switched) every tenant it writes.
+                deadline = time.monotonic() + 60
+                while any(w.in_schema != set(w.tenants) for w in application.writers):
+                    assert time.monotonic() < deadline and not application.failures, application.failures
+                    time.sleep(0.05)
+            assert not application.failures, application.failures
+            compared = application.compare(admin)
+    assert application.total("refused_after_cutover") >= 1
+    assert application.total("silently_ignored") == application.total("wrong_error_first") == 0
+    assert application.total("acknowledged") > 0 and compared["rows_compared"] > 0
+    assert compared["rows_lost"] == compared["rows_duplicated"] == compared["rows_mismatched"] == 0, compared

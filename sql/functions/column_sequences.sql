@@ -1,0 +1,51 @@
+-- tenancy.column_sequences(table): every sequence a column of the table draws
+-- from: its own (serial, identity: what pg_get_serial_sequence finds) and
+-- the one its default calls (nextval('...')), whether the column owns it, and
+-- the sequence's increment.
+-- One index scan of pg_depend each way. Read by the routines that move
+-- sequences (reset_sequences, advance_shared_sequences, shared_guard).
+CREATE OR REPLACE FUNCTION tenancy.column_sequences(p_rel regclass)
+RETURNS TABLE (column_name name, sequence_name regclass, owned boolean, increment bigint)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT a.attname, d.objid::regclass, true, s.seqincrement
+    FROM pg_catalog.pg_depend AS d
+    JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.objid
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+        AND d.refobjid = p_rel AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') AND NOT a.attisdropped
+    UNION
+    SELECT a.attname, d.refobjid::regclass, false, s.seqincrement
+    FROM pg_catalog.pg_attrdef AS ad
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+    JOIN pg_catalog.pg_depend AS d
+        ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid
+        AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.refobjid
+    WHERE ad.adrelid = p_rel AND NOT a.attisdropped
+$fn$;
+COMMENT ON FUNCTION tenancy.column_sequences(regclass) IS
+'Every sequence a column of the table draws from (its own, or the one its default calls), and its increment.';
+
+-- tenancy.sequence_next(sequence): the value the sequence's next nextval()
+-- returns (pg_sequence_last_value says NULL for a sequence set by setval(...,
+-- false) that was not called since, whatever its value).
+CREATE OR REPLACE FUNCTION tenancy.sequence_next(p_seq regclass)
+RETURNS bigint
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_next bigint;
+BEGIN
+    EXECUTE format('SELECT CASE WHEN s.is_called THEN s.last_value + q.seqincrement ELSE s.last_value END '
+                   'FROM %s AS s, pg_catalog.pg_sequence AS q WHERE q.seqrelid = $1', p_seq)
+    INTO v_next USING p_seq;
+    RETURN v_next;
+END
+$fn$;
+COMMENT ON FUNCTION tenancy.sequence_next(regclass) IS
+'The value the sequence''s next nextval() returns.';
