@@ -28,7 +28,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     # Raised and caught inside the federation functions (a block that ends in it
     # releases its locks); never reaches a caller.
     "TY089": ("internal: lock release", "Not an error a caller sees; report it if one does."),
-    "TY040": ("unsafe tenant table", "A tenant table is a view or has a rule, trigger, policy, other owner or untrusted code; restore it, then re-run."),
+    "TY040": ("unsafe tenant table", "A tenant table is not what tenancy made (a view, another owner, an object added since); restore it or roll the tenant back, then re-run."),
     # Citus (sql/citus/, runner/citus/).
     "TY070": ("not a Citus coordinator", "Connect to the Citus coordinator (citus extension, citus_set_coordinator_host)."),
     "TY071": ("no active Citus worker", "Add or activate workers (citus_add_node, citus_activate_node), then re-run."),
@@ -38,7 +38,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY075": ("unknown worker", "Give HOST:PORT of an active worker exactly as `tenancy placement` shows it."),
     "TY076": ("worker grant failed", "Check that the role exists on every worker, then run `tenancy distribute` again."),
     # Online mode (capture, cutover, contract, rollback after cutover).
-    "TY050": ("tenant cut over", "Writes to a cut-over tenant's shared rows are refused; the application must use its schema."),
+    "TY050": ("tenant cut over", "Every statement on a cut-over tenant's shared rows is refused; switch that tenant to its schema and retry."),
     "TY051": ("not capturable", "Online mode needs a primary key on every moved table; add one or migrate offline."),
     "TY052": ("needs one snapshot", "Run the copy or replay in a REPEATABLE READ transaction."),
     "TY053": ("tenant-only writes", "The tenant tables hold rows the shared tables do not; copy them back or roll back with --force."),
