@@ -56,7 +56,9 @@ from runner.resources import EXAMPLE_MANIFEST
 BENCH_DATABASE = "tenancy_bench_online"
 APP_LOGIN = "tenancy_bench_app"
 PHASE_SECONDS = 3.0
-ROUNDS = 6
+# Phase 1 alternates its three settings ROUNDS times, each for ALTERNATE_SECONDS / ROUNDS.
+ROUNDS = 10
+ALTERNATE_SECONDS = 5.0
 # What each alternating setting turns on: (capture triggers, guard).
 SETTINGS = {"baseline": (False, False), "idle": (True, False), "guarded": (True, True)}
 Out = Callable[[str], None]
@@ -181,7 +183,7 @@ def _alternate(admin: psycopg.Connection, app: Application, manifest: Manifest) 
             app.phase = "switching"  # statements that wait for the switch's locks are not counted
             _set(admin, manifest, capture=capture, guard=guard)
             app.phase = f"{phase}.{round_}"
-            time.sleep(PHASE_SECONDS / ROUNDS)
+            time.sleep(ALTERNATE_SECONDS / ROUNDS)
 
 
 def _migrate_in_halves(dsn: str, app: Application, halves: list[list[str]], out: Out) -> None:
