@@ -6,10 +6,14 @@
 -- sequences (reset_sequences, advance_shared_sequences, shared_guard).
 CREATE OR REPLACE FUNCTION tenancy.column_sequences(p_rel regclass)
 RETURNS TABLE (column_name name, sequence_name regclass, owned boolean, increment bigint)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+BEGIN
+    -- PL/pgSQL keeps the plan of this query for the session (a SQL function
+    -- would plan it at every call: it is called once per table per tenant).
+    RETURN QUERY
     SELECT a.attname, d.objid::regclass, true, s.seqincrement
     FROM pg_catalog.pg_depend AS d
     JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.objid
@@ -20,11 +24,18 @@ AS $fn$
     SELECT a.attname, d.refobjid::regclass, false, s.seqincrement
     FROM pg_catalog.pg_attrdef AS ad
     JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-    JOIN pg_catalog.pg_depend AS d
-        ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid
-        AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    -- From the table's defaults to what each depends on (OFFSET 0 keeps that
+    -- order: the catalog's statistics can make the planner start from every
+    -- default of the database instead).
+    CROSS JOIN LATERAL (
+        SELECT dd.refobjid FROM pg_catalog.pg_depend AS dd
+        WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = ad.oid AND dd.objsubid = 0
+            AND dd.refclassid = 'pg_catalog.pg_class'::regclass
+        OFFSET 0
+    ) AS d
     JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.refobjid
-    WHERE ad.adrelid = p_rel AND NOT a.attisdropped
+    WHERE ad.adrelid = p_rel AND NOT a.attisdropped;
+END
 $fn$;
 COMMENT ON FUNCTION tenancy.column_sequences(regclass) IS
 'Every sequence a column of the table draws from (its own, or the one its default calls), and its increment.';
