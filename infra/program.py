@@ -40,6 +40,7 @@ from runner.access.model import (
     PrivilegeModel,
     RoleSpec,
     RowPolicy,
+    TenantPlan,
     build_model,
 )
 from runner.engine.executor import registry_tenants
@@ -126,6 +127,15 @@ class Built:
             *([self.row_level_security] if self.row_level_security else []),
             *([self.role_settings] if self.role_settings else []),
         ]
+
+    def role_ref(self, name: str) -> pulumi.Input[str]:
+        """The declared role's name (so a resource depends on it), else the name as it is
+        (a role that `tenancy install` makes)."""
+        return self.roles[name].name if name in self.roles else name
+
+    def schema_ref(self, name: str) -> pulumi.Input[str]:
+        """The declared schema's name (so a resource depends on it), else the name as it is."""
+        return self.schemas[name].name if name in self.schemas else name
 
     def exports(self) -> dict[str, dict[str, str]]:
         return {
@@ -308,12 +318,15 @@ def _role_settings(
     )
 
 
+# The model's privilege rows grouped by object: (grantee, object type, schema, name) -> privileges.
+PrivilegesByObject = dict[tuple[str, str, str, str], set[str]]
+
+
 def build(settings: Settings) -> Built:
     """Declare every resource of the model for ``settings.tenants``."""
     model = build_model(settings.manifest, settings.tenants)
     built = Built(model)
     db = settings.database
-
     for spec in model.shared.roles:
         # The federated reads' owner is made by `tenancy install`, which needs it first.
         if spec.name not in INSTALL_ROLES:
@@ -321,66 +334,84 @@ def build(settings: Settings) -> Built:
     named = sorted({role for p in model.shared.row_policies for role in p.roles} & set(built.roles))
     if model.shared.row_policies:
         built.row_level_security = _row_level_security(settings, model, [built.roles[r] for r in named])
-    secured = set(model.shared.secured_tables)
     for t in model.tenants:
-        built.roles[t.owner.name] = _role(t.owner, None)
-        built.roles[t.app.name] = _role(
-            t.app, _password_for(settings, t.tenant_id, "app", t.app.name)
-        )
-        built.roles[t.readonly.name] = _role(
-            t.readonly, _password_for(settings, t.tenant_id, "readonly", t.readonly.name)
-        )
-        built.schemas[t.schema] = postgresql.Schema(
-            f"schema-{t.schema}",
-            name=t.schema,
-            database=db,
-            owner=built.roles[t.owner.name].name,
-            if_not_exists=True,
-        )
-
+        built.roles.update(_tenant_roles(settings, t))
+        built.schemas[t.schema] = _schema(db, t.schema, built.roles[t.owner.name])
     built.role_settings = _role_settings(settings, model, built.roles)
-
-    def role_ref(name: str) -> pulumi.Input[str]:
-        return built.roles[name].name if name in built.roles else name
-
-    def schema_ref(name: str) -> pulumi.Input[str]:
-        return built.schemas[name].name if name in built.schemas else name
-
-    # Group the model's rows into as few resources as pulumi-postgresql allows:
-    # one Grant per (role, object type, schema, privilege set), objects listed
-    # unless the row means every object in the schema.
-    grants: dict[tuple[str, str, str, frozenset[str]], list[str]] = defaultdict(list)
-    columns_of: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    privs_of: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    privs_of: PrivilegesByObject = defaultdict(set)
     for p in model.privileges:
         privs_of[(p.grantee, p.object_type, p.schema, p.name)].add(p.privilege)
+    built.memberships = _memberships(built, privs_of)
+    built.default_privileges = _default_privileges(db, built, privs_of)
+    built.grants = _object_grants(db, built, privs_of) + _column_grants(db, built, privs_of)
+    return built
+
+
+def _tenant_roles(settings: Settings, t: TenantPlan) -> dict[str, postgresql.Role]:
+    """The tenant's owner, application and read-only roles, by name (the login roles with
+    their configured passwords)."""
+    return {
+        t.owner.name: _role(t.owner, None),
+        t.app.name: _role(t.app, _password_for(settings, t.tenant_id, "app", t.app.name)),
+        t.readonly.name: _role(t.readonly, _password_for(settings, t.tenant_id, "readonly", t.readonly.name)),
+    }
+
+
+def _schema(db: str, schema: str, owner: postgresql.Role) -> postgresql.Schema:
+    """A tenant's schema, owned by its owner role."""
+    return postgresql.Schema(
+        f"schema-{schema}",
+        name=schema,
+        database=db,
+        owner=owner.name,
+        if_not_exists=True,
+    )
+
+
+def _memberships(built: Built, privs_of: PrivilegesByObject) -> list[postgresql.GrantRole]:
+    """One GrantRole per role membership of the model."""
+    return [
+        postgresql.GrantRole(
+            f"member-{grantee}-in-{name}",
+            role=built.role_ref(grantee),
+            grant_role=built.role_ref(name),
+        )
+        for grantee, object_type, _schema, name in sorted(privs_of)
+        if object_type == ROLE
+    ]
+
+
+def _default_privileges(db: str, built: Built, privs_of: PrivilegesByObject) -> list[postgresql.DefaultPrivileges]:
+    """One DefaultPrivileges per (schema, owner, grantee, table or sequence) of the model."""
+    out: list[postgresql.DefaultPrivileges] = []
     for (grantee, object_type, schema, name), privs in sorted(privs_of.items()):
-        if object_type == ROLE:
-            built.memberships.append(
-                postgresql.GrantRole(
-                    f"member-{grantee}-in-{name}",
-                    role=role_ref(grantee),
-                    grant_role=role_ref(name),
-                )
+        if object_type not in _DEFAULT_TYPES:
+            continue
+        kind = _DEFAULT_TYPES[object_type]
+        out.append(
+            postgresql.DefaultPrivileges(
+                f"default-{kind}s-{schema}-{grantee}",
+                database=db,
+                schema=built.schema_ref(schema),
+                owner=built.role_ref(name),
+                role=built.role_ref(grantee),
+                object_type=kind,
+                privileges=sorted(privs),
             )
-        elif object_type == COLUMN:
-            table, column = name.split(".", 1)
-            columns_of[(grantee, schema, table)].append(column)
-        elif object_type in _DEFAULT_TYPES:
-            kind = _DEFAULT_TYPES[object_type]
-            built.default_privileges.append(
-                postgresql.DefaultPrivileges(
-                    f"default-{kind}s-{schema}-{grantee}",
-                    database=db,
-                    schema=schema_ref(schema),
-                    owner=role_ref(name),
-                    role=role_ref(grantee),
-                    object_type=kind,
-                    privileges=sorted(privs),
-                )
-            )
-        else:
+        )
+    return out
+
+
+def _object_grants(db: str, built: Built, privs_of: PrivilegesByObject) -> list[postgresql.Grant]:
+    """Grants on schemas, tables and sequences, grouped into as few resources as
+    pulumi-postgresql allows: one per (role, object type, schema, privilege set), objects
+    listed unless the row means every object in the schema."""
+    grants: dict[tuple[str, str, str, frozenset[str]], list[str]] = defaultdict(list)
+    for (grantee, object_type, schema, name), privs in sorted(privs_of.items()):
+        if object_type not in (ROLE, COLUMN, *_DEFAULT_TYPES):
             grants[(grantee, object_type, schema, frozenset(privs))].append(name)
+    secured = set(built.model.shared.secured_tables)
+    out: list[postgresql.Grant] = []
     for (grantee, object_type, schema, granted), names in sorted(
         grants.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], sorted(kv[0][3]))
     ):
@@ -389,36 +420,45 @@ def build(settings: Settings) -> Built:
         # A group's grant on a hybrid table waits for row-level security, so
         # no tenant ever holds it on a table that is not yet limited to its rows.
         on_hybrid = (
-            object_type == TABLE and schema == model.shared.central_schema and secured & set(names)
+            object_type == TABLE and schema == built.model.shared.central_schema and secured & set(names)
         )
         after_rls = built.row_level_security if on_hybrid else None
-        built.grants.append(
+        out.append(
             postgresql.Grant(
                 f"grant-{grantee}-{object_type}-{schema}-{suffix}",
                 database=db,
-                role=role_ref(grantee),
-                schema=schema_ref(schema),
+                role=built.role_ref(grantee),
+                schema=built.schema_ref(schema),
                 object_type=_OBJECT_TYPES[object_type],
                 objects=objects or None,
                 privileges=sorted(granted),
                 opts=pulumi.ResourceOptions(depends_on=[after_rls] if after_rls else None),
             )
         )
-    # Central tables opened by column only (SELECT is the only column privilege granted).
-    for (grantee, schema, table), columns in sorted(columns_of.items()):
-        built.grants.append(
-            postgresql.Grant(
-                f"grant-{grantee}-column-{schema}-{table}",
-                database=db,
-                role=role_ref(grantee),
-                schema=schema_ref(schema),
-                object_type="column",
-                objects=[table],
-                columns=sorted(columns),
-                privileges=["SELECT"],
-            )
+    return out
+
+
+def _column_grants(db: str, built: Built, privs_of: PrivilegesByObject) -> list[postgresql.Grant]:
+    """One Grant per central table opened by column only (SELECT is the only column
+    privilege granted), listing its columns."""
+    columns_of: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for grantee, object_type, schema, name in sorted(privs_of):
+        if object_type == COLUMN:
+            table, column = name.split(".", 1)
+            columns_of[(grantee, schema, table)].append(column)
+    return [
+        postgresql.Grant(
+            f"grant-{grantee}-column-{schema}-{table}",
+            database=db,
+            role=built.role_ref(grantee),
+            schema=built.schema_ref(schema),
+            object_type="column",
+            objects=[table],
+            columns=sorted(columns),
+            privileges=["SELECT"],
         )
-    return built
+        for (grantee, schema, table), columns in sorted(columns_of.items())
+    ]
 
 
 def tenants_from_registry(

@@ -349,13 +349,8 @@ def _central_access(
     return out
 
 
-def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
-    _reject_unknown(doc, frozenset(SECTION_KEYS), "manifest section")
-    for name in SECTION_KEYS:
-        _reject_unknown(_section(doc, name), SECTION_KEYS[name], f"key in [{name}]")
-    top = _section(doc, "tenancy")
-    tenant_key = _identifier(top.get("tenant_key"), "[tenancy] tenant_key")
-    central_schema = _identifier(top.get("central_schema", "public"), "[tenancy] central_schema")
+def _schema_pattern(top: dict[str, Any]) -> str:
+    """[tenancy] schema_pattern: lowercase text around exactly one {id}."""
     pattern = top.get("schema_pattern", "tenant_{id}")
     if not isinstance(pattern, str) or pattern.count("{id}") != 1:
         raise ManifestError(
@@ -368,17 +363,25 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
             f"[tenancy] schema_pattern {pattern!r} must be lowercase letters, digits and '_' around {{id}}",
             hint='Use a fixed prefix such as "tenant_{id}", so tenant schemas never clash with others.',
         )
+    return pattern
 
-    reg = _section(doc, "registry")
-    registry = Registry(
-        table=_identifier(reg.get("table"), "[registry] table"),
-        id_column=_identifier(reg.get("id_column", "id"), "[registry] id_column"),
+
+def _registry(section: dict[str, Any]) -> Registry:
+    """[registry]: the table listing the tenants, its id column and its optional name column."""
+    return Registry(
+        table=_identifier(section.get("table"), "[registry] table"),
+        id_column=_identifier(section.get("id_column", "id"), "[registry] id_column"),
         name_column=(
-            _identifier(reg["name_column"], "[registry] name_column") if "name_column" in reg else None
+            _identifier(section["name_column"], "[registry] name_column") if "name_column" in section else None
         ),
     )
 
-    move_s, central_s, hybrid_s = _section(doc, "move"), _section(doc, "central"), _section(doc, "hybrid")
+
+def _table_fates(
+    move_s: dict[str, Any], central_s: dict[str, Any], hybrid_s: dict[str, Any], registry: Registry
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The tables of [move], [central] and [hybrid]: at least one moved, each table with
+    exactly one fate, the registry never moved."""
     move = _table_list(move_s, "move", required=True)
     if not move:
         raise ManifestError("[move] tables is empty", hint="List at least one shared table to move.")
@@ -398,9 +401,13 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
             f"the tenant registry {registry.table!r} cannot be moved",
             hint="List it under [central].",
         )
+    return move, central, hybrid
 
+
+def _extra_unique(section: dict[str, Any], move: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """[move.unique]: per moved table, the column lists that must stay unique in each tenant."""
     extra_unique: dict[str, tuple[tuple[str, ...], ...]] = {}
-    for table, keys in _section(move_s, "unique").items():
+    for table, keys in section.items():
         if table not in move:
             raise ManifestError(f"[move.unique] names {table!r}, which is not a moved table")
         if not isinstance(keys, list) or not all(isinstance(k, list) and k for k in keys):
@@ -411,15 +418,35 @@ def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
         extra_unique[table] = tuple(
             tuple(_identifier(c, f"[move.unique] {table} column") for c in k) for k in keys
         )
+    return extra_unique
 
-    central_access = _central_access(_section(central_s, "access"), central, registry, tenant_key)
 
+def _public_column(section: dict[str, Any], hybrid: tuple[str, ...]) -> dict[str, str]:
+    """[hybrid.public_column]: per hybrid table, the column that marks a row public."""
     public_column: dict[str, str] = {}
-    for table, col in _section(hybrid_s, "public_column").items():
+    for table, col in section.items():
         if table not in hybrid:
             raise ManifestError(f"[hybrid.public_column] names {table!r}, which is not a hybrid table")
         public_column[table] = _identifier(col, f"[hybrid.public_column] {table}")
+    return public_column
 
+
+def parse_manifest(doc: dict[str, Any], path: Path | None = None) -> Manifest:
+    """Validate a parsed TOML document, section by section, into a Manifest;
+    raises ManifestError at the first problem, naming the key."""
+    _reject_unknown(doc, frozenset(SECTION_KEYS), "manifest section")
+    for name in SECTION_KEYS:
+        _reject_unknown(_section(doc, name), SECTION_KEYS[name], f"key in [{name}]")
+    top = _section(doc, "tenancy")
+    tenant_key = _identifier(top.get("tenant_key"), "[tenancy] tenant_key")
+    central_schema = _identifier(top.get("central_schema", "public"), "[tenancy] central_schema")
+    pattern = _schema_pattern(top)
+    registry = _registry(_section(doc, "registry"))
+    move_s, central_s, hybrid_s = _section(doc, "move"), _section(doc, "central"), _section(doc, "hybrid")
+    move, central, hybrid = _table_fates(move_s, central_s, hybrid_s, registry)
+    extra_unique = _extra_unique(_section(move_s, "unique"), move)
+    central_access = _central_access(_section(central_s, "access"), central, registry, tenant_key)
+    public_column = _public_column(_section(hybrid_s, "public_column"), hybrid)
     return Manifest(
         tenant_key=tenant_key,
         central_schema=central_schema,

@@ -153,79 +153,135 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
     tables' row-level security. With ``all_tenants`` also the shared roles'
     own memberships (in each other, or in a predefined pg_* role).
     """
-    central = model.manifest.central_schema
-    tenant_schemas = [t.schema for t in model.tenants]
-    tenant_roles = [r.name for t in model.tenants for r in t.roles]
-    shared_roles = [r.name for r in model.shared.roles]
-    model_roles = tenant_roles + shared_roles
-    tenant_facing = [model.shared.app_group.name, model.shared.readonly_group.name, *tenant_roles]
-    params = {"schemas": tenant_schemas, "roles": model_roles, "central": central, "tenant_facing": tenant_facing}
-    m = model.manifest
+    reader = _Reader(conn, model)
+    objects: dict[tuple[str, str], list[str]] = defaultdict(list)
+    facts = _relation_owners(reader, objects)
+    schema_owners, existing = _schema_owners(reader)
+    facts |= schema_owners
+    facts |= _acls(reader)
+    facts |= _memberships(reader, all_tenants)
+    facts |= _role_attributes(reader)
+    facts |= _installed_routines(reader, objects)
+    facts |= _row_security(reader)
+    # The migrator's and the engine's rights in schema tenancy, the tool's own, are
+    # set by install (tenancy.grant_runner_privileges, sql/ledger/0010_engine.sql),
+    # not by the privilege model.
+    installs = {model.shared.migrator.name, model.shared.engine.name}
+    return LiveCatalog(
+        frozenset(f for f in facts if not (f.schema == TOOL_SCHEMA and f.grantee in installs)),
+        {k: tuple(v) for k, v in objects.items()},
+        frozenset(existing),
+    )
 
-    def other_tenants(grantee: str, schema: str) -> bool:
+
+class _Reader:
+    """The catalog queries of one read_catalog, run with the schemas and roles of its model."""
+
+    def __init__(self, conn: psycopg.Connection, model: PrivilegeModel) -> None:
+        self.conn = conn
+        self.model = model
+        self.central = model.manifest.central_schema
+        self.tenant_schemas = [t.schema for t in model.tenants]
+        self.tenant_roles = [r.name for t in model.tenants for r in t.roles]
+        self.shared_roles = [r.name for r in model.shared.roles]
+        tenant_facing = [model.shared.app_group.name, model.shared.readonly_group.name, *self.tenant_roles]
+        self.params: dict[str, object] = {
+            "schemas": self.tenant_schemas,
+            "roles": self.tenant_roles + self.shared_roles,
+            "central": self.central,
+            "tenant_facing": tenant_facing,
+        }
+
+    def rows(self, name: str, extra: Mapping[str, object] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of query sql/queries/<name>.sql."""
+        return self.conn.execute(read_query(f"queries/{name}.sql"), {**self.params, **(extra or {})}).fetchall()
+
+    def other_tenants(self, grantee: str, schema: str) -> bool:
+        """A grant of the federation owner on a tenant schema this run does not verify."""
         # The federation owner reads every tenant: its grants on tenants that are
         # not being verified are theirs, not this run's.
+        m = self.model.manifest
         return (
             grantee == FEDERATION_OWNER
-            and schema not in tenant_schemas
+            and schema not in self.tenant_schemas
             and schema.startswith(m.schema_prefix)
             and schema.endswith(m.schema_suffix)
-            and schema not in (central, *INSTALLED_SCHEMAS)
+            and schema not in (self.central, *INSTALLED_SCHEMAS)
         )
 
+
+def _relation_owners(reader: _Reader, objects: dict[tuple[str, str], list[str]]) -> set[Privilege]:
+    """The owners of the tables and sequences of the tenant schemas; each relation of those
+    and of the central schema is listed in ``objects``."""
     facts: set[Privilege] = set()
-    objects: dict[tuple[str, str], list[str]] = defaultdict(list)
-
-    def rows(name: str, extra: Mapping[str, object] | None = None) -> list[tuple[Any, ...]]:
-        return conn.execute(read_query(f"queries/{name}.sql"), {**params, **(extra or {})}).fetchall()
-
-    for schema, name, kind, owner in rows("grants_relations"):
+    for schema, name, kind, owner in reader.rows("grants_relations"):
         objects[(kind, schema)].append(name)
-        if schema != central:
+        if schema != reader.central:
             facts.add(Privilege(owner, OWNER, schema, name, "OWNER"))
+    return facts
 
+
+def _schema_owners(reader: _Reader) -> tuple[set[Privilege], set[str]]:
+    """The owners of the schemas in scope, and which of them exist."""
+    facts: set[Privilege] = set()
     existing = set()
-    for schema, owner in rows("grants_schema_owners"):
+    for schema, owner in reader.rows("grants_schema_owners"):
         existing.add(schema)
         facts.add(Privilege(owner, OWNER, schema, "", "OWNER"))
+    return facts, existing
 
-    for schema, privilege, grantee in rows("grants_schema_acl"):
-        if not other_tenants(grantee, schema):
+
+def _acls(reader: _Reader) -> set[Privilege]:
+    """What the ACLs of schemas, tables and sequences, central columns and default
+    privileges grant."""
+    facts: set[Privilege] = set()
+    for schema, privilege, grantee in reader.rows("grants_schema_acl"):
+        if not reader.other_tenants(grantee, schema):
             facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
-
-    for schema, name, privilege, grantee, kind in rows("grants_relation_acl"):
-        if not other_tenants(grantee, schema):
+    for schema, name, privilege, grantee, kind in reader.rows("grants_relation_acl"):
+        if not reader.other_tenants(grantee, schema):
             facts.add(Privilege(grantee, kind, schema, name, privilege))
-
-    for name, privilege, grantee in rows("grants_column_acl"):
-        facts.add(Privilege(grantee, COLUMN, central, name, privilege))
-
+    for name, privilege, grantee in reader.rows("grants_column_acl"):
+        facts.add(Privilege(grantee, COLUMN, reader.central, name, privilege))
     kinds = {"r": DEFAULT_TABLE, "S": DEFAULT_SEQUENCE}
-    for objtype, privilege, grantee, schema, owner in rows("grants_default_acl"):
+    for objtype, privilege, grantee, schema, owner in reader.rows("grants_default_acl"):
         kind = kinds.get(objtype, f"default {objtype}")
-        if not other_tenants(grantee, schema):
+        if not reader.other_tenants(grantee, schema):
             facts.add(Privilege(grantee, kind, schema, owner, privilege))
+    return facts
 
-    for member, role in rows("grants_memberships"):
+
+def _memberships(reader: _Reader, all_tenants: bool) -> set[Privilege]:
+    """The role memberships that involve a selected tenant's role; with ``all_tenants``
+    also the shared roles' own."""
+    facts: set[Privilege] = set()
+    for member, role in reader.rows("grants_memberships"):
         # Roles are cluster-wide: the groups also hold tenants of other
         # databases, and people are made members of the migrator. Those
         # are not this database's drift; a shared role's own memberships
         # (in another shared role or a pg_* role) are.
-        involved = member in tenant_roles or role in tenant_roles
-        shared_own = member in shared_roles and (role in shared_roles or role.startswith("pg_"))
+        involved = member in reader.tenant_roles or role in reader.tenant_roles
+        shared_own = member in reader.shared_roles and (role in reader.shared_roles or role.startswith("pg_"))
         if involved or (all_tenants and shared_own):
             facts.add(Privilege(member, ROLE, "", role, MEMBER))
+    return facts
 
+
+def _role_attributes(reader: _Reader) -> set[Privilege]:
+    """The flags, connection limits and per-role settings of the model's roles, LOGIN
+    read as the model states it (with a credential, or expected NOLOGIN on Citus)."""
+    conn = reader.conn
     # On Citus the owner of the federated reads must log in to the workers
     # as the engine and the owner of the federated reads (tenancy.citus_owner_logins,
     # run by `tenancy distribute`): expected there.
     citus = conn.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'").fetchone() is not None
-    credential_roles = {r.name for r in model.roles if r.credential}
+    credential_roles = {r.name for r in reader.model.roles if r.credential}
     # Whether a role has a password shows only to a superuser (pg_authid).
     passwords: dict[str, bool] = {}
     if conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone() == (True,):
-        passwords = dict(rows("grants_role_passwords"))
-    for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, settings in rows(
+        passwords = dict(reader.rows("grants_role_passwords"))
+    facts: set[Privilege] = set()
+    for name, login, limit, superuser, createdb, createrole, repl, bypass, inherit, settings in reader.rows(
         "grants_role_attributes"
     ):
         if name in credential_roles:
@@ -244,45 +300,49 @@ def read_catalog(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: b
             *settings,
         ]
         facts |= {Privilege(name, ATTRIBUTE, "", name, a) for a in attrs}
+    return facts
 
-    # What install owns: function owners (federated reads) and PUBLIC's EXECUTE.
+
+def _installed_routines(reader: _Reader, objects: dict[tuple[str, str], list[str]]) -> set[Privilege]:
+    """What install owns: the owners of the federated functions, EXECUTE on the installed
+    schemas' functions (PUBLIC's and the tenant roles'), the tenant roles' rights on those
+    schemas, and PUBLIC's TEMPORARY when the manifest revokes it. Each installed function
+    is listed in ``objects``."""
+    facts: set[Privilege] = set()
     installed = {"installed": list(INSTALLED_SCHEMAS)}
-    for schema, signature, owner, public_execute in rows("grants_installed_routines", installed):
+    for schema, signature, owner, public_execute in reader.rows("grants_installed_routines", installed):
         name = signature.removeprefix(schema + ".")
         objects[(FUNCTION, schema)].append(name)
         if schema == "tenancy_federation":
             facts.add(Privilege(owner, OWNER, schema, name, "OWNER"))
         if public_execute:
             facts.add(Privilege(PUBLIC, FUNCTION, schema, name, "EXECUTE"))
-    for schema, signature, grantee in rows("grants_tenant_routines", installed):
+    for schema, signature, grantee in reader.rows("grants_tenant_routines", installed):
         facts.add(Privilege(grantee, FUNCTION, schema, signature.removeprefix(schema + "."), "EXECUTE"))
-    for grantee, schema, privilege in rows("grants_installed_schema_acl", installed):
+    for grantee, schema, privilege in reader.rows("grants_installed_schema_acl", installed):
         facts.add(Privilege(grantee, SCHEMA, schema, schema, privilege))
-    if m.roles.revoke_public_temp and rows("grants_public_temp"):
+    if reader.model.manifest.roles.revoke_public_temp and reader.rows("grants_public_temp"):
         facts.add(Privilege(PUBLIC, DATABASE, "", "", "TEMPORARY"))
+    return facts
 
-    secured = {"secured": list(model.shared.secured_tables)}
-    for table, enabled, policy, command, roles in rows("grants_row_security", secured):
+
+def _row_security(reader: _Reader) -> set[Privilege]:
+    """Row-level security of the secured central tables: enabled or not, each policy's
+    roles and command, and which policies are current."""
+    facts: set[Privilege] = set()
+    central = reader.central
+    secured = {"secured": list(reader.model.shared.secured_tables)}
+    for table, enabled, policy, command, roles in reader.rows("grants_row_security", secured):
         if enabled:
             facts.add(Privilege("", RLS, central, table, "ENABLED"))
         if policy is not None:
             for role in roles:
                 facts.add(Privilege(role, POLICY, central, f"{table}.{policy}", command))
-
     # Each policy tenancy.secure_hybrid_tables() made from this manifest, unchanged since.
-    if conn.execute("SELECT to_regprocedure('tenancy.hybrid_policies()')").fetchone() != (None,):
-        for table, policy in rows("grants_policy_definitions"):
+    if reader.conn.execute("SELECT to_regprocedure('tenancy.hybrid_policies()')").fetchone() != (None,):
+        for table, policy in reader.rows("grants_policy_definitions"):
             facts.add(Privilege("", POLICY_CURRENT, central, f"{table}.{policy}", "CURRENT"))
-
-    # The migrator's and the engine's rights in schema tenancy, the tool's own, are
-    # set by install (tenancy.grant_runner_privileges, sql/ledger/0010_engine.sql),
-    # not by the privilege model.
-    installs = {model.shared.migrator.name, model.shared.engine.name}
-    return LiveCatalog(
-        frozenset(f for f in facts if not (f.schema == TOOL_SCHEMA and f.grantee in installs)),
-        {k: tuple(v) for k, v in objects.items()},
-        frozenset(existing),
-    )
+    return facts
 
 
 def _tenant_of(model: PrivilegeModel, fact: Privilege) -> str:

@@ -394,13 +394,35 @@ def login_settings(names: RoleNames) -> tuple[tuple[str, str], ...]:
 
 
 def shared_plan(manifest: Manifest) -> SharedPlan:
+    """What all tenants share: the shared roles, their privileges in the central schema,
+    and the row policies of the row-filtered central tables and of the hybrid tables."""
     names = manifest.roles
-    central = manifest.central_schema
     migrator = RoleSpec(names.migrator, "migrator", False, -1, ())
     engine = RoleSpec(ENGINE, "engine", False, -1, ())
     app_group = RoleSpec(names.app_group, "app_group", False, -1, ())
     ro_group = RoleSpec(names.readonly_group, "readonly_group", False, -1, ())
     fed = RoleSpec(FEDERATION_OWNER, "federation_owner", False, -1, ())
+    p = _shared_privileges(manifest, migrator, engine, app_group, ro_group, fed)
+    both = (app_group.name, ro_group.name)
+    policies = _central_row_policies(manifest, p, (migrator, engine, fed), both)
+    policies += _hybrid_row_policies(manifest, app_group, fed, both)
+    return SharedPlan(
+        manifest.central_schema, migrator, engine, app_group, ro_group, fed, tuple(sorted(set(p))), tuple(policies)
+    )
+
+
+def _federation_reads(manifest: Manifest) -> list[str]:
+    """The shared tables the federated reads' owner reads: those of FEDERATION_CENTRAL_READS
+    the manifest lists, and the registry."""
+    listed = set(manifest.central) | set(manifest.hybrid) | {manifest.registry.table}
+    return sorted(set(FEDERATION_CENTRAL_READS) & listed | {manifest.registry.table})
+
+
+def _shared_privileges(
+    manifest: Manifest, migrator: RoleSpec, engine: RoleSpec, app_group: RoleSpec, ro_group: RoleSpec, fed: RoleSpec
+) -> list[Privilege]:
+    """The shared roles' privileges in the central schema (unsorted, may repeat)."""
+    central = manifest.central_schema
     readable = sorted(
         t
         for t in set(manifest.central) | {manifest.registry.table}
@@ -430,11 +452,22 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
     # needs REFERENCES on its target, whatever tenant roles may see of it.
     referenced = sorted(set(manifest.central) | set(manifest.hybrid) | {manifest.registry.table})
     p += [Privilege(engine.name, TABLE, central, t, "REFERENCES") for t in referenced]
-    listed = set(manifest.central) | set(manifest.hybrid) | {manifest.registry.table}
-    fed_reads = sorted(set(FEDERATION_CENTRAL_READS) & listed | {manifest.registry.table})
-    p += [Privilege(fed.name, TABLE, central, t, "SELECT") for t in fed_reads]
+    p += [Privilege(fed.name, TABLE, central, t, "SELECT") for t in _federation_reads(manifest)]
+    return p
+
+
+def _central_row_policies(
+    manifest: Manifest,
+    privileges: list[Privilege],
+    readers: tuple[RoleSpec, RoleSpec, RoleSpec],
+    both: tuple[str, str],
+) -> list[RowPolicy]:
+    """The row policies of the central tables filtered by rows: the tenant roles (``both``)
+    see their own rows; each of ``readers`` (migrator, engine, federation owner) that may
+    read the table sees every row."""
+    central = manifest.central_schema
+    migrator, engine, fed = readers
     policies: list[RowPolicy] = []
-    both = (app_group.name, ro_group.name)
     for table in sorted(manifest.central_access):
         access = manifest.access(table)
         if access.mode != ACCESS_ROWS:
@@ -448,10 +481,22 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
             (engine, "tenancy_engine_select"),
             (fed, "tenancy_federation_select"),
         ):
-            if Privilege(role.name, TABLE, central, table, "SELECT") in p:
+            if Privilege(role.name, TABLE, central, table, "SELECT") in privileges:
                 policies.append(
                     RowPolicy(central, table, name, "SELECT", (role.name,), None, ALL_ROWS)
                 )
+    return policies
+
+
+def _hybrid_row_policies(
+    manifest: Manifest, app_group: RoleSpec, fed: RoleSpec, both: tuple[str, str]
+) -> list[RowPolicy]:
+    """The row policies of the hybrid tables: the tenant roles (``both``) read their own and
+    the public rows, the application group writes its own, the federated reads see the
+    public rows."""
+    central = manifest.central_schema
+    fed_reads = _federation_reads(manifest)
+    policies: list[RowPolicy] = []
     for table in manifest.hybrid:
         public = manifest.public_column.get(table)
         policies.append(RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, public))
@@ -473,9 +518,7 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
                     None,
                 )
             )
-    return SharedPlan(
-        central, migrator, engine, app_group, ro_group, fed, tuple(sorted(set(p))), tuple(policies)
-    )
+    return policies
 
 
 def build_model(manifest: Manifest, tenant_ids: Iterable[str]) -> PrivilegeModel:

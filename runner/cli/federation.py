@@ -28,6 +28,7 @@ def _limit(value: str) -> int:
 
 
 def add_parser(subparsers: Any) -> None:
+    """`tenancy federation` and its verbs, one query each."""
     fed = subparsers.add_parser(
         "federation",
         help="Cross-tenant reads (schema tenancy_federation; needs role tenancy_federation).",
@@ -36,14 +37,22 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = fed.add_subparsers(dest="federation_command", required=True, metavar="VERB")
+    for add_verb in (_add_search, _add_analytics, _add_profile, _add_user_tenants, _add_jobs):
+        add_verb(verbs)
 
-    def verb(name: str, summary: str, query: Query) -> argparse.ArgumentParser:
-        p = options.add_verb(verbs, name, summary, run)
-        p.set_defaults(verb=f"federation {name}", query=query)
-        options.add_database(p)
-        return p
 
-    s = verb(
+def _verb(verbs: Any, name: str, summary: str, query: Query) -> argparse.ArgumentParser:
+    """One verb of `tenancy federation`: run `query`, with the database options."""
+    p = options.add_verb(verbs, name, summary, run)
+    p.set_defaults(verb=f"federation {name}", query=query)
+    options.add_database(p)
+    return p
+
+
+def _add_search(verbs: Any) -> None:
+    """`federation search`: graduates across tenants."""
+    s = _verb(
+        verbs,
         "search",
         "Search graduates across tenants (name substring, year, course).",
         lambda conn, args: federation.search_graduates(
@@ -57,14 +66,22 @@ def add_parser(subparsers: Any) -> None:
     options.TENANT.add(s)
     s.add_argument("--limit", type=_limit, default=100, metavar="N", help=f"at most N rows, 1..{MAX_LIMIT} (default 100)")
 
-    a = verb(
+
+def _add_analytics(verbs: Any) -> None:
+    """`federation analytics`: counts per tenant and in total."""
+    a = _verb(
+        verbs,
         "analytics",
         "Graduates, events and page views per tenant and in total.",
         lambda conn, args: federation.analytics_summary(conn, tenants=args.tenants),
     )
     options.TENANT.add(a)
 
-    p = verb(
+
+def _add_profile(verbs: Any) -> None:
+    """`federation profile`: one graduate of one tenant."""
+    p = _verb(
+        verbs,
         "profile",
         "One graduate of one tenant, with its course.",
         lambda conn, args: federation.graduate_profile(conn, _one_tenant(args), args.graduate),
@@ -72,14 +89,22 @@ def add_parser(subparsers: Any) -> None:
     options.TENANT.add(p.add_mutually_exclusive_group(required=True))
     p.add_argument("--graduate", required=True, type=int, metavar="N", help="graduate id in that tenant")
 
-    u = verb(
+
+def _add_user_tenants(verbs: Any) -> None:
+    """`federation user-tenants`: the tenants a central user reaches."""
+    u = _verb(
+        verbs,
         "user-tenants",
         "The tenants a central user can reach, and why.",
         lambda conn, args: federation.user_tenants(conn, args.user),
     )
     u.add_argument("--user", required=True, type=int, metavar="N", help="users.id")
 
-    j = verb(
+
+def _add_jobs(verbs: Any) -> None:
+    """`federation jobs`: public active jobs of the hybrid jobs table."""
+    j = _verb(
+        verbs,
         "jobs",
         "Public active jobs of the hybrid jobs table.",
         lambda conn, args: federation.public_jobs(

@@ -299,49 +299,76 @@ def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, te
         say(f"PostgreSQL {server[0] if server else '?'}; {tenants} tenants, {rows:,} rows, seed {seed}, "
             f"{iterations} calls per query and side")
         chosen = prepare(conn, manifest_path, tenants, rows, seed, say)
-        sizes = {
-            t: conn.execute("SELECT count(*) FROM public.analytics_events WHERE tenant_id = %s", (t,)).fetchone()
-            for t in chosen.values()
-        }
-
-        say("")
-        say("1. Typical queries: shared table + tenant-leading index (before) vs tenant table (after)")
-        say("   ratio = after / before (below 1 = faster after); improvement = 1 - ratio")
-        means: dict[str, tuple[float, float]] = {}
-        for role in ("small", "median", "largest"):
-            tenant = chosen[role]
-            size = sizes[tenant]
-            say(f"   {role} tenant {tenant} ({size[0] if size else '?':,} events):")
-            say(f"     {'query':32} {'before p50/p95 ms':>18} {'after p50/p95 ms':>17} {'p50 ratio':>9} {'p95 ratio':>9}")
-            res = bench_tenant_queries(conn, tenant, iterations)
-            for name, (b, a) in res.items():
-                say(f"     {name:32} {b.p50_ms:8.3f}/{b.p95_ms:<9.3f} {a.p50_ms:8.3f}/{a.p95_ms:<8.3f}"
-                    f" {a.p50_ms / b.p50_ms:9.2f} {a.p95_ms / b.p95_ms:9.2f}")
-            geo = statistics.geometric_mean(a.p50_ms / b.p50_ms for b, a in res.values())
-            say(f"     p50 ratio, geometric mean over the five queries (each weighs the same): {geo:.2f}")
-            mb = statistics.fmean(b.mean_ms for b, _ in res.values())
-            ma = statistics.fmean(a.mean_ms for _, a in res.values())
-            means[role] = (mb, ma)
-            say(f"     average query time: {mb:.3f} ms -> {ma:.3f} ms, improvement {1 - ma / mb:+.0%}")
-        overall_b = statistics.fmean(b for b, _ in means.values())
-        overall_a = statistics.fmean(a for _, a in means.values())
-        overall = 1 - overall_a / overall_b
-        per = {role: 1 - a / b for role, (b, a) in means.items()}
-        holds = all(v >= CLAIM_LOW for v in per.values())
-        say(f"   over the three tenants: {overall_b:.3f} ms -> {overall_a:.3f} ms, improvement {overall:+.0%}")
-        verdict = "HOLDS" if holds else "DOES NOT HOLD"
-        say(f"   VERDICT: the original plan's claim of a 25-40% improvement in average query time {verdict} on this data"
-            f" (per tenant: {', '.join(f'{r} {v:+.0%}' for r, v in per.items())}).")
-
-        say("")
-        say(f"2. Index test: slug lookup in a tenant table with {THEMES_FOR_INDEX_TEST:,} themes")
-        ok, top, themes = index_test(conn, chosen["index-test"])
-        say(f"   {tenant_schema(chosen['index-test'])}.component_themes: {themes:,} rows; plan: {top}")
-        say(f"   {'PASS: index scan' if ok else 'FAIL: no index scan'}")
-
-        say("")
-        say(f"3. Federated search across {tenants} tenants: one query over the tenant schemas vs one central table")
-        for label, fed, cen, loop in bench_federated_search(conn, max(10, iterations // 10)):
-            say(f"   {label:30} federated {fed:8.2f} ms  central {cen:8.2f} ms  ratio {fed / cen:6.2f}"
-                f"  | original plan's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)")
+        holds = _report_typical_queries(conn, chosen, iterations, say)
+        _report_index_test(conn, chosen["index-test"], say)
+        _report_federated_search(conn, tenants, iterations, say)
     return holds
+
+
+def _report_typical_queries(
+    conn: psycopg.Connection[Any], chosen: dict[str, str], iterations: int, say: Callable[[str], None]
+) -> bool:
+    """Part 1: the typical queries before and after, for the small, median and largest
+    tenant, and the verdict; returns whether the original plan's claim held."""
+    sizes = {
+        t: conn.execute("SELECT count(*) FROM public.analytics_events WHERE tenant_id = %s", (t,)).fetchone()
+        for t in chosen.values()
+    }
+    say("")
+    say("1. Typical queries: shared table + tenant-leading index (before) vs tenant table (after)")
+    say("   ratio = after / before (below 1 = faster after); improvement = 1 - ratio")
+    means: dict[str, tuple[float, float]] = {}
+    for role in ("small", "median", "largest"):
+        tenant = chosen[role]
+        size = sizes[tenant]
+        say(f"   {role} tenant {tenant} ({size[0] if size else '?':,} events):")
+        means[role] = _report_tenant_queries(conn, tenant, iterations, say)
+    overall_b = statistics.fmean(b for b, _ in means.values())
+    overall_a = statistics.fmean(a for _, a in means.values())
+    overall = 1 - overall_a / overall_b
+    per = {role: 1 - a / b for role, (b, a) in means.items()}
+    holds = all(v >= CLAIM_LOW for v in per.values())
+    say(f"   over the three tenants: {overall_b:.3f} ms -> {overall_a:.3f} ms, improvement {overall:+.0%}")
+    verdict = "HOLDS" if holds else "DOES NOT HOLD"
+    say(f"   VERDICT: the original plan's claim of a 25-40% improvement in average query time {verdict} on this data"
+        f" (per tenant: {', '.join(f'{r} {v:+.0%}' for r, v in per.items())}).")
+    return holds
+
+
+def _report_tenant_queries(
+    conn: psycopg.Connection[Any], tenant: str, iterations: int, say: Callable[[str], None]
+) -> tuple[float, float]:
+    """One tenant's typical queries, each before and after; returns the average query
+    time (ms) before and after."""
+    say(f"     {'query':32} {'before p50/p95 ms':>18} {'after p50/p95 ms':>17} {'p50 ratio':>9} {'p95 ratio':>9}")
+    res = bench_tenant_queries(conn, tenant, iterations)
+    for name, (b, a) in res.items():
+        say(f"     {name:32} {b.p50_ms:8.3f}/{b.p95_ms:<9.3f} {a.p50_ms:8.3f}/{a.p95_ms:<8.3f}"
+            f" {a.p50_ms / b.p50_ms:9.2f} {a.p95_ms / b.p95_ms:9.2f}")
+    geo = statistics.geometric_mean(a.p50_ms / b.p50_ms for b, a in res.values())
+    say(f"     p50 ratio, geometric mean over the five queries (each weighs the same): {geo:.2f}")
+    mb = statistics.fmean(b.mean_ms for b, _ in res.values())
+    ma = statistics.fmean(a.mean_ms for _, a in res.values())
+    say(f"     average query time: {mb:.3f} ms -> {ma:.3f} ms, improvement {1 - ma / mb:+.0%}")
+    return mb, ma
+
+
+def _report_index_test(conn: psycopg.Connection[Any], tenant: str, say: Callable[[str], None]) -> None:
+    """Part 2: whether a slug lookup in a large tenant table uses its index."""
+    say("")
+    say(f"2. Index test: slug lookup in a tenant table with {THEMES_FOR_INDEX_TEST:,} themes")
+    ok, top, themes = index_test(conn, tenant)
+    say(f"   {tenant_schema(tenant)}.component_themes: {themes:,} rows; plan: {top}")
+    say(f"   {'PASS: index scan' if ok else 'FAIL: no index scan'}")
+
+
+def _report_federated_search(
+    conn: psycopg.Connection[Any], tenants: int, iterations: int, say: Callable[[str], None]
+) -> None:
+    """Part 3: one federated query over the tenant schemas against one central table and
+    against the original plan's loop of one query per tenant."""
+    say("")
+    say(f"3. Federated search across {tenants} tenants: one query over the tenant schemas vs one central table")
+    for label, fed, cen, loop in bench_federated_search(conn, max(10, iterations // 10)):
+        say(f"   {label:30} federated {fed:8.2f} ms  central {cen:8.2f} ms  ratio {fed / cen:6.2f}"
+            f"  | original plan's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)")

@@ -119,39 +119,12 @@ def build_sample(
 
     with conn.transaction():
         _clear_or_refuse(conn, replace)
-        # Sorting millions of narrow rows for the time-ordered ids and building
-        # the indexes both fit in memory at these sizes.
-        conn.execute("SET LOCAL search_path = public")
-        conn.execute("SET LOCAL work_mem = '256MB'")
-        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        helpers = _create_helpers(conn, seed=seed, tenant_count=tenants, user_count=users)
-        say("schema")
-        conn.execute(_read("schema.sql"))
-        _load_plan(conn, plan)
-        sizes = {table: sum(counts) for table, counts in plan.items()}
-        sizes.update(tenants=tenants, domains=2 * tenants, institutions=tenants, users=users)
-        for step, statement in _steps(_read("data.sql").decode()):
-            say(f"{step}: {sizes[step]} rows" if step in sizes else step)
-            conn.execute(statement.encode())
+        helpers = _fill_shared_tables(conn, plan, seed=seed, tenants=tenants, users=users, say=say)
         registry = _rows(conn, "SELECT ord, id FROM sample_tenants ORDER BY ord")
-        conn.execute("SET LOCAL search_path = public")
-        say("foreign keys and indexes")
-        conn.execute(_read("constraints.sql"))
-        say("sequences and statistics")
-        _reset_sequences(conn)
-        conn.execute(
-            sql.SQL("ANALYZE {}").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in _all_tables())
-            )
-        )
+        _finish_shared_tables(conn, say)
     _commit(conn)
     try:
-        say(f"tenant schemas: {len(registry)} (courses, graduates)")
-        for first in range(0, len(registry), TENANT_SCHEMAS_PER_TRANSACTION):
-            with conn.transaction():
-                for ord_, tenant_id in registry[first : first + TENANT_SCHEMAS_PER_TRANSACTION]:
-                    _create_tenant_schema(conn, tenant_schema(tenant_id), ord_)
-            _commit(conn)
+        _create_tenant_schemas(conn, registry, say)
         with conn.transaction():
             conn.execute("SET LOCAL search_path = public")
             summary = _summarize(conn)
@@ -163,6 +136,62 @@ def build_sample(
                 _drop_helpers(conn, helpers)
             _commit(conn)
     return summary
+
+
+def _fill_shared_tables(
+    conn: psycopg.Connection[Any],
+    plan: dict[str, list[int]],
+    *,
+    seed: int,
+    tenants: int,
+    users: int,
+    say: Callable[[str], None],
+) -> list[str]:
+    """Create the shared tables and fill them by the plan (schema.sql, data.sql step by
+    step), in the caller's transaction; return the names of the pg_temp helpers made."""
+    # Sorting millions of narrow rows for the time-ordered ids and building
+    # the indexes both fit in memory at these sizes.
+    conn.execute("SET LOCAL search_path = public")
+    conn.execute("SET LOCAL work_mem = '256MB'")
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    helpers = _create_helpers(conn, seed=seed, tenant_count=tenants, user_count=users)
+    say("schema")
+    conn.execute(_read("schema.sql"))
+    _load_plan(conn, plan)
+    sizes = {table: sum(counts) for table, counts in plan.items()}
+    sizes.update(tenants=tenants, domains=2 * tenants, institutions=tenants, users=users)
+    for step, statement in _steps(_read("data.sql").decode()):
+        say(f"{step}: {sizes[step]} rows" if step in sizes else step)
+        conn.execute(statement.encode())
+    return helpers
+
+
+def _finish_shared_tables(conn: psycopg.Connection[Any], say: Callable[[str], None]) -> None:
+    """Add the foreign keys and indexes of the filled shared tables, reset their sequences
+    and analyze them, in the caller's transaction."""
+    conn.execute("SET LOCAL search_path = public")
+    say("foreign keys and indexes")
+    conn.execute(_read("constraints.sql"))
+    say("sequences and statistics")
+    _reset_sequences(conn)
+    conn.execute(
+        sql.SQL("ANALYZE {}").format(
+            sql.SQL(", ").join(sql.Identifier(t) for t in _all_tables())
+        )
+    )
+
+
+def _create_tenant_schemas(
+    conn: psycopg.Connection[Any], registry: Sequence[TupleRow], say: Callable[[str], None]
+) -> None:
+    """Create each tenant's schema of the registry's (ord, id) rows, committing every
+    TENANT_SCHEMAS_PER_TRANSACTION tenants."""
+    say(f"tenant schemas: {len(registry)} (courses, graduates)")
+    for first in range(0, len(registry), TENANT_SCHEMAS_PER_TRANSACTION):
+        with conn.transaction():
+            for ord_, tenant_id in registry[first : first + TENANT_SCHEMAS_PER_TRANSACTION]:
+                _create_tenant_schema(conn, tenant_schema(tenant_id), ord_)
+        _commit(conn)
 
 
 def _commit(conn: psycopg.Connection[Any]) -> None:

@@ -383,15 +383,49 @@ def _fates(
     by_fk: set[str],
     undecided: list[Decision],
 ) -> tuple[Fate, ...]:
+    """Every table's fate: the tables carrying the tenant key move unless they must stay
+    shared; the others stay central. Questions for the user go to ``undecided``."""
     keyed = [t for t in facts.carriers(key) if t != registry]
     if not keyed:
         raise DiscoveryError(f"no table but the registry carries {key}", hint="Pass --tenant-key COLUMN.")
-    shared: dict[str, str] = {}  # keyed table that stays -> why
+    shared = _kept_shared(conn, facts, key, registry, registry_id, keyed, undecided)
+    _ask_about_moved(facts, key, registry, [t for t in keyed if t not in shared], by_fk, undecided)
+    moved = set(keyed) - set(shared)
+    if not moved:
+        raise DiscoveryError(
+            f"every table with {key} must stay shared, so nothing would move",
+            detail="\n".join(f"{t}: {why}" for t, why in sorted(shared.items())),
+            hint="Check the tenant key (--tenant-key) and the registry (--registry).",
+        )
+    fates = [Fate(t, MOVE, _move_reason(facts, t, key, registry, by_fk)) for t in keyed if t in moved]
+    fates += [Fate(t, HYBRID, shared[t]) for t in keyed if t in shared]
+    for t in sorted(facts.columns):
+        if t == registry:
+            fates.append(Fate(t, CENTRAL, "the tenant registry"))
+        elif t not in keyed:
+            users = sorted({fk.table for fk in facts.foreign_keys if fk.ref_table == t and fk.table in moved})
+            fates.append(Fate(t, CENTRAL, f"no {key}" + (f"; referenced by moved tables: {_some(users)}" if users else "")))
+    return tuple(fates)
+
+
+def _kept_shared(
+    conn: psycopg.Connection[Any],
+    facts: Facts,
+    key: str,
+    registry: str,
+    registry_id: str,
+    keyed: list[str],
+    undecided: list[Decision],
+) -> dict[str, str]:
+    """The tables of ``keyed`` that must stay shared, each with why: those a staying table
+    references, and those the tool cannot derive a tenant table of (each also a question
+    in ``undecided``), until no more follow."""
+    shared: dict[str, str] = {}
     while True:
         _close_over_references(facts, key, keyed, shared)
         refused = _render_refusals(conn, facts, key, registry, registry_id, [t for t in keyed if t not in shared])
         if not refused:
-            break
+            return shared
         for table, error in refused.items():
             shared[table] = f"cannot move as it is: {error}"
             undecided.append(
@@ -402,7 +436,13 @@ def _fates(
                     "hybrid; change the table and move it instead.",
                 )
             )
-    moved_in_order = [t for t in keyed if t not in shared]
+
+
+def _ask_about_moved(
+    facts: Facts, key: str, registry: str, moved_in_order: list[str], by_fk: set[str], undecided: list[Decision]
+) -> None:
+    """Questions about the tables that move: a tenant key that may be NULL, and one without
+    a foreign key to the registry (when other tables have one)."""
     nullable = [t for t in moved_in_order if (c := facts.column(t, key)) is not None and not c.not_null]
     if nullable:
         undecided.append(
@@ -426,22 +466,6 @@ def _fates(
                 "move.",
             )
         )
-    moved = set(keyed) - set(shared)
-    if not moved:
-        raise DiscoveryError(
-            f"every table with {key} must stay shared, so nothing would move",
-            detail="\n".join(f"{t}: {why}" for t, why in sorted(shared.items())),
-            hint="Check the tenant key (--tenant-key) and the registry (--registry).",
-        )
-    fates = [Fate(t, MOVE, _move_reason(facts, t, key, registry, by_fk)) for t in keyed if t in moved]
-    fates += [Fate(t, HYBRID, shared[t]) for t in keyed if t in shared]
-    for t in sorted(facts.columns):
-        if t == registry:
-            fates.append(Fate(t, CENTRAL, "the tenant registry"))
-        elif t not in keyed:
-            users = sorted({fk.table for fk in facts.foreign_keys if fk.ref_table == t and fk.table in moved})
-            fates.append(Fate(t, CENTRAL, f"no {key}" + (f"; referenced by moved tables: {_some(users)}" if users else "")))
-    return tuple(fates)
 
 
 def _close_over_references(facts: Facts, key: str, keyed: list[str], shared: dict[str, str]) -> None:

@@ -222,6 +222,41 @@ class _Run(Generic[Item, T]):
             finally:
                 worker.item = None
 
+    def execute(
+        self, tenants: Sequence[Item], on_wait: Callable[[str], None], watch_interval: float
+    ) -> tuple[dict[int, T], Interrupt | None]:
+        """Work through `tenants` on the worker threads, with the lock watcher beside them,
+        until every worker has returned; a stop signal cancels the work in flight first.
+        Every session is closed on the way out. Returns the results by position in
+        `tenants`, and the Interrupt that stopped the run, if one did."""
+        todo: queue.SimpleQueue[tuple[int, Item]] = queue.SimpleQueue()
+        for pair in enumerate(tenants):
+            todo.put(pair)
+        done: dict[int, T] = {}
+        threads = [
+            threading.Thread(target=self.serve, args=(w, todo, done), name=f"tenancy-{i}", daemon=True)
+            for i, w in enumerate(self.workers)
+        ]
+        watcher = threading.Thread(target=self.watch, args=(on_wait, watch_interval), name="tenancy-locks", daemon=True)
+        interrupt: Interrupt | None = None
+        try:
+            for t in threads:
+                t.start()
+            watcher.start()
+            try:
+                while not self.finished.wait(0.2):
+                    pass
+            except Interrupt as e:
+                interrupt = e
+                self.cancel()
+                self.finished.wait()
+        finally:
+            self.stopping.set()
+            for w in self.workers:
+                if w.conn is not None:
+                    w.conn.close()
+        return done, interrupt
+
     def cancel(self) -> None:
         """Stop: no new tenant starts, and the statements in flight are cancelled."""
         self.stopping.set()
@@ -275,6 +310,31 @@ def _print_wait(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _collect(
+    run: _Run[Item, T],
+    tenants: Sequence[Item],
+    done: dict[int, T],
+    interrupt: Interrupt | None,
+    not_run: Callable[[Item, str], T] | None,
+) -> list[T]:
+    """The results of a finished run in the order of `tenants`: a worker's unexpected error
+    is raised; tenants not started get `not_run(tenant, why)`, or without it the Interrupt
+    or ServerUnavailable that stopped the run is raised."""
+    if run.error is not None:
+        raise run.error
+    why = (
+        f"not started: stopped by {interrupt}" if interrupt
+        else f"not started: {run.server_lost}" if run.server_lost else ""
+    )
+    if len(done) < len(tenants):
+        if not_run is None:
+            if interrupt:
+                raise interrupt
+            raise ServerUnavailable(f"the run stopped: {run.server_lost}") from run.server_lost
+        return [done[i] if i in done else not_run(item, why) for i, item in enumerate(tenants)]
+    return [done[i] for i in range(len(tenants))]
+
+
 def for_each_tenant(
     dsn: str,
     tenants: Sequence[Item],
@@ -298,42 +358,5 @@ def for_each_tenant(
     """
     size = max(1, min(jobs, len(tenants)))
     run: _Run[Item, T] = _Run(dsn, work, size)
-    todo: queue.SimpleQueue[tuple[int, Item]] = queue.SimpleQueue()
-    for pair in enumerate(tenants):
-        todo.put(pair)
-    done: dict[int, T] = {}
-    threads = [
-        threading.Thread(target=run.serve, args=(w, todo, done), name=f"tenancy-{i}", daemon=True)
-        for i, w in enumerate(run.workers)
-    ]
-    watcher = threading.Thread(target=run.watch, args=(on_wait, watch_interval), name="tenancy-locks", daemon=True)
-    interrupt: Interrupt | None = None
-    try:
-        for t in threads:
-            t.start()
-        watcher.start()
-        try:
-            while not run.finished.wait(0.2):
-                pass
-        except Interrupt as e:
-            interrupt = e
-            run.cancel()
-            run.finished.wait()
-    finally:
-        run.stopping.set()
-        for w in run.workers:
-            if w.conn is not None:
-                w.conn.close()
-    if run.error is not None:
-        raise run.error
-    why = (
-        f"not started: stopped by {interrupt}" if interrupt
-        else f"not started: {run.server_lost}" if run.server_lost else ""
-    )
-    if len(done) < len(tenants):
-        if not_run is None:
-            if interrupt:
-                raise interrupt
-            raise ServerUnavailable(f"the run stopped: {run.server_lost}") from run.server_lost
-        return [done[i] if i in done else not_run(item, why) for i, item in enumerate(tenants)]
-    return [done[i] for i in range(len(tenants))]
+    done, interrupt = run.execute(tenants, on_wait, watch_interval)
+    return _collect(run, tenants, done, interrupt, not_run)
