@@ -13,6 +13,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from runner.errors import ConnectionConfigError, ServerUnavailable, from_psycopg
+from runner.names import APPLICATION_NAME
 
 ProgressEvent = dict[str, Any]
 
@@ -65,7 +66,7 @@ def describe_source(dsn: str) -> str:
 
 
 # A dead server is reported in seconds, not after the operating system's timeout.
-CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "application_name": "tenancy", "connect_timeout": 5}
+CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "application_name": APPLICATION_NAME, "connect_timeout": 5}
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 _session = {"lock_timeout": DEFAULT_LOCK_TIMEOUT}

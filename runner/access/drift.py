@@ -29,8 +29,6 @@ from runner.access.model import (
     COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
-    ENGINE,
-    FEDERATION_OWNER,
     FIXED_ATTRIBUTES,
     GUARD_FUNCTION,
     INSTALL_PRIVILEGES,
@@ -45,10 +43,10 @@ from runner.access.model import (
     RoleSpec,
     expand,
 )
+from runner.names import ENGINE_ROLE, FEDERATION_OWNER, TOOL_SCHEMA, TOOL_SCHEMAS
 from runner.resources import read_query
 
 PUBLIC = "PUBLIC"
-TOOL_SCHEMA = "tenancy"
 OWNER = "owner"
 ATTRIBUTE = "role attribute"
 POLICY = "policy"
@@ -56,7 +54,6 @@ RLS = "row level security"
 POLICY_CURRENT = "policy definition"
 FUNCTION = "function"
 DATABASE = "database"
-INSTALLED_SCHEMAS = ("tenancy", "tenancy_federation")
 
 
 @dataclass(frozen=True)
@@ -206,7 +203,7 @@ class _Reader:
             and schema not in self.tenant_schemas
             and schema.startswith(m.schema_prefix)
             and schema.endswith(m.schema_suffix)
-            and schema not in (self.central, *INSTALLED_SCHEMAS)
+            and schema not in (self.central, *TOOL_SCHEMAS)
         )
 
 
@@ -287,7 +284,7 @@ def _role_attributes(reader: _Reader) -> set[Privilege]:
         if name in credential_roles:
             login_fact = LOGIN_WITHOUT_PASSWORD if login and passwords.get(name) is False else LOGIN_WITH_CREDENTIAL
         else:
-            login_fact = "LOGIN" if login and not (citus and name in (FEDERATION_OWNER, ENGINE)) else "NOLOGIN"
+            login_fact = "LOGIN" if login and not (citus and name in (FEDERATION_OWNER, ENGINE_ROLE)) else "NOLOGIN"
         attrs = [
             login_fact,
             f"CONNECTION LIMIT {limit}",
@@ -309,7 +306,7 @@ def _installed_routines(reader: _Reader, objects: dict[tuple[str, str], list[str
     schemas, and PUBLIC's TEMPORARY when the manifest revokes it. Each installed function
     is listed in ``objects``."""
     facts: set[Privilege] = set()
-    installed = {"installed": list(INSTALLED_SCHEMAS)}
+    installed = {"installed": list(TOOL_SCHEMAS)}
     for schema, signature, owner, public_execute in reader.rows("grants_installed_routines", installed):
         name = signature.removeprefix(schema + ".")
         objects[(FUNCTION, schema)].append(name)

@@ -59,6 +59,7 @@ from runner.manifest import (
     RoleNames,
     sql_literal,
 )
+from runner.names import ENGINE_ROLE, FEDERATION_OWNER
 
 ALL = "*"
 
@@ -93,11 +94,7 @@ FIXED_ATTRIBUTES = ("NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION"
 
 # The federated reads (sql/functions/federation_*.sql, fixed names): members of
 # FEDERATION_ROLE may call them; FEDERATION_OWNER owns them and holds what they read.
-FEDERATION_ROLE = "tenancy_federation"
-FEDERATION_OWNER = "tenancy_federation_owner"
 FEDERATION_CENTRAL_READS = ("institutions", "jobs", "roles", "users")
-# The owner of the tool's entry points (sql/ledger/0010_engine.sql, fixed name).
-ENGINE = "tenancy_engine"
 
 # The tool's functions the row-level security policies call
 # (sql/templates/rls_hybrid_tables.sql.j2; sql/functions/row_visible.sql and
@@ -153,7 +150,7 @@ INSTALL_PRIVILEGES = (
     Privilege(FEDERATION_OWNER, TABLE, "tenancy", "moved_tables", "SELECT"),
     Privilege(FEDERATION_OWNER, TABLE, "tenancy", "settings", "SELECT"),
 )
-INSTALL_ROLES = (FEDERATION_OWNER, ENGINE)
+INSTALL_ROLES = (FEDERATION_OWNER, ENGINE_ROLE)
 
 
 @dataclass(frozen=True)
@@ -370,7 +367,7 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
         p += [Privilege(role.name, DEFAULT_SEQUENCE, schema, owner.name, x) for x in seq_privs]
     p.append(Privilege(app.name, ROLE, "", names.app_group, MEMBER))
     p.append(Privilege(ro.name, ROLE, "", names.readonly_group, MEMBER))
-    p.append(Privilege(ENGINE, ROLE, "", owner.name, MEMBER))
+    p.append(Privilege(ENGINE_ROLE, ROLE, "", owner.name, MEMBER))
     # The federated reads' owner reads every table of the tenant (now and later).
     p.append(Privilege(FEDERATION_OWNER, SCHEMA, schema, schema, "USAGE"))
     p.append(Privilege(FEDERATION_OWNER, TABLE, schema, ALL, "SELECT"))
@@ -398,7 +395,7 @@ def shared_plan(manifest: Manifest) -> SharedPlan:
     and the row policies of the row-filtered central tables and of the hybrid tables."""
     names = manifest.roles
     migrator = RoleSpec(names.migrator, "migrator", False, -1, ())
-    engine = RoleSpec(ENGINE, "engine", False, -1, ())
+    engine = RoleSpec(ENGINE_ROLE, "engine", False, -1, ())
     app_group = RoleSpec(names.app_group, "app_group", False, -1, ())
     ro_group = RoleSpec(names.readonly_group, "readonly_group", False, -1, ())
     fed = RoleSpec(FEDERATION_OWNER, "federation_owner", False, -1, ())
@@ -594,7 +591,7 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         "federation_owner": shared.federation_owner,
         "shared_roles": shared.roles,
         # The NOLOGIN owners of the tool's SECURITY DEFINER functions that read tenant tables.
-        "definer_owners": (ENGINE, FEDERATION_OWNER),
+        "definer_owners": (ENGINE_ROLE, FEDERATION_OWNER),
         "revoke_public_temp": names.revoke_public_temp,
         "federation_central_grants": [
             p for p in shared.privileges if p.grantee == shared.federation_owner.name

@@ -8,8 +8,9 @@ from typing import Any
 from runner.cli import options
 from runner.cli.common import Outcome, confirm, database, manifest, require_writable
 from runner.db import connect
-from runner.engine.uninstall import TOOL_SCHEMAS, blockers, shared_roles
+from runner.engine.uninstall import blockers, shared_roles
 from runner.engine.uninstall import uninstall as uninstall_sql
+from runner.names import TOOL_SCHEMAS
 from runner.report import say
 
 

@@ -42,6 +42,7 @@ from runner.engine import catalog
 from runner.engine.target import derive_table
 from runner.errors import RenderError, TenancyError
 from runner.manifest import Manifest, parse_manifest
+from runner.names import TOOL_SCHEMAS
 from runner.resources import read_query
 
 MOVE, HYBRID, CENTRAL = "move", "hybrid", "central"
@@ -198,8 +199,8 @@ def propose_manifest(
     conn: psycopg.Connection[Any], *, tenant_key: str | None = None, registry: str | None = None, schema: str = "public"
 ) -> Proposal:
     """A manifest for the tables of ``schema``, by the rules of this module."""
-    if schema == "tenancy":
-        raise DiscoveryError("schema tenancy is the tool's own", hint="Name the schema that holds the shared tables.")
+    if schema in TOOL_SCHEMAS:
+        raise DiscoveryError(f"schema {schema} is the tool's own", hint="Name the schema that holds the shared tables.")
     facts = read_facts(conn, schema)
     if not facts.columns:
         raise DiscoveryError(f"schema {schema} has no tables", hint="Name the schema that holds the shared tables.")

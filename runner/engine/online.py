@@ -30,8 +30,6 @@ from runner.engine.executor import (
 from runner.engine.migrate import global_preflight, provision_first, record_failure
 from runner.errors import TenancyError
 
-# Owns the capture trigger functions (sql/ledger/0005_online.sql creates it).
-CAPTURE_ROLE = "tenancy_capture"
 # Replay stops once a round applies fewer entries than this: the rest is
 # drained under the fence at cutover, where it is cheap.
 REPLAY_BATCH = 10_000

@@ -27,13 +27,10 @@ import psycopg
 from psycopg import sql
 
 from runner.access.model import build_model
-from runner.engine.online import CAPTURE_ROLE
 from runner.errors import UninstallRefused
-from runner.federation.commands import ROLE as FEDERATION_ROLE
-from runner.federation.commands import SCHEMA as FEDERATION_SCHEMA
 from runner.manifest import Manifest
+from runner.names import CAPTURE_ROLE, FEDERATION_ROLE, TOOL_SCHEMAS
 
-TOOL_SCHEMAS = ("tenancy", FEDERATION_SCHEMA)
 _SHOWN = 30
 
 

@@ -22,9 +22,10 @@ from psycopg.rows import dict_row
 
 from runner.db import typed_errors
 from runner.errors import TenancyError
+from runner.names import FEDERATION_ROLE, FEDERATION_SCHEMA
 
-SCHEMA = "tenancy_federation"
-ROLE = "tenancy_federation"
+SCHEMA = FEDERATION_SCHEMA
+ROLE = FEDERATION_ROLE
 MAX_LIMIT = 10_000
 
 

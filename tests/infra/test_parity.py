@@ -12,12 +12,12 @@ from infra.program import Settings
 from runner.access.drift import (
     ATTRIBUTE,
     FUNCTION,
-    INSTALLED_SCHEMAS,
     OWNER,
     POLICY,
     POLICY_CURRENT,
     PUBLIC,
     RLS,
+    TOOL_SCHEMAS,
     read_catalog,
 )
 from runner.access.model import INSTALL_ROLES, SCHEMA, Privilege, build_model, expand
@@ -53,7 +53,7 @@ def _pulumi_can_declare(p: Privilege) -> bool:
         return False
     # `tenancy install` makes the federated reads' owner, grants it what schema
     # tenancy holds and owns the functions.
-    if p.grantee in INSTALL_ROLES and (p.object_type == ATTRIBUTE or p.schema in INSTALLED_SCHEMAS):
+    if p.grantee in INSTALL_ROLES and (p.object_type == ATTRIBUTE or p.schema in TOOL_SCHEMAS):
         return False
     if p.object_type == FUNCTION:
         return False
