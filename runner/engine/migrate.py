@@ -45,10 +45,11 @@ def global_preflight(conn: psycopg.Connection) -> None:
 
 def unbatched_tables(dsn: str) -> list[str]:
     """What --batch-size cannot apply to: moved tables without a primary key (keyset
-    batches need one), each copied in one statement instead."""
+    batches need one), each copied in one statement instead. Not a table of at most one
+    row per tenant (captured by the empty key): it has no batches to speak of."""
     with connect(dsn) as conn, typed_errors():
         rows = conn.execute(
-            "SELECT table_name FROM tenancy.moved_tables WHERE NOT batchable ORDER BY position"
+            "SELECT table_name FROM tenancy.moved_tables WHERE NOT batchable AND NOT captured ORDER BY position"
         ).fetchall()
     return [r[0] for r in rows]
 
