@@ -444,7 +444,8 @@ def _rewrite_fk(d: _Derivation, fk: ForeignKey, manifest: Manifest, moved: set[s
                 return None
         kept = [(m, t) for m, t in pairs if m != key]
         if len(kept) < len(pairs):
-            how = f"to moved table {fk.ref_table} becomes tenant-local: {_cols(fk.columns)} → {_cols(tuple(m for m, _ in kept))}"
+            local_columns = _cols(tuple(m for m, _ in kept))
+            how = f"to moved table {fk.ref_table} becomes tenant-local: {_cols(fk.columns)} → {local_columns}"
         else:
             how = (f"to moved table {fk.ref_table} becomes tenant-local {_cols(fk.columns)} "
                    "(preflight checks that each parent row belongs to the same tenant)")
@@ -635,7 +636,8 @@ def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[s
             d.refuse("check constraint", chk.name, f"uses {key} with other columns: {chk.definition}",
                      "Drop or rewrite it before the migration.")
             continue
-        d.fate("check constraint", chk.name, KEPT, chk.definition + ("" if chk.validated else ", added after the copy NOT VALID"))
+        later = "" if chk.validated else ", added after the copy NOT VALID"
+        d.fate("check constraint", chk.name, KEPT, chk.definition + later)
         checks.append(chk)
 
     fks = [t for t in (_rewrite_fk(d, fk, manifest, moved) for fk in shape.foreign_keys) if t is not None]
