@@ -39,7 +39,7 @@ SQLSTATES: dict[str, tuple[str, str]] = {
     "TY076": ("worker grant failed", "Check that the role exists on every worker, then run `tenancy distribute` again."),
     # Online mode (capture, cutover, contract, rollback after cutover).
     "TY050": ("tenant cut over", "Every statement on a cut-over tenant's shared rows is refused; switch that tenant to its schema and retry."),
-    "TY051": ("not capturable", "Online mode needs a primary key on every moved table; add one or migrate offline."),
+    "TY051": ("not capturable", "Online mode replays writes by primary key: add one (on a partitioned table, with the partition key), keep the table shared ([hybrid]), or migrate offline."),
     "TY052": ("needs one snapshot", "Run the copy or replay in a REPEATABLE READ transaction."),
     "TY053": ("tenant-only writes", "The tenant tables hold rows the shared tables do not; copy them back or roll back with --force."),
     "TY054": ("key collision", "Rows written after cutover take keys the shared table holds; re-key or delete them."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import psycopg
@@ -12,6 +13,7 @@ from psycopg import sql
 
 from runner.cli import build_parser
 from runner.errors import SQLSTATES
+from runner.manifest import load_manifest, parse_manifest
 from tests.conftest import Database, Server
 from tests.runner.cli.tenancy import tenancy
 
@@ -97,7 +99,8 @@ def test_your_own_database_walkthrough_runs_literally_to_contract(
     (edited,) = _blocks(walk, "toml")
     commands = [line.split("#", 1)[0].strip() for block in _blocks(walk, "sh") for line in block.splitlines()]
     commands = [c for c in commands if c]
-    assert commands[0] == "tenancy init" and commands[-2:] == ["tenancy contract --yes", "tenancy history"]
+    assert commands[0] == "tenancy init --from-database"
+    assert commands[-2:] == ["tenancy contract --yes", "tenancy history"]
     assert all(c.startswith("tenancy ") for c in commands)
     with blank_db.connect() as conn:
         conn.execute(schema)
@@ -117,9 +120,10 @@ def test_your_own_database_walkthrough_runs_literally_to_contract(
     for command in commands:
         out = tenancy(*shlex.split(command)[1:], env=env, cwd=tmp_path)
         assert out.returncode == 0, (command, out.stdout, out.stderr)
-        if command == "tenancy init":  # the edit the README shows
-            assert (tmp_path / "tenancy.toml").is_file()
-            (tmp_path / "tenancy.toml").write_text(edited)
+        if command == "tenancy init --from-database":  # it proposes what the README shows
+            proposed, shown = load_manifest(tmp_path / "tenancy.toml"), parse_manifest(tomllib.loads(edited))
+            for attribute in ("tenant_key", "central_schema", "registry", "move", "central", "hybrid"):
+                assert getattr(proposed, attribute) == getattr(shown, attribute), attribute
     with blank_db.connect() as conn:
         assert conn.execute("SELECT to_regclass('public.projects'), to_regclass('public.tasks')").fetchone() == (
             None, None)
@@ -169,7 +173,7 @@ def test_the_cli_table_says_which_verbs_take_which_options() -> None:
 def test_top_level_help_shows_the_whole_flow() -> None:
     flow = build_parser().description or ""
     line = flow.split("flow:", 1)[1].split("database:", 1)[0]
-    steps = ["init", "install", "migrate --dry-run", "provision", "migrate --online", "cutover", "validate", "contract"]
+    steps = ["init", "plan", "install", "provision", "migrate --online", "cutover", "validate", "contract"]
     assert [line.index(s) for s in steps] == sorted(line.index(s) for s in steps), line
 
 

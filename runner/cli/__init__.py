@@ -36,6 +36,7 @@ from runner.cli import (
     migrate,
     move,
     placement,
+    plan,
     provision,
     render,
     rollback,
@@ -55,6 +56,7 @@ from runner.report import check_report_path, print_json, say, set_verbosity, war
 # In the order of the flow, then the rest; `tenancy --help` lists them so.
 VERBS = (
     init,
+    plan,
     render,
     install,
     provision,
@@ -84,7 +86,7 @@ Move a multi-tenant PostgreSQL database from shared tenant_id tables to one
 schema per tenant. All data moves inside PostgreSQL (PL/pgSQL in schema
 `tenancy`); this command only calls those functions and reports.
 
-flow:     init (write tenancy.toml, edit it) -> install -> migrate --dry-run -> provision
+flow:     init (write tenancy.toml, or --from-database) -> plan -> install -> provision
           -> migrate --online -> cutover -> validate -> contract
           (offline: migrate -> validate; rollback at any step before contract)
 database: --dsn, else $DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER, PGDATABASE, PGSERVICE

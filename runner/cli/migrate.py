@@ -1,7 +1,9 @@
 """tenancy migrate: move each tenant's rows into its schema (offline, or --online until cutover).
 
 --dry-run shows the plan and changes nothing; it is one of the ways a run goes,
-beside the offline and the online one, and excludes them.
+beside the offline and the online one, and excludes them. It is `tenancy plan`
+(runner/engine/plan.py) for the tenants of the run, on an installed database, with
+each tenant's rows to move and DDL.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from runner.cli.common import (
     results_table,
     select_tenants,
 )
+from runner.cli.plan import print_plan
 from runner.engine import migrate, online
 from runner.engine.executor import TenantResult
+from runner.engine.plan import plan_database, tenant_results
 from runner.report import ProgressDisplay, say, warn
 
 
@@ -33,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         details="Without --tenant: every tenant of the registry. Each tenant is one transaction; a tenant\n"
         "already migrated is skipped, a failed one is reported and the others go on.\n"
         "--online captures writes while copying; the tenant then stays syncing until `tenancy cutover`.\n"
-        "--dry-run lists the rows to move and every preflight problem with its hint, and changes nothing.",
+        "--dry-run is `tenancy plan` for these tenants, with each one's rows to move and DDL; changes nothing.",
         records=True,
     )
     options.add_database(p)
@@ -56,10 +60,15 @@ def run(args: argparse.Namespace) -> Outcome:
     with installed(url, writes=not args.dry_run) as conn:
         chosen = select_tenants(conn, m, args)
     if args.dry_run:
-        results = chosen.merge(migrate.plan_tenants(url, chosen.ids))
+        plan = plan_database(url, m, chosen.ids, online=False, per_tenant=True)
+        results = chosen.merge(tenant_results(plan))
         if not args.json:
-            _print_plan(results)
-        return finish_tenants("migrate --dry-run", results, url)
+            say("dry run: nothing is changed")
+            print_plan(plan)
+            _print_tenants(results)
+        outcome = finish_tenants("migrate --dry-run", results, url)
+        outcome.doc["plan"] = plan.doc()
+        return outcome
     if args.online:
         command = "migrate --online"
         with ProgressDisplay(chosen.ids, "parallel" if args.jobs > 1 else "serial") as progress:
@@ -82,22 +91,16 @@ def run(args: argparse.Namespace) -> Outcome:
     return finish_tenants(command, results, url)
 
 
-def _print_plan(results: list[TenantResult]) -> None:
-    """The dry run: per tenant the rows to move and every preflight problem with its hint, then the DDL."""
-    say("dry run: nothing is changed")
+def _print_tenants(results: list[TenantResult]) -> None:
+    """Per tenant the rows to move, table by table, then the DDL (the problems are the plan's, above)."""
     for r in results:
-        problems = [c for c in r.checks if "check_name" in c]
         if not r.tables and r.error:  # refused before any plan (e.g. an id the tool refuses)
             say(f"tenant {r.tenant_id}: refused: {r.error}", style="red")
             continue
+        problems = [c for c in r.checks if "check_name" in c]
         say(f"tenant {r.tenant_id}: {r.rows:,} rows to move in {len(r.tables)} tables, {len(problems)} problem(s)")
         for t in r.tables:
             say(f"  {t.table_name}: {t.state}, {t.rows:,} rows to move")
-        for p in problems:
-            rows = f", {p['problem_rows']:,} rows" if p["problem_rows"] is not None else ""
-            say(f"  problem: {p['table_name']}: {p['check_name']}{rows}: {p['detail']}", style="red")
-            if p["hint"]:
-                say(f"    hint: {p['hint']}")
     planned = [r for r in results if r.tables]
     for r in planned[:1]:
         say(f"DDL for each tenant (shown for tenant {r.tenant_id}):")

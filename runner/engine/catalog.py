@@ -29,6 +29,7 @@ class Column:
     generated: str | None  # expression of a STORED generated column
     serial: bool  # default is nextval() of a sequence owned by this column
     type_oid: int
+    collation: str | None = None  # schema-qualified, when not the type's own
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,61 @@ class Index:
 
 
 @dataclass(frozen=True)
+class ExclusionElement:
+    expression: str  # a column name or an expression, as pg_get_indexdef prints it
+    column: str | None  # set when the element is a plain column
+    opclass: str | None  # only when not the type's default
+    operator: str  # OPERATOR(schema.op)
+    operator_name: str  # op
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """An exclusion constraint."""
+
+    name: str
+    definition: str  # as pg_get_constraintdef prints it
+    method: str
+    elements: tuple[ExclusionElement, ...]
+    include: tuple[str, ...]
+    predicate: str | None
+    deferrable: bool
+    deferred: bool
+    referenced_columns: frozenset[str]  # every column it uses, plain, in expressions or in the predicate
+    options: tuple[str, ...] = ()  # storage parameters of its index, "name=value"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger the application put on a table (not internal, not the tool's own)."""
+
+    name: str
+    definition: str  # as pg_get_triggerdef prints it, every name schema-qualified
+    enabled: str  # O (origin, the default) | D (disabled) | R (replica) | A (always)
+    on_name: str  # the table as the definition names it: "schema.table", each part quoted as needed
+    on_schema: str  # its schema as the definition names it
+    from_schema: str | None  # the FROM table of a constraint trigger
+    from_table: str | None
+    from_name: str | None  # the FROM table as the definition names it
+    has_when: bool
+    update_columns: tuple[str, ...]  # UPDATE OF
+    referenced_columns: frozenset[str]  # every column it uses (UPDATE OF, WHEN)
+    function: str  # regprocedure
+    trusted: bool  # the function and its schema belong to a superuser, the central schema's owner or the table's
+    source: str  # the function's source text
+
+
+@dataclass(frozen=True)
+class LeftBehind:
+    """Something attached to the table, or to one of its partitions only, that no tenant table gets."""
+
+    kind: str  # rule | policy | statistics | index | unique index | primary key | ... | trigger
+    name: str
+    relation: str  # the table, or the partition it is on
+    on_partition: bool
+
+
+@dataclass(frozen=True)
 class Partition:
     name: str
     bound: str  # "FOR VALUES ..." or "DEFAULT", as pg_get_expr prints it
@@ -114,6 +170,12 @@ class TableShape:
     partition_key: str | None = None  # "RANGE (created_at)" for a partitioned table
     partition_columns: tuple[str, ...] = ()
     partitions: tuple[Partition, ...] = ()
+    subpartitioned: tuple[str, ...] = ()  # partitions that are partitioned again
+    row_security: bool = False  # ENABLE ROW LEVEL SECURITY
+    guard_open: bool = False  # the tool's guard opened it for everyone (its policy tenancy_open)
+    exclusions: tuple[Exclusion, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    left_behind: tuple[LeftBehind, ...] = ()
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -126,7 +188,8 @@ _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL
 
 
 def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
-    """Read one table's shape; raises RenderError if it does not exist."""
+    """Read one table's shape, all of it (what cannot move is for runner.engine.target to
+    refuse); raises RenderError if it does not exist."""
     with conn.cursor(row_factory=dict_row) as cur:
         table_row = cur.execute(read_query("queries/catalog_table.sql"), {"schema": schema, "table": table}).fetchone()
     if table_row is None:
@@ -155,6 +218,7 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
                     generated=default if r["attgenerated"] == "s" else None,
                     serial=serial,
                     type_oid=r["type_oid"],
+                    collation=r["collation"],
                 )
             )
         pk: KeyConstraint | None = None
@@ -198,11 +262,56 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
                         validated=r["convalidated"],
                     )
                 )
-            else:
-                raise RenderError(
-                    f'table "{schema}.{table}": exclusion constraint {r["conname"]} is not supported',
-                    hint="Drop it before the migration and re-create it in each tenant schema afterwards.",
+        exclusions = []
+        for r in cur.execute(read_query("queries/catalog_exclusions.sql"), {"oid": oid}):
+            nkey = r["indnkeyatts"]
+            elements = tuple(
+                ExclusionElement(
+                    expression=r["exprs"][k],
+                    column=r["columns"][k] or None,
+                    opclass=r["opclasses"][k] or None,
+                    operator=r["operators"][k],
+                    operator_name=r["operator_names"][k],
                 )
+                for k in range(nkey)
+            )
+            exclusions.append(
+                Exclusion(
+                    name=r["name"],
+                    definition=r["definition"],
+                    method=r["method"],
+                    elements=elements,
+                    include=tuple(r["columns"][nkey : r["indnatts"]]),
+                    predicate=r["predicate"],
+                    deferrable=r["condeferrable"],
+                    deferred=r["condeferred"],
+                    referenced_columns=frozenset(r["referenced"]) | {c for c in r["columns"] if c},
+                    options=tuple(r["options"]),
+                )
+            )
+        triggers = [
+            Trigger(
+                name=r["name"],
+                definition=r["definition"],
+                enabled=r["enabled"],
+                on_name=r["on_name"],
+                on_schema=r["on_schema"],
+                from_schema=r["from_schema"],
+                from_table=r["from_table"],
+                from_name=r["from_name"],
+                has_when=r["has_when"],
+                update_columns=tuple(r["update_columns"]),
+                referenced_columns=frozenset(r["referenced"]) | set(r["update_columns"]),
+                function=r["function"],
+                trusted=r["trusted"],
+                source=r["source"] or "",
+            )
+            for r in cur.execute(read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema})
+        ]
+        left_behind = [
+            LeftBehind(r["kind"], r["name"], r["relation"], r["partition"])
+            for r in cur.execute(read_query("queries/catalog_left_behind.sql"), {"oid": oid})
+        ]
         indexes = []
         for r in cur.execute(read_query("queries/catalog_indexes.sql"), {"oid": oid}):
             nkey = r["indnkeyatts"]
@@ -230,13 +339,10 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
                 )
             )
         partitions = []
+        subpartitioned = []
         for r in cur.execute(read_query("queries/catalog_partitions.sql"), {"oid": oid}):
             if r["relkind"] == "p":
-                raise RenderError(
-                    f'table "{schema}.{table}": partition {r["name"]} is partitioned again; '
-                    "sub-partitioning is not supported",
-                    hint="Attach its rows to a plain partition (or use one partitioning level) before the migration.",
-                )
+                subpartitioned.append(r["name"])
             partitions.append(Partition(r["name"], r["bound"], tuple(r["options"])))
     return TableShape(
         schema=schema,
@@ -252,6 +358,12 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
         partition_key=table_row["partition_key"],
         partition_columns=tuple(table_row["partition_columns"]),
         partitions=tuple(partitions),
+        subpartitioned=tuple(subpartitioned),
+        row_security=table_row["row_security"],
+        guard_open=table_row["guard_open"],
+        exclusions=tuple(exclusions),
+        triggers=tuple(triggers),
+        left_behind=tuple(left_behind),
     )
 
 
@@ -322,6 +434,24 @@ def _nearest(name: str, candidates: list[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def table_columns(conn: psycopg.Connection, schema: str, tables: list[str]) -> dict[str, list[str]]:
+    """The columns of each of these tables of the schema that exists (a missing table has no key)."""
+    rows = conn.execute(read_query("queries/catalog_table_columns.sql"), {"schema": schema, "tables": tables}).fetchall()
+    return {r[0]: list(r[1]) for r in rows}
+
+
+def unlisted_references(conn: psycopg.Connection, manifest: Manifest) -> list[tuple[str, str]]:
+    """(moved table, referenced table): foreign keys of moved tables to tables of the central
+    schema that the manifest lists nowhere."""
+    reg = manifest.registry
+    listed = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
+    rows = conn.execute(
+        read_query("queries/catalog_unlisted_references.sql"),
+        {"schema": manifest.central_schema, "moved": list(manifest.move), "listed": listed},
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
 def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
     """What the manifest names that the database does not have: tables of every
     section, the registry's columns, the tenant key in moved and hybrid tables,
@@ -331,8 +461,7 @@ def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]
     reg = manifest.registry
     wanted = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
     schema = manifest.central_schema
-    rows = conn.execute(read_query("queries/catalog_table_columns.sql"), {"schema": schema, "tables": wanted}).fetchall()
-    columns: dict[str, list[str]] = {r[0]: list(r[1]) for r in rows}
+    columns = table_columns(conn, schema, wanted)
     present = conn.execute(read_query("queries/catalog_tables.sql"), {"schema": schema}).fetchall()
     all_tables = [r[0] for r in present]
     problems: list[str] = []
@@ -359,11 +488,7 @@ def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]
         need_column(t, manifest.tenant_key, "[tenancy] tenant_key")
     for t, col in manifest.public_column.items():
         need_column(t, col, "[hybrid.public_column]")
-    listed = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
-    for moved, referenced in conn.execute(
-        read_query("queries/catalog_unlisted_references.sql"),
-        {"schema": schema, "moved": list(manifest.move), "listed": listed},
-    ).fetchall():
+    for moved, referenced in unlisted_references(conn, manifest):
         problems.append(
             f'[move] table "{schema}.{moved}" references "{schema}.{referenced}", which the manifest does not'
             f" list: add it to [central] (its rows stay shared) or to [move]"

@@ -132,61 +132,93 @@ def check_manifest(conn: psycopg.Connection, manifest: Manifest) -> None:
         )
 
 
+def checksum_of(parts: list[tuple[str, str]]) -> str:
+    """The checksum an install records: of every file it applies, in order, and the hardening."""
+    digest = hashlib.sha256()
+    for name, text in [*parts, ("install/hardening.sql", read_query("install/hardening.sql"))]:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def install_parts(conn: psycopg.Connection, rendering: Rendering) -> list[tuple[str, str]]:
+    """(name, text) of every file an install applies, in order."""
+    return static_sql() + citus_sql(conn) + [(f"rendered/{f.name}", f.text) for f in rendering.files]
+
+
+def installed_checksum(conn: psycopg.Connection) -> str | None:
+    """The checksum of the install in place when it is this version's, else None."""
+    in_place = _in_place(conn)
+    return in_place[1] if in_place and in_place[0] == __version__ else None
+
+
 def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         # The routine check compares catalog rows with this transaction's id.
         raise RuntimeError("install() needs a connection outside any transaction")
     check_manifest(conn, manifest)
     rendering = render_all(conn, manifest)
-    parts = static_sql() + citus_sql(conn) + [(f"rendered/{f.name}", f.text) for f in rendering.files]
-    hardening = read_query("install/hardening.sql")
-    digest = hashlib.sha256()
-    for name, text in [*parts, ("install/hardening.sql", hardening)]:
-        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    checksum = digest.hexdigest()
-    applied_ledger = tuple(name for name, _ in parts if name.startswith("ledger/"))
     with conn.transaction(), typed_errors():
-        # Two installs at once would interleave their DROP and CREATE.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('tenancy:install', 0))")
-        in_place = _in_place(conn)
-        if in_place == (__version__, checksum):
-            return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
-        run_script(conn, read_query("install/routines.sql"))
-        before = _routines(conn)
-        run_script(conn, read_query("install/drop_routines.sql"))
-        for _name, text in parts:
-            run_script(conn, text)
-        run_script(conn, read_query("install/check_routines.sql"))
-        # Statistics for the two small tables only install writes: autovacuum never
-        # analyzes a table of a few rows, and without statistics the planner takes
-        # them for hundreds of rows and scans whole catalogs where an index would do.
-        conn.execute("ANALYZE tenancy.settings, tenancy.moved_tables")
-        changes = _compare(before, _routines(conn))
-        run_script(conn, hardening)
-        # After the hardening: the runner's role gets EXECUTE on every routine, and
-        # its rights on tables an upgrade added.
-        conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
-        # Tenant tables an older version made get their first stamp (as the installer).
-        stamps = tuple(
-            f"{tenant}.{table}: {action}"
-            for tenant, table, action in conn.execute("SELECT * FROM tenancy.stamp_unstamped()").fetchall()
-        )
-        row_security = tuple(
-            f"{name}: {action}"
-            for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()
-        )
-        conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
-        previous = in_place[0] if in_place else None
-        conn.execute(
-            "SELECT tenancy.record_install(%s, %s, %s, %s, %s)",
-            (
-                __version__,
-                checksum,
-                previous,
-                list(applied_ledger),
-                Jsonb({"added": changes.added, "replaced": changes.replaced, "dropped": changes.dropped}),
-            ),
-        )
+        return apply_install(conn, rendering)
+
+
+def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: bool = False) -> InstallResult:
+    """Install (or upgrade to) these files in the caller's transaction, which must be a
+    transaction of its own, not a savepoint (the routine check compares catalog rows with
+    its id). plan_only (`tenancy plan`, which rolls the transaction back): only what the
+    preflight needs, nothing that locks the application's tables or advances a sequence:
+    no row-level security refresh, no stamps, no record of the install; the rendering
+    must leave out the capture triggers (render_all(capture_triggers=False)), and the
+    check that an install keeps the capture of tenants in flight (TY059) is left to the
+    plan, which knows the tables."""
+    parts = install_parts(conn, rendering)
+    checksum = checksum_of(parts)
+    applied_ledger = tuple(name for name, _ in parts if name.startswith("ledger/"))
+    # Two installs at once would interleave their DROP and CREATE.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('tenancy:install', 0))")
+    in_place = _in_place(conn)
+    if in_place == (__version__, checksum):
+        return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
+    if plan_only:
+        conn.execute("SET LOCAL tenancy.plan_only = on")
+    run_script(conn, read_query("install/routines.sql"))
+    before = _routines(conn)
+    run_script(conn, read_query("install/drop_routines.sql"))
+    for _name, text in parts:
+        run_script(conn, text)
+    run_script(conn, read_query("install/check_routines.sql"))
+    changes = _compare(before, _routines(conn))
+    conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
+    if plan_only:
+        return InstallResult(__version__, checksum, True, len(parts), rendering, in_place[0] if in_place else None,
+                             applied_ledger, changes)
+    # Statistics for the two small tables only install writes: autovacuum never
+    # analyzes a table of a few rows, and without statistics the planner takes
+    # them for hundreds of rows and scans whole catalogs where an index would do.
+    conn.execute("ANALYZE tenancy.settings, tenancy.moved_tables")
+    run_script(conn, read_query("install/hardening.sql"))
+    # After the hardening: the runner's role gets EXECUTE on every routine, and
+    # its rights on tables an upgrade added.
+    conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
+    # Tenant tables an older version made get their first stamp (as the installer).
+    stamps = tuple(
+        f"{tenant}.{table}: {action}"
+        for tenant, table, action in conn.execute("SELECT * FROM tenancy.stamp_unstamped()").fetchall()
+    )
+    row_security = tuple(
+        f"{name}: {action}"
+        for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()
+    )
+    previous = in_place[0] if in_place else None
+    conn.execute(
+        "SELECT tenancy.record_install(%s, %s, %s, %s, %s)",
+        (
+            __version__,
+            checksum,
+            previous,
+            list(applied_ledger),
+            Jsonb({"added": changes.added, "replaced": changes.replaced, "dropped": changes.dropped}),
+        ),
+    )
     return InstallResult(
         __version__, checksum, True, len(parts), rendering, previous, applied_ledger, changes, row_security, stamps
     )

@@ -45,10 +45,11 @@ def global_preflight(conn: psycopg.Connection) -> None:
 
 def unbatched_tables(dsn: str) -> list[str]:
     """What --batch-size cannot apply to: moved tables without a primary key (keyset
-    batches need one), each copied in one statement instead."""
+    batches need one), each copied in one statement instead. Not a table of at most one
+    row per tenant (captured by the empty key): it has no batches to speak of."""
     with connect(dsn) as conn, typed_errors():
         rows = conn.execute(
-            "SELECT table_name FROM tenancy.moved_tables WHERE NOT batchable ORDER BY position"
+            "SELECT table_name FROM tenancy.moved_tables WHERE NOT batchable AND NOT captured ORDER BY position"
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -288,42 +289,6 @@ def migrate_tenants(
         )
     results.update((r.tenant_id, r) for r in failed + moved)
     return [results[t] for t in tenants]
-
-
-def plan_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
-    """The dry run: preflight problems and per-table rows and DDL; changes nothing."""
-    results = []
-    with connect(dsn) as conn, typed_errors():
-        global_rows = conn.execute("SELECT * FROM tenancy.preflight()").fetchall()
-        collisions = schema_collisions(conn)
-        for t in tenants:
-            problems = conn.execute(
-                "SELECT table_name, check_name, problem_rows, detail, hint FROM tenancy.preflight_tenant(%s, false)", (t,)
-            ).fetchall()
-            plan = conn.execute(
-                "SELECT table_name, state, rows_to_move, ddl FROM tenancy.plan_tenant(%s)", (t,)
-            ).fetchall()
-            checks = [
-                {"table_name": p[0], "check_name": p[1], "problem_rows": p[2], "detail": p[3], "hint": p[4]}
-                for p in [*global_rows, *problems]
-            ]
-            if t in collisions and not any(c["check_name"] == "schema name shared" for c in checks):
-                e = collisions[t]
-                checks.append(
-                    {"table_name": None, "check_name": "schema name shared", "problem_rows": None,
-                     "detail": str(e), "hint": e.hint}
-                )
-            results.append(
-                TenantResult(
-                    t,
-                    "planned" if not checks else "failed",
-                    rows=sum(int(p[2]) for p in plan),
-                    tables=[TableResult(p[0], p[1], int(p[2]), None) for p in plan],
-                    checks=checks + [{"table_name": p[0], "ddl": p[3]} for p in plan],
-                    error=f"{len(checks)} preflight problem(s)" if checks else None,
-                )
-            )
-    return results
 
 
 def rollback_tenants(dsn: str, tenants: Sequence[str], *, force: bool = False) -> list[TenantResult]:

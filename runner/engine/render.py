@@ -16,7 +16,8 @@ import psycopg
 
 from runner.access.model import rls_typed_columns, sql_context
 from runner.engine import catalog
-from runner.engine.target import TargetTable, derive_table, fk_order
+from runner.engine.target import TargetTable, derive, fk_order, refusal
+from runner.errors import RenderError
 from runner.manifest import TENANT_ID_PATTERN, Manifest
 from runner.manifest import sql_literal as quote_literal
 from runner.resources import TEMPLATES_DIR
@@ -65,11 +66,13 @@ def _environment(reserved: frozenset[str]) -> jinja2.Environment:
     return env
 
 
-def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetTable, ...]:
-    """Read every moved table and derive its tenant table, in FK order."""
+def derive_all(conn: psycopg.Connection, manifest: Manifest, tables: list[str] | None = None) -> tuple[TargetTable, ...]:
+    """Read every moved table (or those of `tables`) and derive its tenant table, in FK order,
+    the fate of each object with it: refused ones too (see derive_tables)."""
+    names = list(manifest.move) if tables is None else tables
     with conn.transaction():
         conn.execute("SET LOCAL search_path = pg_catalog")
-        shapes = {t: catalog.read_table(conn, manifest.central_schema, t) for t in manifest.move}
+        shapes = {t: catalog.read_table(conn, manifest.central_schema, t) for t in names}
         hashable = catalog.hashable_types(
             conn, {c.type for s in shapes.values() for c in s.columns}
         )
@@ -82,8 +85,27 @@ def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetT
         }
         for name, shape in shapes.items()
     }
-    order = fk_order(list(manifest.move), refs)
-    return tuple(derive_table(shapes[n], manifest, i + 1, hashable) for i, n in enumerate(order))
+    order = fk_order(names, refs)
+    return tuple(derive(shapes[n], manifest, i + 1, hashable) for i, n in enumerate(order))
+
+
+def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetTable, ...]:
+    """Every moved table's tenant table, in FK order; RenderError naming every refused object
+    of every table when there is any."""
+    tables = derive_all(conn, manifest)
+    refused = [t for t in tables if t.refused]
+    if len(refused) == 1:
+        raise refusal(refused[0])
+    if refused:
+        fates = [f for t in refused for f in t.refused]
+        first = fates[0]
+        raise RenderError(
+            f'{first.kind} "{first.name}" of "{first.table}" {first.how} (and {len(fates) - 1} more refused '
+            f"object(s), {len(refused)} tables in all)",
+            hint=first.hint,
+            detail="\n".join(f"{f.table}: {f.kind} {f.name} {f.how}. {f.hint or ''}".rstrip() for f in fates),
+        )
+    return tables
 
 
 # Templates rendered once per install from the manifest (not per table), in
@@ -104,7 +126,10 @@ GLOBAL_TEMPLATES += [
 GLOBAL_TEMPLATES += ["contract_shared_tables.sql.j2"]
 
 
-def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
+def render_all(conn: psycopg.Connection, manifest: Manifest, *, capture_triggers: bool = True) -> Rendering:
+    """Every file install applies. capture_triggers=False leaves out the CREATE TRIGGER
+    statements of the capture (what `tenancy plan` installs in a transaction it rolls back:
+    they would hold off writes to the shared tables until then)."""
     tables = derive_tables(conn, manifest)
     env = _environment(catalog.reserved_words(conn))
     context = {
@@ -129,7 +154,11 @@ def render_all(conn: psycopg.Connection, manifest: Manifest) -> Rendering:
     table_tpl = env.get_template("moved_table.sql.j2")
     for t in tables:
         files.append(
-            RenderedFile(f"{t.position:02d}_{t.fn_prefix}.sql", "moved_table.sql.j2", table_tpl.render(t=t))
+            RenderedFile(
+                f"{t.position:02d}_{t.fn_prefix}.sql",
+                "moved_table.sql.j2",
+                table_tpl.render(t=t, capture_triggers=capture_triggers),
+            )
         )
     warnings = tuple(
         f"table {manifest.central_schema}.{name} has a {manifest.tenant_key} column but is not in the manifest"

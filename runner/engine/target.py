@@ -1,24 +1,36 @@
 """Derive each tenant table from a shared table's shape: the tenant key goes away.
 
-The rules, in one place:
+The rules, in one place (docs/fidelity.md has them as a table, object by object):
 - the tenant key column is dropped;
 - PRIMARY KEY / UNIQUE keys and unique indexes lose the tenant key; a key made
-  of the tenant key alone becomes a unique index on a constant (at most one row);
+  of the tenant key alone becomes a unique index on a constant (at most one
+  row); a unique key or index without the tenant key was unique across all
+  tenants and is now unique per tenant (a note says so);
 - plain indexes lose the tenant key; one on the tenant key alone is dropped;
+- exclusion constraints without the tenant key are kept; one that compares the
+  tenant key with `=` loses that element;
 - foreign keys between moved tables become tenant-local (the tenant key pair is
   dropped); the FK on the tenant key alone (to the registry) is dropped; FKs to
   tables that stay central are kept, schema-qualified;
 - CHECKs on the tenant key alone are dropped; NOT VALID CHECKs and foreign keys
   are added after the copy, NOT VALID again, so legacy rows copy as they are;
+- triggers are recreated on the tenant table after the copy (with the foreign
+  keys), the same function and arguments; one whose WHEN or UPDATE OF uses the
+  tenant key, or whose function the tenant's side could control, is refused;
 - a partitioned table stays partitioned with the same key and partition
   bounds, unless it is partitioned by the tenant key: then each tenant's table
   is a plain table (a tenant's rows were all in one partition anyway);
 - storage parameters (fillfactor, autovacuum_*, toast.*, ...) of tables, partitions and
-  indexes are kept;
+  indexes are kept; column collations are kept;
 - serial columns get their own sequence per tenant table; identity stays identity;
-- anything else that uses the tenant key cannot be rewritten and is an error.
-Keys the source does not already enforce per tenant (extra keys from the
-manifest, FKs that did not include the tenant key) get a preflight check.
+- rules, row-level security policies, extended statistics, and indexes,
+  constraints and triggers of one partition only are not recreated (named);
+- anything else that uses the tenant key cannot be rewritten and is refused.
+Every object of the shared table gets an :class:`ObjectFate` (what `tenancy
+plan` prints); a table with a refused object is refused as a whole, every
+refusal named. Keys the source does not already enforce per tenant (extra keys
+from the manifest, FKs that did not include the tenant key) get a preflight
+check.
 """
 
 from __future__ import annotations
@@ -30,20 +42,51 @@ from dataclasses import dataclass, field
 from runner.engine.catalog import (
     Check,
     Column,
+    Exclusion,
     ForeignKey,
     Index,
     IndexKey,
     KeyConstraint,
     TableShape,
+    Trigger,
 )
-from runner.errors import ManifestError, RenderError
+from runner.errors import RenderError
 from runner.manifest import MAX_IDENTIFIER_BYTES, Manifest
 
 _SERIAL_TYPES = {"bigint": "bigserial", "integer": "serial", "smallint": "smallserial"}
 _LONGEST_SUFFIX = "__source_count"
 _OPTION_NAME = re.compile(r"^[a-z_][a-z0-9_.]*$")
+# ALTER TABLE ... to give a recreated trigger the state of the shared table's (origin, the default, needs none).
+_TRIGGER_STATES = {"D": "DISABLE TRIGGER", "R": "ENABLE REPLICA TRIGGER", "A": "ENABLE ALWAYS TRIGGER"}
 
 StorageOptions = tuple[tuple[str, str], ...]  # (name, value) of WITH (name = 'value', ...)
+
+# What becomes of each object of a shared table in its tenant tables.
+KEPT = "kept"  # the same
+REWRITTEN = "rewritten"  # changed, as `how` says (the tenant key taken out, made tenant-local, ...)
+ADDED = "added"  # not in the shared table: the manifest adds it ([move.unique])
+DROPPED = "dropped"  # not in the tenant tables, as `how` says why
+REFUSED = "refused"  # the table cannot move while it is there: `how` says why, `hint` the way out
+FATES = (KEPT, REWRITTEN, ADDED, DROPPED, REFUSED)
+
+
+@dataclass(frozen=True)
+class ObjectFate:
+    """One object of a moved table and what becomes of it; `caution` flags a kept object the
+    user should check (e.g. a trigger function that names the tenant key)."""
+
+    table: str
+    kind: str  # column, primary key, unique constraint, unique index, index, check, foreign key, ...
+    name: str
+    fate: str  # one of FATES
+    how: str
+    hint: str | None = None
+    caution: str | None = None
+    routine: bool = False  # what every moved table loses: its tenant key, and what is on the tenant key alone
+
+    @property
+    def line(self) -> str:
+        return f"{self.kind} {self.name}: {self.how}"
 
 
 def storage_options(options: tuple[str, ...], where: str) -> StorageOptions:
@@ -85,6 +128,30 @@ class TargetIndex:
 
 
 @dataclass(frozen=True)
+class TargetExclusion:
+    """An exclusion constraint of the tenant table: elements are (element, operator)."""
+
+    name: str
+    method: str
+    elements: tuple[tuple[str, str], ...]
+    include: tuple[str, ...]
+    predicate: str | None
+    deferrable: bool
+    deferred: bool
+    options: StorageOptions = ()
+
+
+@dataclass(frozen=True)
+class TargetTrigger:
+    """A trigger recreated on the tenant table: its definition as the shared table's, split
+    where the tenant schema goes (the table it is on, a moved FROM table)."""
+
+    name: str
+    parts: tuple[str, ...]
+    state: str | None  # ALTER TABLE ... <state> <name> after CREATE TRIGGER, when not enabled as by default
+
+
+@dataclass(frozen=True)
 class TargetPartition:
     name: str
     bound: str  # "FOR VALUES ..." or "DEFAULT"
@@ -117,6 +184,7 @@ class TargetColumn:
     identity: str
     generated: str | None
     hashable: bool
+    collation: str | None = None
 
     @property
     def copied(self) -> bool:
@@ -147,6 +215,9 @@ class TargetTable:
     options: StorageOptions = ()
     partition_key: str | None = None  # "RANGE (created_at)": the tenant table is partitioned so
     partitions: tuple[TargetPartition, ...] = ()
+    exclusions: tuple[TargetExclusion, ...] = ()
+    triggers: tuple[TargetTrigger, ...] = ()
+    fates: tuple[ObjectFate, ...] = ()
 
     @property
     def valid_checks(self) -> tuple[Check, ...]:
@@ -175,12 +246,30 @@ class TargetTable:
         return tuple(by_name[n] for n in self.primary_key.columns)
 
     @property
+    def one_row(self) -> bool:
+        """At most one row per tenant: a key (or a unique index without a predicate) of the
+        shared table was the tenant key alone."""
+        return any(not k.columns for k in self.keys) or any(
+            i.unique and not i.keys and i.predicate is None for i in self.indexes
+        )
+
+    @property
+    def captured(self) -> bool:
+        """Whether online mode can capture and replay its rows: by the primary key, or, for a
+        table of at most one row per tenant, by the empty key (the tenant's row)."""
+        return bool(self.keyset) or self.one_row
+
+    @property
     def keys(self) -> tuple[TargetKey, ...]:
         return ((self.primary_key,) if self.primary_key else ()) + self.uniques
 
     @property
     def local_references(self) -> tuple[str, ...]:
         return tuple(sorted({fk.ref_table for fk in self.foreign_keys if fk.ref_schema is None}))
+
+    @property
+    def refused(self) -> tuple[ObjectFate, ...]:
+        return tuple(f for f in self.fates if f.fate == REFUSED)
 
 
 def function_prefix(table: str) -> str:
@@ -195,9 +284,41 @@ def _without(names: tuple[str, ...], key: str) -> tuple[str, ...]:
     return tuple(n for n in names if n != key)
 
 
-def _rewrite_key(k: KeyConstraint, key: str, table: str) -> TargetKey:
-    return TargetKey(
-        options=storage_options(k.options, f'key "{k.name}" of "{table}"'),
+def _cols(names: tuple[str, ...]) -> str:
+    return "(" + ", ".join(names) + ")"
+
+
+class _Derivation:
+    """The objects of one shared table, each with its fate, as they are derived."""
+
+    def __init__(self, shape: TableShape, manifest: Manifest):
+        self.shape = shape
+        self.key = manifest.tenant_key
+        self.fates: list[ObjectFate] = []
+
+    def fate(self, kind: str, name: str, fate: str, how: str, *, hint: str | None = None,
+             caution: str | None = None, routine: bool = False) -> None:
+        self.fates.append(ObjectFate(self.shape.name, kind, name, fate, how, hint, caution, routine))
+
+    def refuse(self, kind: str, name: str, why: str, hint: str) -> None:
+        self.fate(kind, name, REFUSED, why, hint=hint)
+
+    def options(self, options: tuple[str, ...], kind: str, name: str) -> StorageOptions:
+        try:
+            return storage_options(options, f'{kind} "{name}" of "{self.shape.name}"')
+        except RenderError as e:
+            self.refuse(kind, name, str(e), "Reset that storage parameter (ALTER ... RESET) before the migration.")
+            return ()
+
+
+def _key_kind(k: KeyConstraint) -> str:
+    return "primary key" if k.primary else "unique constraint"
+
+
+def _rewrite_key(d: _Derivation, k: KeyConstraint) -> TargetKey:
+    key = d.key
+    target = TargetKey(
+        options=d.options(k.options, _key_kind(k), k.name),
         name=k.name,
         primary=k.primary,
         columns=_without(k.columns, key),
@@ -206,19 +327,49 @@ def _rewrite_key(k: KeyConstraint, key: str, table: str) -> TargetKey:
         deferrable=k.deferrable,
         deferred=k.deferred,
     )
+    kind, source = _key_kind(k), _cols(k.columns)
+    include = f"; INCLUDE loses {key}" if key in k.include else ""
+    if not target.columns:
+        d.fate(kind, k.name, REWRITTEN, f"{source} → at most one row per tenant: UNIQUE INDEX ((true))"
+               + ("; the tenant table has no primary key" if k.primary else "") + include)
+    elif key in k.columns:
+        d.fate(kind, k.name, REWRITTEN, f"{source} → {_cols(target.columns)}{include}")
+    elif include:
+        d.fate(kind, k.name, REWRITTEN, f"{source}{include}")
+    elif k.primary:
+        d.fate(kind, k.name, KEPT, source)
+    else:
+        d.fate(kind, k.name, REWRITTEN, f"unique {source} across all tenants is now unique per tenant")
+    return target
 
 
-def _rewrite_index(shape: TableShape, idx: Index, key: str) -> TargetIndex | str:
-    """The index without the tenant key, or a note saying why it was dropped."""
+def _rewrite_index(d: _Derivation, idx: Index) -> TargetIndex | None:
+    """The index without the tenant key; None when it is not kept (dropped or refused, as its fate says)."""
+    key = d.key
+    kind = "unique index" if idx.unique else "index"
     plain = {k.column for k in idx.keys if k.column}
     if key in idx.referenced_columns and key not in plain and key not in idx.include:
-        raise RenderError(
-            f'index "{idx.name}" of "{shape.name}" uses {key} in an expression or predicate',
-            hint="Drop or rewrite that index before the migration; it cannot be rewritten without the tenant key.",
-        )
+        d.refuse(kind, idx.name, f"uses {key} in an expression or predicate",
+                 "Drop or rewrite that index before the migration; it cannot be rewritten without the tenant key.")
+        return None
     keys = tuple(k for k in idx.keys if k.column != key)
+    source = _cols(tuple(k.expression for k in idx.keys))
+    where = f" where {idx.predicate}" if idx.predicate else ""
+    include = f"; INCLUDE loses {key}" if key in idx.include else ""
     if not keys and not idx.unique:
-        return f"index {idx.name} was on {key} alone: dropped"
+        d.fate(kind, idx.name, DROPPED, f"on {key} alone: every row of a tenant table has the same tenant",
+               routine=True)
+        return None
+    if not keys:
+        d.fate(kind, idx.name, REWRITTEN,
+               f"{source}{where} → at most one row per tenant{where}: UNIQUE INDEX ((true)){include}")
+    elif len(keys) < len(idx.keys):
+        d.fate(kind, idx.name, REWRITTEN, f"{source} → {_cols(tuple(k.expression for k in keys))}{where}{include}")
+    elif idx.unique:
+        d.fate(kind, idx.name, REWRITTEN,
+               f"unique {source}{where} across all tenants is now unique per tenant{include}")
+    else:
+        d.fate(kind, idx.name, REWRITTEN if include else KEPT, f"{source}{where}{include}")
     return TargetIndex(
         name=idx.name,
         unique=idx.unique,
@@ -227,26 +378,78 @@ def _rewrite_index(shape: TableShape, idx: Index, key: str) -> TargetIndex | str
         include=_without(idx.include, key),
         predicate=idx.predicate,
         nulls_not_distinct=idx.nulls_not_distinct,
-        options=storage_options(idx.options, f'index "{idx.name}" of "{shape.name}"'),
+        options=d.options(idx.options, kind, idx.name),
     )
 
 
-def _rewrite_fk(
-    shape: TableShape, fk: ForeignKey, manifest: Manifest, moved: set[str]
-) -> TargetForeignKey | str:
+def _mentions(text: str, name: str) -> bool:
+    """Whether SQL text names the column (as a whole word, quoted or not)."""
+    return re.search(rf'(?<![\w$]){re.escape(name)}(?![\w$])', text, re.IGNORECASE) is not None
+
+
+def _rewrite_exclusion(d: _Derivation, x: Exclusion) -> TargetExclusion | None:
+    key = d.key
+    kind = "exclusion constraint"
+    hint = "Drop it before the migration (and re-create it in each tenant schema afterwards), or keep the table shared."
+    by_key = [e for e in x.elements if e.column == key]
+    others = [e for e in x.elements if e.column != key]
+    elsewhere = (
+        any(e.column is None and _mentions(e.expression, key) for e in x.elements)
+        or (x.predicate is not None and _mentions(x.predicate, key))
+        or key in x.include
+        or (key in x.referenced_columns and not by_key)
+    )
+    if elsewhere:
+        d.refuse(kind, x.name, f"uses {key} in an expression, its predicate or INCLUDE", hint)
+        return None
+    if any(e.operator_name != "=" for e in by_key):
+        d.refuse(kind, x.name, f"compares {key} with another operator than =", hint)
+        return None
+    if by_key and not others:
+        d.refuse(kind, x.name, f"compares {key} alone", hint)
+        return None
+    if by_key:
+        d.fate(kind, x.name, REWRITTEN, f"{x.definition} → without `{key} WITH =` (within a tenant it always holds)")
+    else:
+        d.fate(kind, x.name, KEPT, x.definition)
+    return TargetExclusion(
+        name=x.name,
+        method=x.method,
+        elements=tuple(
+            ((e.column if e.column else f"({e.expression})") + (f" {e.opclass}" if e.opclass else ""), e.operator)
+            for e in others
+        ),
+        include=x.include,
+        predicate=x.predicate,
+        deferrable=x.deferrable,
+        deferred=x.deferred,
+        options=d.options(x.options, kind, x.name),
+    )
+
+
+def _rewrite_fk(d: _Derivation, fk: ForeignKey, manifest: Manifest, moved: set[str]) -> TargetForeignKey | None:
     key = manifest.tenant_key
+    kind = "foreign key"
     if fk.columns == (key,):
-        return f"foreign key {fk.name} on {key} alone (to the registry): dropped"
+        d.fate(kind, fk.name, DROPPED,
+               f"({key}) → {fk.ref_table}: every row of a tenant table belongs to its tenant", routine=True)
+        return None
     local = fk.ref_schema == manifest.central_schema and fk.ref_table in moved
     pairs = list(zip(fk.columns, fk.ref_columns, strict=True))
     if local:
         for mine, theirs in pairs:
             if (mine == key) != (theirs == key):
-                raise RenderError(
-                    f'foreign key "{fk.name}" of "{shape.name}" pairs {mine} with {theirs}',
-                    hint="Tenant-local foreign keys must pair the tenant key with the tenant key.",
-                )
+                d.refuse(kind, fk.name, f"pairs {mine} with {theirs}",
+                         "Tenant-local foreign keys must pair the tenant key with the tenant key.")
+                return None
         kept = [(m, t) for m, t in pairs if m != key]
+        if len(kept) < len(pairs):
+            local_columns = _cols(tuple(m for m, _ in kept))
+            how = f"to moved table {fk.ref_table} becomes tenant-local: {_cols(fk.columns)} → {local_columns}"
+        else:
+            how = (f"to moved table {fk.ref_table} becomes tenant-local {_cols(fk.columns)} "
+                   "(preflight checks that each parent row belongs to the same tenant)")
+        d.fate(kind, fk.name, REWRITTEN, how + ("" if fk.validated else ", NOT VALID"))
         return TargetForeignKey(
             name=fk.name,
             columns=tuple(m for m, _ in kept),
@@ -264,11 +467,11 @@ def _rewrite_fk(
             enforced_by_source=not fk.validated or len(kept) < len(pairs),
         )
     if key in fk.columns:
-        raise RenderError(
-            f'foreign key "{fk.name}" of "{shape.name}" uses {key} to reference '
-            f'"{fk.ref_schema}.{fk.ref_table}", which is not moved',
-            hint="Move the referenced table too, or drop the tenant key from that foreign key first.",
-        )
+        d.refuse(kind, fk.name, f'uses {key} to reference "{fk.ref_schema}.{fk.ref_table}", which is not moved',
+                 "Move the referenced table too, or drop the tenant key from that foreign key first.")
+        return None
+    d.fate(kind, fk.name, KEPT, f"{_cols(fk.columns)} to central table {fk.ref_schema}.{fk.ref_table}"
+           + ("" if fk.validated else ", NOT VALID"))
     return TargetForeignKey(
         name=fk.name,
         columns=fk.columns,
@@ -285,15 +488,83 @@ def _rewrite_fk(
     )
 
 
-def _column(c: Column, hashable: set[str]) -> TargetColumn:
+def _split_at(text: str, marker: str, cut: int) -> tuple[str, str] | None:
+    """text split after marker[:cut] of marker's one occurrence; None when it is not there exactly once."""
+    if text.count(marker) != 1:
+        return None
+    at = text.index(marker) + cut
+    return text[:at], text[at:]
+
+
+def _rewrite_trigger(d: _Derivation, trig: Trigger, manifest: Manifest, moved: set[str]) -> TargetTrigger | None:
+    """The trigger on the tenant table: its definition with the tenant schema in place of the
+    central one for the table it is on (and for a moved FROM table of a constraint trigger)."""
+    key, kind = d.key, "trigger"
+    keep_shared = "Or keep the table shared ([hybrid])."
+    if key in trig.update_columns:
+        d.refuse(kind, trig.name, f"fires on UPDATE OF {key}, a column the tenant table has not",
+                 f"Drop {key} from its column list (or drop the trigger) before the migration. {keep_shared}")
+        return None
+    if trig.has_when and key in trig.referenced_columns:
+        d.refuse(kind, trig.name, f"has a WHEN clause that uses {key}, a column the tenant table has not",
+                 f"Rewrite the WHEN clause without {key} (or drop the trigger) before the migration. {keep_shared}")
+        return None
+    if not trig.trusted:
+        d.refuse(kind, trig.name,
+                 f"calls {trig.function}, which (or whose schema) belongs to a role other than a superuser, the "
+                 "owner of the central schema or the table's owner: every tenant table would run code that such "
+                 "a role controls",
+                 f"Give the function and its schema to the owner of the shared tables. {keep_shared}")
+        return None
+    # The table the trigger is on: " ON schema.table ", the schema to be the tenant's.
+    on = _split_at(trig.definition, f" ON {trig.on_name} ", len(" ON "))
+    if on is None:
+        d.refuse(kind, trig.name, f"names {trig.on_name} more than once in its definition: it cannot be rewritten",
+                 f"Rename the trigger or its columns before the migration. {keep_shared}")
+        return None
+    head, rest = on[0], on[1][len(trig.on_schema):]
+    parts = [head]
+    if trig.from_name and trig.from_schema == manifest.central_schema and trig.from_table in moved:
+        # A moved table of the central schema: its schema is written as the table's own.
+        frm = _split_at(rest, f" FROM {trig.from_name} ", len(" FROM "))
+        if frm is None:
+            d.refuse(kind, trig.name, f"names {trig.from_name} more than once in its definition: it cannot be "
+                     "rewritten", f"Rename the trigger before the migration. {keep_shared}")
+            return None
+        parts.append(frm[0])
+        rest = frm[1][len(trig.on_schema):]
+    parts.append(rest)
+    how = f"recreated after the copy, with {trig.function}"
+    if trig.from_name and len(parts) == 3:
+        how += f"; FROM the tenant's {trig.from_table}"
+    if trig.enabled in _TRIGGER_STATES:
+        how += f"; {_TRIGGER_STATES[trig.enabled].split(' TRIGGER')[0].lower()}d as in the shared table"
+    caution = None
+    if _mentions(trig.source, key):
+        caution = (f"its function names {key}, which the tenant table has not: check that it still works there "
+                   "(it runs with the search_path of the role that writes, tenant schema first)")
+    d.fate(kind, trig.name, KEPT, how, caution=caution)
+    return TargetTrigger(trig.name, tuple(parts), _TRIGGER_STATES.get(trig.enabled))
+
+
+def _column(d: _Derivation, c: Column, hashable: set[str]) -> TargetColumn:
     ctype = c.type
     if c.serial:
         if ctype not in _SERIAL_TYPES:
-            raise RenderError(
-                f"column {c.name} owns a sequence but is of type {ctype}",
-                hint="Only smallint, integer and bigint serial columns are supported.",
-            )
-        ctype = _SERIAL_TYPES[ctype]
+            d.refuse("column", c.name, f"owns a sequence but is of type {ctype}",
+                     "Only smallint, integer and bigint serial columns are supported.")
+        else:
+            ctype = _SERIAL_TYPES[ctype]
+            d.fate("column", c.name, REWRITTEN, f"{c.type} serial → {ctype}: a sequence of the tenant table's own, "
+                   "set past the largest copied value")
+    elif c.identity:
+        d.fate("column", c.name, KEPT, f"{c.type} identity: a sequence of the tenant table's own, set past the "
+               "largest copied value")
+    elif c.default and "nextval(" in c.default:
+        d.fate("column", c.name, KEPT, f"{c.type} keeps its default {c.default} (a sequence it does not own, "
+               "shared by every tenant table)")
+    else:
+        d.fate("column", c.name, KEPT, c.type + (f" COLLATE {c.collation}" if c.collation else ""))
     return TargetColumn(
         name=c.name,
         type=ctype,
@@ -303,13 +574,24 @@ def _column(c: Column, hashable: set[str]) -> TargetColumn:
         identity=c.identity,
         generated=c.generated,
         hashable=c.type in hashable,
+        collation=c.collation,
     )
 
 
-def derive_table(
-    shape: TableShape, manifest: Manifest, position: int, hashable: set[str]
-) -> TargetTable:
+def _notes(fates: list[ObjectFate]) -> tuple[str, ...]:
+    """What the rendered header and tenancy.moved_tables.notes say: every object that is not
+    kept as it is, and every caution."""
+    notes = [f.line for f in fates if f.fate in (REWRITTEN, ADDED, DROPPED) and f.kind != "column"]
+    notes += [f"{f.kind} {f.name}: {f.caution}" for f in fates if f.caution]
+    notes += [f.line for f in fates if f.kind == "column" and "does not own" in f.how]
+    return tuple(notes)
+
+
+def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[str]) -> TargetTable:
+    """The tenant table of a shared table, and the fate of every object of it (refused ones
+    among them: such a table cannot be installed, see derive_table)."""
     key = manifest.tenant_key
+    d = _Derivation(shape, manifest)
     try:
         key_col = shape.column(key)
     except KeyError:
@@ -318,74 +600,83 @@ def derive_table(
             hint="Every table under [move] must carry the tenant key named in [tenancy] tenant_key.",
         ) from None
     if key_col.generated:
-        raise RenderError(f'the tenant key of "{shape.name}" is a generated column; not supported')
-    notes: list[str] = []
+        d.refuse("column", key, "is the tenant key and a generated column",
+                 "Make it a plain column, or keep the table shared.")
+    else:
+        d.fate("column", key, DROPPED, "the tenant key: a tenant table holds one tenant's rows", routine=True)
     moved = set(manifest.move)
 
-    primary = _rewrite_key(shape.primary_key, key, shape.name) if shape.primary_key else None
-    uniques = [_rewrite_key(u, key, shape.name) for u in shape.uniques]
-    indexes: list[TargetIndex] = []
-    for idx in shape.indexes:
-        out = _rewrite_index(shape, idx, key)
-        if isinstance(out, str):
-            notes.append(out)
-        else:
-            indexes.append(out)
+    columns = tuple(_column(d, c, hashable) for c in shape.columns if c.name != key)
+    primary = _rewrite_key(d, shape.primary_key) if shape.primary_key else None
+    uniques = [_rewrite_key(d, u) for u in shape.uniques]
+    indexes = [t for t in (_rewrite_index(d, idx) for idx in shape.indexes) if t is not None]
+    exclusions = [t for t in (_rewrite_exclusion(d, x) for x in shape.exclusions) if t is not None]
 
-    columns = tuple(_column(c, hashable) for c in shape.columns if c.name != key)
     names = {c.name for c in columns}
     source_keys = [set(k.columns) for k in (shape.primary_key, *shape.uniques) if k]
     for i, cols in enumerate(manifest.extra_unique.get(shape.name, ())):
+        name = f"{shape.name}_tenant_unique_{i + 1}"[:MAX_IDENTIFIER_BYTES]
         missing = [c for c in cols if c not in names]
         if missing:
-            raise ManifestError(
-                f"[move.unique] {shape.name} names unknown column(s) {', '.join(missing)}",
-                hint=f"Columns of {shape.name}: {', '.join(sorted(names))}.",
-            )
+            d.refuse("unique constraint", name,
+                     f"is from [move.unique] {shape.name}, which names unknown column(s) {', '.join(missing)}",
+                     f"Columns of {shape.name}: {', '.join(sorted(names))}.")
+            continue
         enforced = any(s <= set(cols) | {key} for s in source_keys)
-        uniques.append(
-            TargetKey(
-                name=f"{shape.name}_tenant_unique_{i + 1}"[:MAX_IDENTIFIER_BYTES],
-                primary=False,
-                columns=cols,
-                enforced_by_source=enforced,
-            )
-        )
+        d.fate("unique constraint", name, ADDED, f"{_cols(cols)} unique per tenant, from [move.unique]"
+               + ("" if enforced else "; preflight looks for duplicates"))
+        uniques.append(TargetKey(name=name, primary=False, columns=cols, enforced_by_source=enforced))
 
     checks = []
     for chk in shape.checks:
         if key in chk.columns:
             if set(chk.columns) == {key}:
-                notes.append(f"check {chk.name} on {key} alone: dropped")
+                d.fate("check constraint", chk.name, DROPPED, f"on {key} alone: {chk.definition}", routine=True)
                 continue
-            raise RenderError(
-                f'check constraint "{chk.name}" of "{shape.name}" uses {key} with other columns',
-                hint="Drop or rewrite it before the migration.",
-            )
+            d.refuse("check constraint", chk.name, f"uses {key} with other columns: {chk.definition}",
+                     "Drop or rewrite it before the migration.")
+            continue
+        later = "" if chk.validated else ", added after the copy NOT VALID"
+        d.fate("check constraint", chk.name, KEPT, chk.definition + later)
         checks.append(chk)
 
-    fks = []
-    for fk in shape.foreign_keys:
-        out_fk = _rewrite_fk(shape, fk, manifest, moved)
-        if isinstance(out_fk, str):
-            notes.append(out_fk)
-        else:
-            fks.append(out_fk)
+    fks = [t for t in (_rewrite_fk(d, fk, manifest, moved) for fk in shape.foreign_keys) if t is not None]
+    triggers = [t for t in (_rewrite_trigger(d, g, manifest, moved) for g in shape.triggers) if t is not None]
 
     partition_key: str | None = shape.partition_key
     partitions: tuple[TargetPartition, ...] = ()
     if partition_key and key in shape.partition_columns:
-        notes.append(f"partitioned by {partition_key}, which uses {key}: each tenant table is a plain table")
+        d.fate("partitioning", partition_key, REWRITTEN, f"by {key}: each tenant table is a plain table")
         partition_key = None
     elif partition_key:
+        for sub in shape.subpartitioned:
+            d.refuse("partition", sub, "is partitioned again; sub-partitioning is not supported",
+                     "Attach its rows to a plain partition (or use one partitioning level) before the migration.")
         partitions = tuple(
-            TargetPartition(p.name, p.bound, storage_options(p.options, f'partition "{p.name}" of "{shape.name}"'))
-            for p in shape.partitions
+            TargetPartition(p.name, p.bound, d.options(p.options, "partition", p.name)) for p in shape.partitions
         )
+        d.fate("partitioning", partition_key, KEPT, f"{len(partitions)} partitions, the same names and bounds")
 
-    for c in columns:
-        if c.default and "nextval(" in c.default:
-            notes.append(f"column {c.name} keeps its default {c.default} (a sequence it does not own)")
+    policies = [lb.name for lb in shape.left_behind if lb.kind == "policy" and not lb.on_partition]
+    if shape.row_security and (policies or not shape.guard_open):
+        d.refuse("table", shape.name,
+                 "has row-level security on: the tool reads the shared rows as tenancy_engine, whose rows its "
+                 "policies filter" + (f" ({', '.join(policies)})" if policies else " (none: every row hidden)")
+                 + ", so rows would be left behind",
+                 f"Disable it for the migration (ALTER TABLE {shape.schema}.{shape.name} DISABLE ROW LEVEL "
+                 "SECURITY; each tenant schema holds one tenant's rows afterwards), or keep the table shared.")
+    for lb in shape.left_behind:
+        if lb.on_partition:
+            d.fate(lb.kind, lb.name, DROPPED, f"on partition {lb.relation} only: define it on the partitioned table "
+                   "to keep it")
+        elif lb.kind == "policy":
+            d.fate(lb.kind, lb.name, DROPPED, "row-level security policy: not recreated (the tenant schema "
+                   "separates tenants)")
+        elif lb.kind == "rule":
+            d.fate(lb.kind, lb.name, DROPPED, "not recreated: a tenant table gets no rules")
+        else:
+            d.fate(lb.kind, lb.name, DROPPED, "extended statistics: not recreated (CREATE STATISTICS in the "
+                   "tenant schemas after the migration if the planner needs them)")
 
     return TargetTable(
         position=position,
@@ -400,11 +691,36 @@ def derive_table(
         checks=tuple(checks),
         indexes=tuple(indexes),
         foreign_keys=tuple(fks),
-        notes=tuple(notes),
-        options=storage_options(shape.options, f'table "{shape.name}"'),
+        notes=_notes(d.fates),
+        options=d.options(shape.options, "table", shape.name),
         partition_key=partition_key,
         partitions=partitions,
+        exclusions=tuple(exclusions),
+        triggers=tuple(triggers),
+        fates=tuple(d.fates),
     )
+
+
+def refusal(table: TargetTable) -> RenderError:
+    """The error that refuses a table with refused objects: the first in the message, every one in
+    the detail."""
+    first, *more = table.refused
+    return RenderError(
+        f'{first.kind} "{first.name}" of "{table.name}" {first.how}'
+        + (f" (and {len(more)} more refused object(s) of the table)" if more else ""),
+        hint=first.hint,
+        detail="\n".join(f"{f.kind} {f.name} {f.how}. {f.hint or ''}".rstrip() for f in table.refused),
+    )
+
+
+def derive_table(
+    shape: TableShape, manifest: Manifest, position: int, hashable: set[str]
+) -> TargetTable:
+    """The tenant table; RenderError when any object of the shared table is refused."""
+    table = derive(shape, manifest, position, hashable)
+    if table.refused:
+        raise refusal(table)
+    return table
 
 
 def fk_order(names: list[str], references: dict[str, set[str]]) -> list[str]:

@@ -23,8 +23,11 @@ BEGIN
             HINT = 'Use tenancy.migrate_tenant() for one statement per table.';
     END IF;
     PERFORM tenancy.require_tenant(p_tenant_id);
-    -- Keyset batches need a primary key; a table without one is copied whole.
-    FOR v_table IN SELECT m.table_name FROM tenancy.moved_tables AS m WHERE NOT m.batchable ORDER BY m.position LOOP
+    -- Keyset batches need a primary key; a table without one is copied whole
+    -- (a table captured without one holds at most one row per tenant: no batches to speak of).
+    FOR v_table IN
+        SELECT m.table_name FROM tenancy.moved_tables AS m WHERE NOT m.batchable AND NOT m.captured ORDER BY m.position
+    LOOP
         RAISE WARNING 'table % has no primary key: its rows are copied in one statement, not in batches of %',
             quote_ident(v_table), p_batch_size;
     END LOOP;

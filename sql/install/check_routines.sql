@@ -15,10 +15,23 @@ BEGIN
     )
     INTO v_stale
     FROM pg_temp.tenancy_routines() AS r
-    WHERE NOT r.created_now;
+    WHERE
+        NOT r.created_now
+        -- `tenancy plan` leaves the capture triggers in place (drop_routines.sql):
+        -- a routine only they use is dropped with them by a real install.
+        AND NOT (
+            current_setting('tenancy.plan_only', true) = 'on'
+            AND NOT EXISTS (
+                SELECT 1 FROM unnest(r.dependents) AS d (what)
+                WHERE d.what NOT LIKE 'trigger tenancy\_capture% on table %'
+            )
+        );
     -- Tenants migrated online need the capture on every moved table: an
-    -- install that would leave one without it is refused (TY059).
-    IF to_regclass('tenancy.online_tenants') IS NOT NULL AND EXISTS (SELECT 1 FROM tenancy.online_tenants)
+    -- install that would leave one without it is refused (TY059). Not for
+    -- `tenancy plan` (tenancy.plan_only), which installs without the capture
+    -- triggers in a transaction it rolls back, and checks this itself.
+    IF current_setting('tenancy.plan_only', true) IS DISTINCT FROM 'on'
+        AND to_regclass('tenancy.online_tenants') IS NOT NULL AND EXISTS (SELECT 1 FROM tenancy.online_tenants)
         AND NOT EXISTS (SELECT 1 FROM tenancy.contraction) THEN
         SELECT array_agg(m.table_name ORDER BY m.position) INTO v_uncaptured
         FROM tenancy.moved_tables AS m

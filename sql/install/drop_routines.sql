@@ -11,13 +11,19 @@ DECLARE
     v_trigger record;
 BEGIN
     -- The tool's own triggers on the shared tables (change capture) are made
-    -- again by the rendered files, in this transaction: they hold no routine back.
+    -- again by the rendered files, in this transaction: they hold no routine
+    -- back. Those of a partitioned table only: its partitions' clones go with
+    -- them. Not for `tenancy plan` (tenancy.plan_only): DROP TRIGGER would lock
+    -- the shared tables until it rolls back; it installs without them.
     FOR v_trigger IN
         SELECT g.tgname, g.tgrelid::regclass AS rel
         FROM pg_catalog.pg_trigger AS g
         INNER JOIN pg_catalog.pg_proc AS p ON g.tgfoid = p.oid
         INNER JOIN pg_catalog.pg_namespace AS n ON p.pronamespace = n.oid
-        WHERE n.nspname = 'tenancy' AND g.tgname IN ('tenancy_capture', 'tenancy_capture_truncate')
+        WHERE
+            n.nspname = 'tenancy' AND g.tgname IN ('tenancy_capture', 'tenancy_capture_truncate')
+            AND g.tgparentid = 0
+            AND current_setting('tenancy.plan_only', true) IS DISTINCT FROM 'on'
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', v_trigger.tgname, v_trigger.rel);
     END LOOP;

@@ -1,5 +1,5 @@
--- The constraints of a table (primary key, unique, foreign key, check,
--- exclusion): definition, columns in key order, referenced table and columns,
+-- The constraints of a table (primary key, unique, foreign key, check; the
+-- exclusion constraints are read by catalog_exclusions.sql): definition, columns in key order, referenced table and columns,
 -- actions, INCLUDE columns, NULLS NOT DISTINCT and storage parameters of the
 -- backing index. Run with search_path = pg_catalog. Used by runner/engine/catalog.py.
 SELECT
@@ -42,5 +42,5 @@ SELECT
 FROM pg_constraint AS con
 LEFT JOIN pg_class AS fc ON con.confrelid = fc.oid
 LEFT JOIN pg_namespace AS fn ON fc.relnamespace = fn.oid
-WHERE con.conrelid = %(oid)s AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+WHERE con.conrelid = %(oid)s AND con.contype IN ('p', 'u', 'f', 'c')
 ORDER BY con.conname

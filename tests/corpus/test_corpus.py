@@ -1,13 +1,16 @@
 """Real application schemas (tests/corpus/<app>/schema.sql, filled by
 runner.devtools.corpus) through the whole flow, as each app's tenancy.toml says:
-install → provision → migrate → validate, and migrate --online → cutover --all →
+plan → install → provision → migrate → validate, and migrate --online → cutover --all →
 contract while a writer inserts and updates rows of the tenants not yet cut over.
 Every tenant's rows of every moved table are compared with its shared rows
-(count and checksum), and no write the writer saw committed is lost."""
+(count and checksum), no write the writer saw committed is lost, and every
+trigger, key and unique index of every moved table is on the tenant tables, or
+the plan named it."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 import tomllib
@@ -26,6 +29,9 @@ from runner.devtools.corpus import build_corpus
 from runner.engine import migrate, online, validate
 from runner.engine.executor import registry_tenants
 from runner.engine.install import install
+from runner.engine.plan import plan_database
+from runner.engine.render import derive_all
+from runner.engine.target import DROPPED, KEPT, REWRITTEN, TargetTable
 from runner.errors import (
     NotCapturable,
     PreflightFailed,
@@ -35,6 +41,8 @@ from runner.errors import (
 )
 from runner.manifest import Manifest, load_manifest, parse_manifest
 from tests.conftest import Database, Server
+from tests.runner.cli.tenancy import tenancy
+from tests.snapshots import snapshot
 
 CORPUS = Path(__file__).resolve().parent
 # Tenants per schema: as many as keep each test well under a minute on two cores
@@ -61,6 +69,24 @@ WRITES = {
 }
 # Views or functions depend on shared tables: contract refuses to drop them (TY063).
 CONTRACT_NEEDS_ARCHIVE = {"lago": True, "hatchet": True, "kratos": False}
+# Written to the shared rows while the tenants are syncing, besides the writer's: a table
+# of one row per tenant (captured by the empty key).
+SYNCING_WRITES = {"hatchet": ("tenant_entitlement", "UPDATE public.tenant_entitlement SET audit_logs = NOT audit_logs")}
+
+# What `tenancy plan` reports on each schema as the tests fill it: no problem, every object's
+# fate (counted), and a few objects each, as a user reads them.
+PLANNED = {
+    "lago": {"kept": 1705, "rewritten": 297, "added": 0, "dropped": 332, "refused": 0},
+    "hatchet": {"kept": 601, "rewritten": 52, "added": 0, "dropped": 50, "refused": 0},
+    "kratos": {"kept": 313, "rewritten": 55, "added": 0, "dropped": 63, "refused": 0},
+}
+# Triggers, keys and unique indexes of the moved tables, each compared with the tenant tables.
+KEPT_OR_NAMED = {
+    "lago": {"primary key": 115, "trigger": 1, "unique index": 116},
+    "hatchet": {"primary key": 50, "trigger": 20, "unique constraint": 1, "unique index": 4},
+    "kratos": {"primary key": 24, "unique constraint": 1, "unique index": 9},
+}
+
 
 Sums = dict[tuple[str, str], tuple[int, str]]
 
@@ -137,8 +163,54 @@ def _install_and_provision(db: Database, manifest: Manifest) -> list[str]:
     return tenants
 
 
+# What an object of a shared table is, for the comparison with the tenant tables.
+_OBJECTS = """
+SELECT 'trigger', t.tgname::text FROM pg_trigger AS t
+WHERE t.tgrelid = %(rel)s::regclass AND NOT t.tgisinternal AND t.tgname NOT LIKE 'tenancy%%'
+UNION ALL
+SELECT CASE c.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint' ELSE 'exclusion constraint' END,
+       c.conname::text
+FROM pg_constraint AS c WHERE c.conrelid = %(rel)s::regclass AND c.contype IN ('p', 'u', 'x')
+UNION ALL
+SELECT 'unique index', i.indexrelid::regclass::text FROM pg_index AS i
+WHERE i.indrelid = %(rel)s::regclass AND i.indisunique
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+"""
+# Names on a tenant table: its triggers, constraints and indexes.
+_NAMES = """
+SELECT t.tgname::text FROM pg_trigger AS t WHERE t.tgrelid = %(rel)s::regclass AND NOT t.tgisinternal
+UNION ALL SELECT c.conname::text FROM pg_constraint AS c WHERE c.conrelid = %(rel)s::regclass
+UNION ALL SELECT c.relname::text FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+WHERE i.indrelid = %(rel)s::regclass
+"""
+
+
+def assert_kept_or_named(conn: psycopg.Connection, manifest: Manifest, tables: tuple[TargetTable, ...],
+                         tenant: str) -> dict[str, int]:
+    """Every trigger, primary key, unique constraint, exclusion constraint and unique index of
+    every moved table is on the tenant's table (by name), or the plan's fates name it as not
+    kept; each one on the tenant table has a fate (kept or rewritten). Returns how many of
+    each kind were compared."""
+    fates = {(f.table, f.name): f for t in tables for f in t.fates}
+    compared: dict[str, int] = {}
+    for table in manifest.move:
+        shared = conn.execute(_OBJECTS, {"rel": f'{manifest.central_schema}."{table}"'}).fetchall()
+        names = {r[0] for r in conn.execute(_NAMES, {"rel": f'{manifest.schema_for(tenant)}."{table}"'})}
+        for kind, name in shared:
+            fate = fates.get((table, name))
+            assert fate is not None, (table, kind, name)
+            if name in names:
+                assert fate.fate in (KEPT, REWRITTEN), (table, name, fate)
+            else:
+                assert fate.fate == DROPPED, (table, name, fate)
+            compared[kind] = compared.get(kind, 0) + 1
+    return compared
+
+
 def test_migrate_and_validate_keep_every_row(corpus: Corpus) -> None:
     db, manifest = corpus.db, corpus.manifest
+    plan = plan_database(db.dsn, manifest)
+    assert plan.ok, [p.line for p in plan.problems]
     tenants = _install_and_provision(db, manifest)
     with db.connect() as conn:
         before = shared_sums(conn, manifest)
@@ -152,6 +224,8 @@ def test_migrate_and_validate_keep_every_row(corpus: Corpus) -> None:
         assert shared_sums(conn, manifest) == before
         for (tenant, table), expected in before.items():
             assert tenant_sum(conn, manifest, tenant, table) == expected, (tenant, table)
+        compared = assert_kept_or_named(conn, manifest, plan.tables, tenants[-1])
+    assert compared == KEPT_OR_NAMED[corpus.app]
 
 
 @dataclass
@@ -244,6 +318,9 @@ def test_online_flow_under_a_writer_keeps_every_row(corpus: Corpus) -> None:
         assert writer.committed.acquire(timeout=30)
         syncing = online.migrate_online(db.dsn, tenants)
         assert [r.state for r in syncing] == ["syncing"] * len(tenants), next(r for r in syncing if not r.ok)
+        if app in SYNCING_WRITES:
+            with db.connect() as conn:
+                conn.execute(SYNCING_WRITES[app][1])
         cut = online.cutover_tenants(db.dsn, tenants)
         assert [r.state for r in cut] == ["cut over"] * len(tenants), next(r for r in cut if not r.ok)
     except BaseException:
@@ -257,9 +334,10 @@ def test_online_flow_under_a_writer_keeps_every_row(corpus: Corpus) -> None:
     # Every tenant ended refusing the writer's writes to its shared rows.
     assert writer.refused == set(tenants)
     assert writer.inserted and writer.updated
+    changed = {target.table, *(SYNCING_WRITES[app][:1] if app in SYNCING_WRITES else ())}
     with db.connect() as conn:
         for (tenant, table), expected in before.items():
-            if table != target.table:
+            if table not in changed:
                 assert tenant_sum(conn, manifest, tenant, table) == expected, (tenant, table)
         _assert_writes_kept(conn, manifest, writer, before)
         # The shared rows stay behind the guard until contract, as cutover proved them:
@@ -267,6 +345,10 @@ def test_online_flow_under_a_writer_keeps_every_row(corpus: Corpus) -> None:
         left = shared_sums(conn, manifest)
         assert left == {k: tenant_sum(conn, manifest, *k) for k in left}
         assert {t for t, _ in left} == set(tenants)
+        if app in SYNCING_WRITES:  # the syncing writes reached the tenant tables, by their replay
+            assert all(left[(t, SYNCING_WRITES[app][0])] != before[(t, SYNCING_WRITES[app][0])] for t in tenants)
+        # The triggers were recreated at cutover, the keys and indexes at the copy.
+        assert assert_kept_or_named(conn, manifest, derive_all(conn, manifest), tenants[0]) == KEPT_OR_NAMED[app]
     if CONTRACT_NEEDS_ARCHIVE[app]:
         with pytest.raises(SharedTableInUse):
             online.contract(db.dsn, None)
@@ -330,3 +412,39 @@ def test_lago_tables_kept_shared_are_refused_when_moved(corpus: Corpus) -> None:
     (result,) = online.migrate_online(db.dsn, tenants[:1])
     assert (result.state, result.sqlstate) == ("failed", NotCapturable.sqlstate), result
     assert "enriched_events" in (result.error or "")
+
+
+def test_plan_of_each_schema(corpus: Corpus) -> None:
+    db, manifest, app = corpus.db, corpus.manifest, corpus.app
+    with db.connect() as conn:
+        before = snapshot(conn)
+    out = tenancy("plan", "--manifest", str(manifest.path), "--json", dsn=db.dsn)
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    with db.connect() as conn:
+        assert snapshot(conn) == before
+    assert (doc["problems"], doc["tenants"], len(doc["tables"])) == ([], TENANTS[app], len(manifest.move))
+    assert doc["objects"] == PLANNED[app]
+    fates = {(t["table"], f["name"]): f for t in doc["tables"] for f in t["fates"]}
+    triggers = {k: f for k, f in fates.items() if f["kind"] == "trigger"}
+    assert all(f["fate"] == "kept" and f["how"].startswith("recreated after the copy") for f in triggers.values())
+    assert all(t["captured"] for t in doc["tables"] if t["table"] != "enriched_events")
+    if app == "lago":
+        assert list(triggers) == [("payment_receipts", "before_payment_receipt_insert")]
+        assert fates[("api_keys", "index_api_keys_on_value")]["how"] == (
+            "unique (value) across all tenants is now unique per tenant"
+        )
+    elif app == "hatchet":
+        assert len(triggers) == 20 and len({table for table, _ in triggers}) == 9
+        entitlement = fates[("tenant_entitlement", "tenant_entitlement_pkey")]
+        assert (entitlement["fate"], entitlement["how"]) == (
+            "rewritten",
+            "(tenant_id) → at most one row per tenant: UNIQUE INDEX ((true)); the tenant table has no primary key",
+        )
+        # Functions that read tenant_id of the rows they get: flagged for the user to check.
+        assert sum(1 for f in triggers.values() if f["caution"]) == 15
+    else:
+        assert triggers == {}
+        assert fates[("identities", "identities_nid_external_id_idx")]["how"] == (
+            "(nid, external_id) → (external_id) where (external_id IS NOT NULL)"
+        )

@@ -16,6 +16,7 @@ import pytest
 from runner.db import typed_errors
 from runner.engine import executor, migrate, validate
 from runner.engine.install import install
+from runner.engine.plan import plan_database, tenant_results
 from runner.errors import InvalidTenantId, ManifestError, PreflightFailed, TenantBusy, UnknownTenant
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database, registry_ids
@@ -99,7 +100,7 @@ def test_dry_run_changes_nothing(db: Database, manifest: Manifest) -> None:
     tenants = registry_ids(db, manifest)
     with db.connect() as conn:
         before = snapshot(conn)
-    plans = migrate.plan_tenants(db.dsn, tenants)
+    plans = tenant_results(plan_database(db.dsn, manifest, tenants, online=False, per_tenant=True))
     with db.connect() as conn:
         after = snapshot(conn)
     assert after == before

@@ -21,6 +21,7 @@ def test_every_verb_prints_one_json_object_with_its_command(
     m = ["--manifest", MANIFEST]
     runs: dict[str, tuple[list[str], str]] = {
         "init": (["init", str(tmp_path / "new.toml")], db.dsn),
+        "plan": (["plan", *m], db.dsn),
         "render": (["render", *m], db.dsn),
         "install": (["install", *m], db.dsn),
         "provision": (["provision", *m, "--tenant", first, "--tenant", second], db.dsn),
@@ -62,5 +63,6 @@ def test_every_verb_prints_one_json_object_with_its_command(
         pg_server.drop(blank_too.name)
     # Successes, tenants that failed and refusals alike.
     assert codes["migrate"] == codes["status"] == codes["completion"] == codes["federation search"] == 0
+    assert codes["plan"] == 0
     assert codes["validate"] == codes["cutover"] == 1
     assert codes["contract"] == codes["distribute"] == codes["bench"] == 2

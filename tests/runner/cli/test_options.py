@@ -15,10 +15,10 @@ from tests.runner.cli.tenancy import REPO, refused, tenancy
 SHARED = ("--dsn", "--lock-timeout", "--manifest", "--tenant", "--exclude", "--json", "--report", "--verbose",
           "--quiet", "--traceback", "--jobs", "--batch-size", "--dry-run", "--yes")
 # Verbs that work on the tenants of the registry, one by one.
-PER_TENANT = ("provision", "migrate", "cutover", "validate", "rollback", "status", "verify-grants", "distribute",
+PER_TENANT = ("plan", "provision", "migrate", "cutover", "validate", "rollback", "status", "verify-grants", "distribute",
               "history")
-# Verbs that use no database.
-NO_DATABASE = ("init", "completion")
+# Verbs that use no database (init uses one with --from-database only).
+NO_DATABASE = ("completion",)
 
 
 def verbs() -> dict[str, argparse.ArgumentParser]:

@@ -1,6 +1,9 @@
 """Fidelity of the tenant tables against a real PostgreSQL: partitioned tables keep
 their partitioning and bounds, NOT VALID constraints stay NOT VALID (legacy rows copy),
-storage parameters are kept, and --batch-size on a table without a key says so."""
+storage parameters are kept, and --batch-size on a table without a key says so; uniqueness
+that narrows to the tenant is named, exclusion constraints and collations are kept, what a
+tenant table does not get is named, a table of one row per tenant migrates online, and a
+partitioned table without a key is refused online with the ways out."""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from runner.access import drift as grants
 from runner.access.model import build_model
-from runner.engine import executor, migrate, validate
+from runner.access.provision import provision_tenants
+from runner.engine import executor, migrate, online, validate
 from runner.engine.install import install
 from runner.engine.render import render_all
+from runner.errors import RenderError
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database
 
@@ -95,13 +101,13 @@ def fidelity_db(blank_db: Database, tmp_path: Path) -> Iterator[tuple[Database, 
     yield blank_db, manifest
 
 
-def _migrate_and_validate(db: Database, manifest: Manifest, batch_size: int | None = None) -> None:
+def _migrate_and_validate(db: Database, manifest: Manifest, batch_size: int | None = None, tenants: int = 2) -> None:
     with db.connect() as conn:
-        tenants = executor.registry_tenants(conn, manifest)
-    results = migrate.migrate_tenants(db.dsn, tenants, batch_size=batch_size)
-    assert [r.state for r in results] == ["migrated", "migrated"], [r.error for r in results]
-    validated = validate.validate_tenants(db.dsn, tenants)
-    assert [v.state for v in validated] == ["validated", "validated"], [v.error for v in validated]
+        ids = executor.registry_tenants(conn, manifest)
+    results = migrate.migrate_tenants(db.dsn, ids, batch_size=batch_size)
+    assert [r.state for r in results] == ["migrated"] * tenants, [r.error for r in results]
+    validated = validate.validate_tenants(db.dsn, ids)
+    assert [v.state for v in validated] == ["validated"] * tenants, [v.error for v in validated]
 
 
 def _bounds(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
@@ -238,3 +244,194 @@ def test_partitioned_tenant_tables_have_their_grants_and_roll_back(fidelity_db: 
             "WHERE n.nspname = 'org_1' AND c.relkind IN ('r', 'p') ORDER BY 1"
         ).fetchall()
         assert left == []
+
+
+# -- Keys, uniqueness, exclusion constraints, collations, what is not recreated ---------------
+
+OBJECTS = """
+CREATE TABLE orgs (id integer PRIMARY KEY, name text NOT NULL);
+INSERT INTO orgs VALUES (1, 'one'), (2, 'two'), (3, 'three');
+
+-- One row per tenant: the primary key is the tenant key alone.
+CREATE TABLE settings (org_id integer PRIMARY KEY REFERENCES orgs, theme text NOT NULL, seats integer NOT NULL);
+INSERT INTO settings VALUES (1, 'dark', 5), (2, 'light', 3);
+
+-- Uniqueness across all tenants that becomes uniqueness per tenant.
+CREATE TABLE providers (
+    org_id integer NOT NULL REFERENCES orgs,
+    id integer NOT NULL,
+    provider text NOT NULL,
+    email text NOT NULL,
+    code text COLLATE "C" NOT NULL,
+    during int4range NOT NULL,
+    PRIMARY KEY (org_id, id),
+    UNIQUE (provider),
+    UNIQUE (org_id, code),
+    EXCLUDE USING btree (org_id WITH =, code WITH =),
+    EXCLUDE USING gist (during WITH &&) WHERE (id < 1000)
+);
+CREATE UNIQUE INDEX providers_email ON providers (lower(email));
+INSERT INTO providers
+SELECT 1 + n % 3, n, 'p' || n, 'e' || n || '@x', 'c' || n, int4range(n * 10, n * 10 + 5) FROM generate_series(1, 30) AS n;
+
+-- What a tenant table does not get: a policy (row-level security off), a rule, extended
+-- statistics, and an index of one partition.
+CREATE POLICY providers_own ON providers USING (org_id = current_setting('app.org', true)::integer);
+CREATE RULE providers_no_delete AS ON DELETE TO providers WHERE old.id < 0 DO INSTEAD NOTHING;
+CREATE STATISTICS providers_stats ON provider, email FROM providers;
+CREATE TABLE readings (org_id integer NOT NULL REFERENCES orgs, at date NOT NULL, value integer,
+                       PRIMARY KEY (org_id, at)) PARTITION BY RANGE (at);
+CREATE TABLE readings_2024 PARTITION OF readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE INDEX readings_2024_value ON readings_2024 (value);
+INSERT INTO readings SELECT 1 + n % 3, date '2024-01-01' + n, n FROM generate_series(1, 30) AS n;
+"""
+
+OBJECTS_MANIFEST = """
+[tenancy]
+tenant_key = "org_id"
+schema_pattern = "org_{id}"
+[registry]
+table = "orgs"
+[move]
+tables = ["settings", "providers", "readings"]
+[central]
+tables = ["orgs"]
+"""
+
+
+@pytest.fixture
+def objects_db(blank_db: Database, tmp_path: Path) -> Iterator[tuple[Database, Manifest]]:
+    with blank_db.connect() as conn:
+        conn.execute(OBJECTS)
+    path = tmp_path / "objects.toml"
+    path.write_text(OBJECTS_MANIFEST)
+    manifest = load_manifest(path)
+    with blank_db.connect() as conn:
+        install(conn, manifest)
+    yield blank_db, manifest
+
+
+def _header(rendering_text: str) -> list[str]:
+    return [line.removeprefix("-- Note: ") for line in rendering_text.splitlines() if line.startswith("-- Note: ")]
+
+
+def test_uniqueness_that_narrows_to_the_tenant_is_named_in_the_rendered_sql(
+    objects_db: tuple[Database, Manifest],
+) -> None:
+    db, manifest = objects_db
+    with db.connect() as conn:
+        rendering = render_all(conn, manifest)
+    moved = {f.name.split("_", 1)[1]: f.text for f in rendering.files if f.template == "moved_table.sql.j2"}
+    text = moved["providers.sql"]
+    notes = _header(text)
+    assert "unique constraint providers_provider_key: unique (provider) across all tenants is now unique per tenant." in notes
+    assert "unique index providers_email: unique (lower(email)) across all tenants is now unique per tenant." in notes
+    # A key that had the tenant key was per tenant already: rewritten, not narrowed.
+    assert "unique constraint providers_org_id_code_key: (org_id, code) → (code)." in notes
+    assert _header(moved["settings.sql"])[0] == (
+        "primary key settings_pkey: (org_id) → at most one row per tenant: UNIQUE INDEX ((true)); "
+        "the tenant table has no primary key."
+    )
+    with db.connect() as conn:
+        stored = conn.execute("SELECT notes FROM tenancy.moved_tables WHERE table_name = 'providers'").fetchone()
+    assert stored is not None and any("providers_provider_key" in n for n in stored[0])
+
+
+def test_exclusion_constraints_and_collations_are_kept_and_enforced(objects_db: tuple[Database, Manifest]) -> None:
+    db, manifest = objects_db
+    _migrate_and_validate(db, manifest, tenants=3)
+    with db.connect() as conn:
+        exclusions = dict(conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'org_1.providers'::regclass AND contype = 'x'"
+        ).fetchall())
+        assert exclusions == {
+            "providers_org_id_code_excl": "EXCLUDE USING btree (code WITH =)",
+            "providers_during_excl": "EXCLUDE USING gist (during WITH &&) WHERE ((id < 1000))",
+        }
+        with pytest.raises(psycopg.errors.ExclusionViolation):
+            conn.execute("INSERT INTO org_1.providers VALUES (900, 'p900', 'e900', 'c900', int4range(30, 32))")
+        collation = conn.execute(
+            "SELECT c.collname FROM pg_attribute AS a JOIN pg_collation AS c ON c.oid = a.attcollation "
+            "WHERE a.attrelid = 'org_2.providers'::regclass AND a.attname = 'code'"
+        ).fetchone()
+        assert collation == ("C",)
+
+
+def test_what_a_tenant_table_does_not_get_is_named(objects_db: tuple[Database, Manifest]) -> None:
+    db, manifest = objects_db
+    with db.connect() as conn:
+        notes = dict(conn.execute("SELECT table_name, notes FROM tenancy.moved_tables").fetchall())
+    assert "policy providers_own: row-level security policy: not recreated (the tenant schema separates tenants)" in notes["providers"]
+    assert "rule providers_no_delete: not recreated: a tenant table gets no rules" in notes["providers"]
+    assert any(n.startswith("statistics providers_stats: extended statistics: not recreated") for n in notes["providers"])
+    assert (
+        "index readings_2024_value: on partition readings_2024 only: define it on the partitioned table to keep it"
+        in notes["readings"]
+    )
+    # With row-level security on, its policy would filter what the tool reads: refused, not copied short.
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE providers ENABLE ROW LEVEL SECURITY")
+        with pytest.raises(RenderError, match='table "providers" of "providers" has row-level security on') as e:
+            install(conn, manifest)
+        assert e.value.hint and "DISABLE ROW LEVEL SECURITY" in e.value.hint
+
+
+def test_a_table_of_one_row_per_tenant_migrates_online(objects_db: tuple[Database, Manifest]) -> None:
+    db, manifest = objects_db
+    with db.connect() as conn:
+        tenants = executor.registry_tenants(conn, manifest)
+    provision_tenants(db.dsn, tenants)
+    # Not refused for want of a primary key (TY051): the table is captured by the empty key.
+    synced = online.migrate_online(db.dsn, tenants)
+    assert [r.state for r in synced] == ["syncing"] * 3, [r.error for r in synced]
+    with db.connect() as conn:
+        assert conn.execute("SELECT captured FROM tenancy.moved_tables WHERE table_name = 'settings'").fetchone() == (True,)
+        conn.execute("UPDATE public.settings SET theme = 'blue' WHERE org_id = 1")
+        conn.execute("DELETE FROM public.settings WHERE org_id = 2")
+        conn.execute("INSERT INTO public.settings VALUES (3, 'new', 1)")
+        # Logged by the empty key: the tenant's one row.
+        logged = conn.execute(
+            "SELECT tenant_id, row_key FROM tenancy.change_log WHERE table_name = 'settings' ORDER BY id"
+        ).fetchall()
+        assert logged == [("1", []), ("2", []), ("3", [])]
+    assert [v.state for v in validate.validate_tenants(db.dsn, tenants)] == ["validated"] * 3
+    cut = online.cutover_tenants(db.dsn, tenants)
+    assert [r.state for r in cut] == ["cut over"] * 3, [r.error for r in cut]
+    with db.connect() as conn:
+        for schema, rows in (("org_1", [("blue", 5)]), ("org_2", []), ("org_3", [("new", 1)])):
+            query = sql.SQL("SELECT theme, seats FROM {}.settings").format(sql.Identifier(schema))
+            assert conn.execute(query).fetchall() == rows
+        index = conn.execute("SELECT pg_get_indexdef('org_1.settings_pkey'::regclass)").fetchone()
+        assert index == ("CREATE UNIQUE INDEX settings_pkey ON org_1.settings USING btree ((true))",)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO org_1.settings VALUES ('again', 1)")
+    assert [v.state for v in validate.validate_tenants(db.dsn, tenants)] == ["validated"] * 3
+
+
+def test_online_mode_refuses_a_partitioned_table_without_a_key_naming_the_ways_out(
+    fidelity_db: tuple[Database, Manifest],
+) -> None:
+    db, manifest = fidelity_db
+    with db.connect() as conn:
+        conn.execute(
+            "CREATE TABLE visits (org_id integer NOT NULL REFERENCES orgs, at date NOT NULL, page text) "
+            "PARTITION BY RANGE (at)"
+        )
+        conn.execute("CREATE TABLE visits_all PARTITION OF visits DEFAULT")
+    path = Path(str(manifest.path))
+    path.write_text(MANIFEST.replace('"notes"]', '"notes", "visits"]'))
+    with db.connect() as conn:
+        install(conn, load_manifest(path))
+    provision_tenants(db.dsn, ["1"])
+    (result,) = online.migrate_online(db.dsn, ["1"])
+    assert (result.state, result.sqlstate) == ("failed", "TY051")
+    assert "these moved tables have none: notes, visits" in (result.error or "")
+    assert result.detail is not None and result.detail.splitlines() == [
+        "notes: no primary key",
+        "visits: no primary key; partitioned by RANGE (at), so one must include those columns",
+    ]
+    assert result.hint is not None
+    for way in ("add a primary key", "include the partition key", "keep the table shared ([hybrid])",
+                "migrate without --online while writes are stopped"):
+        assert way in result.hint, way

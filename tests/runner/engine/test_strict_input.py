@@ -13,6 +13,7 @@ import pytest
 
 from runner.engine import executor, migrate, validate
 from runner.engine.install import install
+from runner.engine.plan import plan_database, tenant_results
 from runner.errors import ManifestError, PreflightFailed
 from runner.manifest import Manifest, load_manifest
 from tests.conftest import Database
@@ -94,7 +95,8 @@ def test_two_tenant_ids_for_one_schema_fail_as_a_pair_and_the_run_goes_on(
         )
         install(conn, manifest)
         tenants = executor.registry_tenants(conn, manifest)
-    plan = {r.tenant_id: r for r in migrate.plan_tenants(sample_db.dsn, tenants)}
+    planned = plan_database(sample_db.dsn, manifest, tenants, online=False, per_tenant=True)
+    plan = {r.tenant_id: r for r in tenant_results(planned)}
     assert plan["ab-1"].state == plan["ab_1"].state == "failed"
     assert any("'ab-1', 'ab_1'" in str(c.get("detail")) for c in plan["ab_1"].checks)
 
