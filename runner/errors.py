@@ -6,51 +6,172 @@ the hint and exits non-zero. Anything else keeps its traceback.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psycopg
 
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One SQLSTATE of the class TY: what happened, and the fix. README's error table
+    and tenancy.error_codes() are made of these (tests/test_errors.py)."""
+
+    meaning: str
+    hint: str
+
+
 # The project's SQLSTATE class is "TY". Every code the SQL functions raise is
-# listed here (and in the README); the runner maps each to an exception type.
-SQLSTATES: dict[str, tuple[str, str]] = {
-    "TY001": ("invalid tenant id", "Use lowercase letters, digits, '_' or '-', at most the length the schema pattern allows."),
-    "TY002": ("unknown tenant", "Check the id against the tenant registry table named in the manifest."),
-    "TY003": ("preflight failed", "Fix the rows listed in DETAIL (or run `tenancy migrate --dry-run`), then re-run."),
-    "TY004": ("tenant busy", "Another session holds this tenant's migration lock; wait for it or stop it."),
-    "TY005": ("not installed", "Run `tenancy install` (or install a matching version) first."),
-    "TY007": ("target conflict", "A table of that name already exists in the tenant schema and was not created by tenancy."),
-    "TY008": ("wrong state", "The tenant is not in a state that allows this step; see `tenancy status`."),
-    "TY009": ("central reference", "A table that stays central has a foreign key into a moved table; drop or move it first."),
-    "TY010": ("copy mismatch", "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again."),
-    "TY020": ("upgrade conflict", "The new version no longer defines a routine that a trigger or view uses; drop that object first."),
-    "TY030": ("schema name shared", "Two tenant ids map to one schema name (`ab-1`, `ab_1`); give one of them another id."),
-    "TY060": ("needs an administrator", "Provisioning creates roles: run `tenancy provision` as an administrator first."),
-    "TY080": ("not a moved table", "Name a table listed in tenancy.moved_tables (the manifest's [move] tables)."),
-    "TY081": ("setting too low", "Raise the server setting named in the message (postgresql.conf, then restart)."),
+# here; the runner maps each to an exception type, install renders them into
+# tenancy.error_codes() and tenancy.error_hint() (sql/templates/error_catalogue.sql.j2).
+CATALOGUE: dict[str, ErrorCode] = {
+    "TY001": ErrorCode(
+        "invalid tenant id",
+        "Use lowercase letters, digits, '_' or '-', at most the length the schema pattern allows.",
+    ),
+    "TY002": ErrorCode(
+        "unknown tenant (not in the registry)",
+        "Check the id against the tenant registry table named in the manifest.",
+    ),
+    "TY003": ErrorCode(
+        "preflight failed: rows the tenant tables would refuse, or rows with no tenant",
+        "Fix the rows listed in DETAIL (or run `tenancy migrate --dry-run`), then re-run.",
+    ),
+    "TY004": ErrorCode(
+        "tenant busy: another session holds its lock",
+        "Another session holds this tenant's migration lock; wait for it or stop it.",
+    ),
+    "TY005": ErrorCode(
+        "tenancy not installed",
+        "Run `tenancy install` (or install a matching version) first.",
+    ),
+    "TY007": ErrorCode(
+        "target conflict: a table of that name already exists in the tenant schema",
+        "A table of that name already exists in the tenant schema and was not created by tenancy.",
+    ),
+    "TY008": ErrorCode(
+        "wrong state for this step (e.g. rollback after cutover)",
+        "The tenant is not in a state that allows this step; see `tenancy status`.",
+    ),
+    "TY009": ErrorCode(
+        "a table that stays central has an FK into a moved table",
+        "A table that stays central has a foreign key into a moved table; drop or move it first.",
+    ),
+    "TY010": ErrorCode(
+        "a copy does not match its source (rows changed during the copy)",
+        "The shared rows changed during the copy. Stop writes, roll back the tenant, migrate again.",
+    ),
+    "TY020": ErrorCode(
+        "upgrade conflict: the new version no longer defines a routine that a trigger or view uses",
+        "The new version no longer defines a routine that a trigger or view uses; drop that object first.",
+    ),
+    "TY030": ErrorCode(
+        "schema name shared: two tenant ids map to one schema name (`ab-1`, `ab_1`); both are refused, the run goes on",
+        "Two tenant ids map to one schema name (`ab-1`, `ab_1`); give one of them another id.",
+    ),
+    "TY060": ErrorCode(
+        "the tenant is not provisioned and the caller cannot create roles",
+        "Provisioning creates roles: run `tenancy provision` as an administrator first.",
+    ),
+    "TY080": ErrorCode(
+        "not a moved table (a per-table function was given another table)",
+        "Name a table listed in tenancy.moved_tables (the manifest's [move] tables).",
+    ),
+    "TY081": ErrorCode(
+        "a server setting is too low for the run (checked before it starts)",
+        "Raise the server setting named in the message (postgresql.conf, then restart).",
+    ),
     # Raised and caught inside the federation functions (a block that ends in it
     # releases its locks); never reaches a caller.
-    "TY089": ("internal: lock release", "Not an error a caller sees; report it if one does."),
-    "TY040": ("unsafe tenant table", "A tenant table is not what tenancy made (a view, another owner, an object added since); restore it or roll the tenant back, then re-run."),
+    "TY089": ErrorCode(
+        "internal to the federation functions (releases their locks); never reaches a caller",
+        "Not an error a caller sees; report it if one does.",
+    ),
+    "TY040": ErrorCode(
+        "a tenant table is not what tenancy made (a view, another owner, a trigger, rule, policy, default, CHECK or index expression added since)",
+        "A tenant table is not what tenancy made (a view, another owner, an object added since); restore it or roll the tenant back, then re-run.",
+    ),
     # Citus (sql/citus/, runner/citus/).
-    "TY070": ("not a Citus coordinator", "Connect to the Citus coordinator (citus extension, citus_set_coordinator_host)."),
-    "TY071": ("no active Citus worker", "Add or activate workers (citus_add_node, citus_activate_node), then re-run."),
-    "TY072": ("cannot make reference table", "Name a plain table of the central schema."),
-    "TY073": ("distributed copy mismatch", "Nothing changed (rolled back); check the worker's log, then re-run."),
-    "TY074": ("tenant not distributed", "Run `tenancy distribute --tenant <id>` first; see `tenancy placement`."),
-    "TY075": ("unknown worker", "Give HOST:PORT of an active worker exactly as `tenancy placement` shows it."),
-    "TY076": ("worker grant failed", "Check that the role exists on every worker, then run `tenancy distribute` again."),
+    "TY070": ErrorCode(
+        "not a Citus coordinator (no citus extension, or not registered)",
+        "Connect to the Citus coordinator (citus extension, citus_set_coordinator_host).",
+    ),
+    "TY071": ErrorCode(
+        "no active Citus worker that takes shards, or an inactive one",
+        "Add or activate workers (citus_add_node, citus_activate_node), then re-run.",
+    ),
+    "TY072": ErrorCode(
+        "the table named to become a reference table does not exist or is distributed",
+        "Name a plain table of the central schema.",
+    ),
+    "TY073": ErrorCode(
+        "a distributed copy differs from the local tables (rolled back)",
+        "Nothing changed (rolled back); check the worker's log, then re-run.",
+    ),
+    "TY074": ErrorCode(
+        "the tenant is not distributed",
+        "Run `tenancy distribute --tenant <id>` first; see `tenancy placement`.",
+    ),
+    "TY075": ErrorCode(
+        "the move target is not an active worker",
+        "Give HOST:PORT of an active worker exactly as `tenancy placement` shows it.",
+    ),
+    "TY076": ErrorCode(
+        "copying a sequence's grants to a worker failed",
+        "Check that the role exists on every worker, then run `tenancy distribute` again.",
+    ),
     # Online mode (capture, cutover, contract, rollback after cutover).
-    "TY050": ("tenant cut over", "Every statement on a cut-over tenant's shared rows is refused; switch that tenant to its schema and retry."),
-    "TY051": ("not capturable", "Online mode replays writes by primary key: add one (on a partitioned table, with the partition key), keep the table shared ([hybrid]), or migrate offline."),
-    "TY052": ("needs one snapshot", "Run the copy or replay in a REPEATABLE READ transaction."),
-    "TY053": ("tenant-only writes", "The tenant tables hold rows the shared tables do not; copy them back or roll back with --force."),
-    "TY054": ("key collision", "Rows written after cutover take keys the shared table holds; re-key or delete them."),
-    "TY055": ("not all cut over", "Cut over every tenant before contract."),
-    "TY056": ("contracted", "The shared tables were contracted: restore them (archive or backup) before a rollback."),
-    "TY057": ("writers still open", "Transactions writing the shared tables did not end in time; end them and re-run."),
-    "TY058": ("truncate refused", "TRUNCATE would escape the capture while tenants are migrated online; delete rows instead."),
-    "TY059": ("capture lost", "That install would stop the change capture while tenants are in flight; finish them first."),
-    "TY061": ("shared table owner", "Contract runs as the owner of the moved tables: give them one owner, then `tenancy install` again."),
-    "TY062": ("archive schema refused", "Name a new schema for --archive, or one that only the shared tables' owner may create in."),
-    "TY063": ("shared table in use", "Objects outside tenancy depend on a shared table: drop them, or contract with --archive."),
+    "TY050": ErrorCode(
+        "a statement reached a cut-over tenant's shared rows (a read included)",
+        "Every statement on a cut-over tenant's shared rows is refused; switch that tenant to its schema and retry.",
+    ),
+    "TY051": ErrorCode(
+        "online mode replays writes by primary key, and a moved table has none (DETAIL: each, partitioned or not)",
+        "Online mode replays writes by primary key: add one (on a partitioned table, with the partition key), keep the table shared ([hybrid]), or migrate offline.",
+    ),
+    "TY052": ErrorCode(
+        "copy or replay outside a REPEATABLE READ transaction",
+        "Run the copy or replay in a REPEATABLE READ transaction.",
+    ),
+    "TY053": ErrorCode(
+        "rollback refused: the tenant tables hold writes the shared tables lack",
+        "The tenant tables hold rows the shared tables do not; copy them back or roll back with --force.",
+    ),
+    "TY054": ErrorCode(
+        "rollback after cutover: a key written in the tenant schema is taken in the shared table",
+        "Rows written after cutover take keys the shared table holds; re-key or delete them.",
+    ),
+    "TY055": ErrorCode(
+        "contract refused: not every tenant is cut over (listed)",
+        "Cut over every tenant before contract.",
+    ),
+    "TY056": ErrorCode(
+        "the shared tables were contracted",
+        "The shared tables were contracted: restore them (archive or backup) before a rollback.",
+    ),
+    "TY057": ErrorCode(
+        "writers of the shared tables did not end in time",
+        "Transactions writing the shared tables did not end in time; end them and re-run.",
+    ),
+    "TY058": ErrorCode(
+        "TRUNCATE of a shared table while tenants are in flight",
+        "TRUNCATE would escape the capture while tenants are migrated online; delete rows instead.",
+    ),
+    "TY059": ErrorCode(
+        "an install would stop the capture while tenants are in flight",
+        "That install would stop the change capture while tenants are in flight; finish them first.",
+    ),
+    "TY061": ErrorCode(
+        "contract: a shared table is owned by a role contract does not run as",
+        "Contract runs as the owner of the moved tables: give them one owner, then `tenancy install` again.",
+    ),
+    "TY062": ErrorCode(
+        "contract: the archive schema exists and is not the shared tables' owner's alone, or it may not create it",
+        "Name a new schema for --archive, or one that only the shared tables' owner may create in.",
+    ),
+    "TY063": ErrorCode(
+        "contract: objects outside tenancy depend on a shared table (listed)",
+        "Objects outside tenancy depend on a shared table: drop them, or contract with --archive.",
+    ),
 }
 
 
@@ -305,7 +426,7 @@ def from_psycopg(exc: psycopg.Error) -> Exception:
     diag = exc.diag
     err = cls(
         diag.message_primary or str(exc),
-        hint=diag.message_hint or SQLSTATES[state][1],
+        hint=diag.message_hint or CATALOGUE[state].hint,
         detail=diag.message_detail,
     )
     err.__cause__ = exc

@@ -12,7 +12,6 @@ import psycopg
 from psycopg import sql
 
 from runner.cli import build_parser
-from runner.errors import SQLSTATES
 from runner.manifest import load_manifest, parse_manifest
 from tests.conftest import Database, Server
 from tests.runner.cli.tenancy import tenancy
@@ -39,12 +38,6 @@ def test_quick_start_is_two_lines_that_ci_runs() -> None:
     assert blocks == ["./scripts/tenancy demo\n./scripts/test\n"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert "./scripts/test" in ci
-
-
-def test_every_sqlstate_is_in_the_errors_table() -> None:
-    errors = README.split("## Errors", 1)[1]
-    for code in SQLSTATES:
-        assert re.search(rf"^\| {code} \| ", errors, flags=re.M), code
 
 
 def test_exit_codes_are_documented_in_readme_and_help() -> None:

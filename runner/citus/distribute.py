@@ -21,7 +21,7 @@ import psycopg
 
 from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult, for_each_tenant, select_tenants
-from runner.errors import SQLSTATES, CitusUnavailable, NotInstalled, TenancyError
+from runner.errors import CATALOGUE, CitusUnavailable, NotInstalled, TenancyError
 from runner.manifest import Manifest
 
 
@@ -66,7 +66,7 @@ def require_citus(conn: psycopg.Connection) -> None:
     """CitusUnavailable (TY070) without the citus extension; NotInstalled when tenancy's Citus functions are missing."""
     if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is None:
         raise CitusUnavailable(
-            f"database {conn.info.dbname} has no citus extension", hint=SQLSTATES["TY070"][1]
+            f"database {conn.info.dbname} has no citus extension", hint=CATALOGUE["TY070"].hint
         )
     if conn.execute("SELECT to_regprocedure('tenancy.citus_require()')").fetchone() == (None,):
         raise NotInstalled(

@@ -26,7 +26,7 @@ from runner.engine.executor import (
     not_run,
     table_results,
 )
-from runner.errors import SQLSTATES, PreflightFailed, SchemaNameShared, TenancyError, hint_for
+from runner.errors import CATALOGUE, PreflightFailed, SchemaNameShared, TenancyError, hint_for
 from runner.signals import received
 
 
@@ -68,7 +68,7 @@ def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
     return {
         tenant: SchemaNameShared(
             f"tenant ids {', '.join(repr(i) for i in ids)} all map to schema {schema}; none of them is migrated",
-            hint=SQLSTATES["TY030"][1],
+            hint=CATALOGUE["TY030"].hint,
         )
         for tenant, schema, ids in rows
     }

@@ -37,7 +37,7 @@ from runner.engine.executor import TableResult, TenantResult, natural_order, reg
 from runner.engine.install import apply_install, checksum_of, install_parts, installed_checksum
 from runner.engine.render import derive_all, render_all
 from runner.engine.target import FATES, TargetTable
-from runner.errors import SQLSTATES, ManifestError, TenancyError, UnknownTenant, hint_for
+from runner.errors import CATALOGUE, ManifestError, TenancyError, UnknownTenant, hint_for
 from runner.manifest import Manifest
 
 # Stages, in the order the plan looks: where a problem comes from.
@@ -159,7 +159,7 @@ def choose_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequ
             raise UnknownTenant(
                 f"unknown tenant {unknown[0]!r}: no row of {manifest.central_schema}.{reg.table} has "
                 f"{reg.id_column} = {unknown[0]!r}; nothing was changed",
-                hint=SQLSTATES["TY002"][1],
+                hint=CATALOGUE["TY002"].hint,
             )
         chosen = list(dict.fromkeys(requested))
     else:
@@ -334,7 +334,7 @@ def _install_for_preflight(conn: psycopg.Connection, manifest: Manifest, reduced
             plan.problems.append(Problem(
                 INSTALL, None, "install (TY059)",
                 f"it would stop the change capture of {', '.join(uncaptured)} while tenants are migrated online",
-                SQLSTATES["TY059"][1],
+                CATALOGUE["TY059"].hint,
             ))
             return None
     with typed_errors():
@@ -360,7 +360,7 @@ def _run_preflight(
             plan.problems.append(Problem(
                 PREFLIGHT, None, "schema name shared",
                 f"tenant ids {', '.join(repr(i) for i in ids)} all map to schema {schema}",
-                SQLSTATES["TY030"][1], tenants=ids,
+                CATALOGUE["TY030"].hint, tenants=ids,
             ))
         grouped: dict[tuple[str | None, str], Problem] = {}
         for t in tenants:

@@ -17,7 +17,7 @@ import psycopg
 from runner.access.model import rls_typed_columns, sql_context
 from runner.engine import catalog
 from runner.engine.target import TargetTable, derive, fk_order, refusal
-from runner.errors import RenderError
+from runner.errors import CATALOGUE, RenderError
 from runner.manifest import TENANT_ID_PATTERN, Manifest
 from runner.manifest import sql_literal as quote_literal
 from runner.resources import TEMPLATES_DIR
@@ -124,6 +124,8 @@ GLOBAL_TEMPLATES += [
 ]
 # Online mode: the one routine of contract that runs as the owner of the shared tables.
 GLOBAL_TEMPLATES += ["contract_shared_tables.sql.j2"]
+# The SQLSTATEs of the tool and their hints, from runner/errors.py.
+GLOBAL_TEMPLATES += ["error_catalogue.sql.j2"]
 
 
 def render_all(conn: psycopg.Connection, manifest: Manifest, *, capture_triggers: bool = True) -> Rendering:
@@ -139,6 +141,7 @@ def render_all(conn: psycopg.Connection, manifest: Manifest, *, capture_triggers
         "tables": [t.name for t in tables],
         "model": sql_context(manifest),
         "shared_owner": catalog.shared_tables_owner(conn, manifest),
+        "errors": CATALOGUE,
         # "table.column" -> type, for the row-level security lookups (rls_hybrid_tables.sql.j2).
         "types": {
             f"{t}.{c}": type_name

@@ -15,14 +15,15 @@ BEGIN
             ERRCODE = 'TY001',
             MESSAGE = format('invalid tenant id %s', coalesce(quote_literal(p_tenant_id), 'NULL')),
             DETAIL = format('Tenant ids must match %s.', v_settings.tenant_id_pattern),
-            HINT = 'Use lowercase letters, digits, ''_'' or ''-'', starting with a letter or digit.';
+            HINT = tenancy.error_hint('TY001');
     END IF;
     IF octet_length(p_tenant_id) > v_settings.max_tenant_id_bytes THEN
         RAISE EXCEPTION USING
             ERRCODE = 'TY001',
             MESSAGE = format('invalid tenant id %L: longer than %s bytes', p_tenant_id,
                              v_settings.max_tenant_id_bytes),
-            HINT = 'The tenant schema name must fit PostgreSQL''s 63-byte identifier limit.';
+            DETAIL = 'The tenant schema name must fit PostgreSQL''s 63-byte identifier limit.',
+            HINT = tenancy.error_hint('TY001');
     END IF;
     RETURN tenancy.schema_name(p_tenant_id);
 END
