@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -186,10 +187,67 @@ class TableShape:
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
+CatalogRow = dict[str, Any]  # a catalog row, by column name
+CatalogCursor = psycopg.Cursor[CatalogRow]
+
+
+@dataclass(frozen=True)
+class _Constraints:
+    """The PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints of a table."""
+
+    primary_key: KeyConstraint | None
+    uniques: tuple[KeyConstraint, ...]
+    checks: tuple[Check, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+
+
+@dataclass(frozen=True)
+class _Partitioning:
+    """The partitions of a partitioned table, and those of them that are partitioned again."""
+
+    partitions: tuple[Partition, ...]
+    subpartitioned: tuple[str, ...]
+
 
 def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
     """Read one table's shape, all of it (what cannot move is for runner.engine.target to
     refuse); raises RenderError if it does not exist."""
+    table_row = _read_table_row(conn, schema, table)
+    oid = int(table_row["oid"])
+    with conn.cursor(row_factory=dict_row) as cur:
+        columns = _read_columns(cur, oid)
+        constraints = _read_constraints(cur, oid)
+        exclusions = _read_exclusions(cur, oid)
+        triggers = _read_triggers(cur, oid, schema)
+        left_behind = _read_left_behind(cur, oid)
+        indexes = _read_indexes(cur, oid)
+        partitioning = _read_partitions(cur, oid)
+    return TableShape(
+        schema=schema,
+        name=table,
+        oid=oid,
+        columns=columns,
+        primary_key=constraints.primary_key,
+        uniques=constraints.uniques,
+        checks=constraints.checks,
+        foreign_keys=constraints.foreign_keys,
+        indexes=indexes,
+        options=tuple(table_row["options"]),
+        partition_key=table_row["partition_key"],
+        partition_columns=tuple(table_row["partition_columns"]),
+        partitions=partitioning.partitions,
+        subpartitioned=partitioning.subpartitioned,
+        row_security=table_row["row_security"],
+        guard_open=table_row["guard_open"],
+        exclusions=exclusions,
+        triggers=triggers,
+        left_behind=left_behind,
+    )
+
+
+def _read_table_row(conn: psycopg.Connection, schema: str, table: str) -> CatalogRow:
+    """The table's own row (oid, storage parameters, partition key, row-level security);
+    RenderError if the table does not exist."""
     with conn.cursor(row_factory=dict_row) as cur:
         table_row = cur.execute(read_query("queries/catalog_table.sql"), {"schema": schema, "table": table}).fetchone()
     if table_row is None:
@@ -197,174 +255,190 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
             f'table "{schema}.{table}" does not exist',
             hint="Check the [move] list of the manifest against the database.",
         )
-    oid = int(table_row["oid"])
-    with conn.cursor(row_factory=dict_row) as cur:
-        columns = []
-        for r in cur.execute(read_query("queries/catalog_columns.sql"), {"oid": oid}):
-            default = r["default_expr"]
-            serial = bool(
-                r["owned_seq"]
-                and not r["attidentity"]
-                and default is not None
-                and default.startswith("nextval(")
+    return table_row
+
+
+def _read_columns(cur: CatalogCursor, oid: int) -> tuple[Column, ...]:
+    """The table's columns, in order; a serial column's default (its nextval) and a generated
+    column's expression are not its default."""
+    columns = []
+    for r in cur.execute(read_query("queries/catalog_columns.sql"), {"oid": oid}):
+        default = r["default_expr"]
+        serial = bool(
+            r["owned_seq"]
+            and not r["attidentity"]
+            and default is not None
+            and default.startswith("nextval(")
+        )
+        columns.append(
+            Column(
+                name=r["attname"],
+                type=r["type"],
+                not_null=r["attnotnull"],
+                default=None if (serial or r["attgenerated"]) else default,
+                identity=r["attidentity"],
+                generated=default if r["attgenerated"] == "s" else None,
+                serial=serial,
+                type_oid=r["type_oid"],
+                collation=r["collation"],
             )
-            columns.append(
-                Column(
-                    name=r["attname"],
-                    type=r["type"],
-                    not_null=r["attnotnull"],
-                    default=None if (serial or r["attgenerated"]) else default,
-                    identity=r["attidentity"],
-                    generated=default if r["attgenerated"] == "s" else None,
-                    serial=serial,
-                    type_oid=r["type_oid"],
-                    collation=r["collation"],
-                )
+        )
+    return tuple(columns)
+
+
+def _read_constraints(cur: CatalogCursor, oid: int) -> _Constraints:
+    """The table's PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints (one query for all four)."""
+    pk: KeyConstraint | None = None
+    uniques: list[KeyConstraint] = []
+    checks: list[Check] = []
+    fks: list[ForeignKey] = []
+    for r in cur.execute(read_query("queries/catalog_constraints.sql"), {"oid": oid}):
+        kind = r["contype"]
+        if kind == "p":
+            pk = _key_constraint(r)
+        elif kind == "u":
+            uniques.append(_key_constraint(r))
+        elif kind == "c":
+            checks.append(Check(r["conname"], tuple(r["columns"]), r["definition"], r["convalidated"]))
+        elif kind == "f":
+            fks.append(_foreign_key(r))
+    return _Constraints(pk, tuple(uniques), tuple(checks), tuple(fks))
+
+
+def _key_constraint(r: CatalogRow) -> KeyConstraint:
+    """A PRIMARY KEY or UNIQUE constraint from its row of catalog_constraints.sql."""
+    return KeyConstraint(
+        name=r["conname"],
+        primary=r["contype"] == "p",
+        columns=tuple(r["columns"]),
+        include=tuple(r["include"]),
+        nulls_not_distinct=r["nulls_not_distinct"],
+        deferrable=r["condeferrable"],
+        deferred=r["condeferred"],
+        options=tuple(r["index_options"]),
+    )
+
+
+def _foreign_key(r: CatalogRow) -> ForeignKey:
+    """A FOREIGN KEY constraint from its row of catalog_constraints.sql."""
+    return ForeignKey(
+        name=r["conname"],
+        columns=tuple(r["columns"]),
+        ref_schema=r["ref_schema"],
+        ref_table=r["ref_table"],
+        ref_columns=tuple(r["ref_columns"]),
+        on_update=_FK_ACTIONS[r["confupdtype"]],
+        on_delete=_FK_ACTIONS[r["confdeltype"]],
+        match_full=r["confmatchtype"] == "f",
+        deferrable=r["condeferrable"],
+        deferred=r["condeferred"],
+        validated=r["convalidated"],
+    )
+
+
+def _read_exclusions(cur: CatalogCursor, oid: int) -> tuple[Exclusion, ...]:
+    """The table's exclusion constraints, each element with its operator."""
+    exclusions = []
+    for r in cur.execute(read_query("queries/catalog_exclusions.sql"), {"oid": oid}):
+        nkey = r["indnkeyatts"]
+        elements = tuple(
+            ExclusionElement(
+                expression=r["exprs"][k],
+                column=r["columns"][k] or None,
+                opclass=r["opclasses"][k] or None,
+                operator=r["operators"][k],
+                operator_name=r["operator_names"][k],
             )
-        pk: KeyConstraint | None = None
-        uniques: list[KeyConstraint] = []
-        checks: list[Check] = []
-        fks: list[ForeignKey] = []
-        for r in cur.execute(read_query("queries/catalog_constraints.sql"), {"oid": oid}):
-            kind = r["contype"]
-            if kind in ("p", "u"):
-                key = KeyConstraint(
-                    name=r["conname"],
-                    primary=kind == "p",
-                    columns=tuple(r["columns"]),
-                    include=tuple(r["include"]),
-                    nulls_not_distinct=r["nulls_not_distinct"],
-                    deferrable=r["condeferrable"],
-                    deferred=r["condeferred"],
-                    options=tuple(r["index_options"]),
-                )
-                if kind == "p":
-                    pk = key
-                else:
-                    uniques.append(key)
-            elif kind == "c":
-                checks.append(
-                    Check(r["conname"], tuple(r["columns"]), r["definition"], r["convalidated"])
-                )
-            elif kind == "f":
-                fks.append(
-                    ForeignKey(
-                        name=r["conname"],
-                        columns=tuple(r["columns"]),
-                        ref_schema=r["ref_schema"],
-                        ref_table=r["ref_table"],
-                        ref_columns=tuple(r["ref_columns"]),
-                        on_update=_FK_ACTIONS[r["confupdtype"]],
-                        on_delete=_FK_ACTIONS[r["confdeltype"]],
-                        match_full=r["confmatchtype"] == "f",
-                        deferrable=r["condeferrable"],
-                        deferred=r["condeferred"],
-                        validated=r["convalidated"],
-                    )
-                )
-        exclusions = []
-        for r in cur.execute(read_query("queries/catalog_exclusions.sql"), {"oid": oid}):
-            nkey = r["indnkeyatts"]
-            elements = tuple(
-                ExclusionElement(
-                    expression=r["exprs"][k],
-                    column=r["columns"][k] or None,
-                    opclass=r["opclasses"][k] or None,
-                    operator=r["operators"][k],
-                    operator_name=r["operator_names"][k],
-                )
-                for k in range(nkey)
-            )
-            exclusions.append(
-                Exclusion(
-                    name=r["name"],
-                    definition=r["definition"],
-                    method=r["method"],
-                    elements=elements,
-                    include=tuple(r["columns"][nkey : r["indnatts"]]),
-                    predicate=r["predicate"],
-                    deferrable=r["condeferrable"],
-                    deferred=r["condeferred"],
-                    referenced_columns=frozenset(r["referenced"]) | {c for c in r["columns"] if c},
-                    options=tuple(r["options"]),
-                )
-            )
-        triggers = [
-            Trigger(
+            for k in range(nkey)
+        )
+        exclusions.append(
+            Exclusion(
                 name=r["name"],
                 definition=r["definition"],
-                enabled=r["enabled"],
-                on_name=r["on_name"],
-                on_schema=r["on_schema"],
-                from_schema=r["from_schema"],
-                from_table=r["from_table"],
-                from_name=r["from_name"],
-                has_when=r["has_when"],
-                update_columns=tuple(r["update_columns"]),
-                referenced_columns=frozenset(r["referenced"]) | set(r["update_columns"]),
-                function=r["function"],
-                trusted=r["trusted"],
-                source=r["source"] or "",
+                method=r["method"],
+                elements=elements,
+                include=tuple(r["columns"][nkey : r["indnatts"]]),
+                predicate=r["predicate"],
+                deferrable=r["condeferrable"],
+                deferred=r["condeferred"],
+                referenced_columns=frozenset(r["referenced"]) | {c for c in r["columns"] if c},
+                options=tuple(r["options"]),
             )
-            for r in cur.execute(read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema})
-        ]
-        left_behind = [
-            LeftBehind(r["kind"], r["name"], r["relation"], r["partition"])
-            for r in cur.execute(read_query("queries/catalog_left_behind.sql"), {"oid": oid})
-        ]
-        indexes = []
-        for r in cur.execute(read_query("queries/catalog_indexes.sql"), {"oid": oid}):
-            nkey = r["indnkeyatts"]
-            keys = tuple(
-                IndexKey(
-                    expression=r["exprs"][k],
-                    column=r["columns"][k] or None,
-                    descending=bool(r["options_per_key"][k] & 1),
-                    nulls_first=bool(r["options_per_key"][k] & 2),
-                    opclass=r["opclasses"][k] or None,
-                )
-                for k in range(nkey)
-            )
-            indexes.append(
-                Index(
-                    name=r["name"],
-                    unique=r["indisunique"],
-                    method=r["amname"],
-                    keys=keys,
-                    include=tuple(r["columns"][nkey : r["indnatts"]]),
-                    predicate=r["predicate"],
-                    nulls_not_distinct=r["indnullsnotdistinct"],
-                    referenced_columns=frozenset(r["referenced"]),
-                    options=tuple(r["options"]),
-                )
-            )
-        partitions = []
-        subpartitioned = []
-        for r in cur.execute(read_query("queries/catalog_partitions.sql"), {"oid": oid}):
-            if r["relkind"] == "p":
-                subpartitioned.append(r["name"])
-            partitions.append(Partition(r["name"], r["bound"], tuple(r["options"])))
-    return TableShape(
-        schema=schema,
-        name=table,
-        oid=oid,
-        columns=tuple(columns),
-        primary_key=pk,
-        uniques=tuple(uniques),
-        checks=tuple(checks),
-        foreign_keys=tuple(fks),
-        indexes=tuple(indexes),
-        options=tuple(table_row["options"]),
-        partition_key=table_row["partition_key"],
-        partition_columns=tuple(table_row["partition_columns"]),
-        partitions=tuple(partitions),
-        subpartitioned=tuple(subpartitioned),
-        row_security=table_row["row_security"],
-        guard_open=table_row["guard_open"],
-        exclusions=tuple(exclusions),
-        triggers=tuple(triggers),
-        left_behind=tuple(left_behind),
+        )
+    return tuple(exclusions)
+
+
+def _read_triggers(cur: CatalogCursor, oid: int, schema: str) -> tuple[Trigger, ...]:
+    """The application's triggers on the table (not internal, not the tool's own)."""
+    return tuple(
+        Trigger(
+            name=r["name"],
+            definition=r["definition"],
+            enabled=r["enabled"],
+            on_name=r["on_name"],
+            on_schema=r["on_schema"],
+            from_schema=r["from_schema"],
+            from_table=r["from_table"],
+            from_name=r["from_name"],
+            has_when=r["has_when"],
+            update_columns=tuple(r["update_columns"]),
+            referenced_columns=frozenset(r["referenced"]) | set(r["update_columns"]),
+            function=r["function"],
+            trusted=r["trusted"],
+            source=r["source"] or "",
+        )
+        for r in cur.execute(read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema})
     )
+
+
+def _read_left_behind(cur: CatalogCursor, oid: int) -> tuple[LeftBehind, ...]:
+    """What is attached to the table, or to one of its partitions only, that no tenant table gets."""
+    return tuple(
+        LeftBehind(r["kind"], r["name"], r["relation"], r["partition"])
+        for r in cur.execute(read_query("queries/catalog_left_behind.sql"), {"oid": oid})
+    )
+
+
+def _read_indexes(cur: CatalogCursor, oid: int) -> tuple[Index, ...]:
+    """The table's indexes that back no constraint, each key with its order and operator class."""
+    indexes = []
+    for r in cur.execute(read_query("queries/catalog_indexes.sql"), {"oid": oid}):
+        nkey = r["indnkeyatts"]
+        keys = tuple(
+            IndexKey(
+                expression=r["exprs"][k],
+                column=r["columns"][k] or None,
+                descending=bool(r["options_per_key"][k] & 1),
+                nulls_first=bool(r["options_per_key"][k] & 2),
+                opclass=r["opclasses"][k] or None,
+            )
+            for k in range(nkey)
+        )
+        indexes.append(
+            Index(
+                name=r["name"],
+                unique=r["indisunique"],
+                method=r["amname"],
+                keys=keys,
+                include=tuple(r["columns"][nkey : r["indnatts"]]),
+                predicate=r["predicate"],
+                nulls_not_distinct=r["indnullsnotdistinct"],
+                referenced_columns=frozenset(r["referenced"]),
+                options=tuple(r["options"]),
+            )
+        )
+    return tuple(indexes)
+
+
+def _read_partitions(cur: CatalogCursor, oid: int) -> _Partitioning:
+    """The partitions of the table (none when it is not partitioned), with their bounds."""
+    partitions = []
+    subpartitioned = []
+    for r in cur.execute(read_query("queries/catalog_partitions.sql"), {"oid": oid}):
+        if r["relkind"] == "p":
+            subpartitioned.append(r["name"])
+        partitions.append(Partition(r["name"], r["bound"], tuple(r["options"])))
+    return _Partitioning(tuple(partitions), tuple(subpartitioned))
 
 
 def hashable_types(conn: psycopg.Connection, type_names: set[str]) -> set[str]:
