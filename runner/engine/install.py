@@ -161,6 +161,19 @@ def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
         return apply_install(conn, rendering)
 
 
+def _replace_routines(conn: psycopg.Connection, parts: list[tuple[str, str]]) -> RoutineChanges:
+    """Drop the tool's routines, run every part, check them, and say what changed."""
+    run_script(conn, read_query("install/routines.sql"))
+    before = _routines(conn)
+    run_script(conn, read_query("install/drop_routines.sql"))
+    for _name, text in parts:
+        run_script(conn, text)
+    run_script(conn, read_query("install/check_routines.sql"))
+    changes = _compare(before, _routines(conn))
+    conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
+    return changes
+
+
 def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: bool = False) -> InstallResult:
     """Install (or upgrade to) these files in the caller's transaction, which must be a
     transaction of its own, not a savepoint (the routine check compares catalog rows with
@@ -180,14 +193,7 @@ def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: 
         return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
     if plan_only:
         conn.execute("SET LOCAL tenancy.plan_only = on")
-    run_script(conn, read_query("install/routines.sql"))
-    before = _routines(conn)
-    run_script(conn, read_query("install/drop_routines.sql"))
-    for _name, text in parts:
-        run_script(conn, text)
-    run_script(conn, read_query("install/check_routines.sql"))
-    changes = _compare(before, _routines(conn))
-    conn.execute("DROP FUNCTION pg_temp.tenancy_routines()")
+    changes = _replace_routines(conn, parts)
     if plan_only:
         return InstallResult(__version__, checksum, True, len(parts), rendering, in_place[0] if in_place else None,
                              applied_ledger, changes)

@@ -587,11 +587,8 @@ def _notes(fates: list[ObjectFate]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[str]) -> TargetTable:
-    """The tenant table of a shared table, and the fate of every object of it (refused ones
-    among them: such a table cannot be installed, see derive_table)."""
-    key = manifest.tenant_key
-    d = _Derivation(shape, manifest)
+def _tenant_key(d: _Derivation, shape: TableShape, key: str) -> Column:
+    """The tenant key column: dropped from the tenant table (refused when generated)."""
     try:
         key_col = shape.column(key)
     except KeyError:
@@ -604,16 +601,15 @@ def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[s
                  "Make it a plain column, or keep the table shared.")
     else:
         d.fate("column", key, DROPPED, "the tenant key: a tenant table holds one tenant's rows", routine=True)
-    moved = set(manifest.move)
+    return key_col
 
-    columns = tuple(_column(d, c, hashable) for c in shape.columns if c.name != key)
-    primary = _rewrite_key(d, shape.primary_key) if shape.primary_key else None
-    uniques = [_rewrite_key(d, u) for u in shape.uniques]
-    indexes = [t for t in (_rewrite_index(d, idx) for idx in shape.indexes) if t is not None]
-    exclusions = [t for t in (_rewrite_exclusion(d, x) for x in shape.exclusions) if t is not None]
 
+def _extra_uniques(d: _Derivation, shape: TableShape, manifest: Manifest,
+                   columns: tuple[TargetColumn, ...]) -> list[TargetKey]:
+    """The unique constraints [move.unique] adds per tenant."""
     names = {c.name for c in columns}
     source_keys = [set(k.columns) for k in (shape.primary_key, *shape.uniques) if k]
+    added = []
     for i, cols in enumerate(manifest.extra_unique.get(shape.name, ())):
         name = f"{shape.name}_tenant_unique_{i + 1}"[:MAX_IDENTIFIER_BYTES]
         missing = [c for c in cols if c not in names]
@@ -622,11 +618,15 @@ def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[s
                      f"is from [move.unique] {shape.name}, which names unknown column(s) {', '.join(missing)}",
                      f"Columns of {shape.name}: {', '.join(sorted(names))}.")
             continue
-        enforced = any(s <= set(cols) | {key} for s in source_keys)
+        enforced = any(s <= set(cols) | {manifest.tenant_key} for s in source_keys)
         d.fate("unique constraint", name, ADDED, f"{_cols(cols)} unique per tenant, from [move.unique]"
                + ("" if enforced else "; preflight looks for duplicates"))
-        uniques.append(TargetKey(name=name, primary=False, columns=cols, enforced_by_source=enforced))
+        added.append(TargetKey(name=name, primary=False, columns=cols, enforced_by_source=enforced))
+    return added
 
+
+def _checks(d: _Derivation, shape: TableShape, key: str) -> tuple[Check, ...]:
+    """The CHECK constraints kept; one on the tenant key alone is dropped, one mixing it is refused."""
     checks = []
     for chk in shape.checks:
         if key in chk.columns:
@@ -639,24 +639,29 @@ def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[s
         later = "" if chk.validated else ", added after the copy NOT VALID"
         d.fate("check constraint", chk.name, KEPT, chk.definition + later)
         checks.append(chk)
+    return tuple(checks)
 
-    fks = [t for t in (_rewrite_fk(d, fk, manifest, moved) for fk in shape.foreign_keys) if t is not None]
-    triggers = [t for t in (_rewrite_trigger(d, g, manifest, moved) for g in shape.triggers) if t is not None]
 
-    partition_key: str | None = shape.partition_key
-    partitions: tuple[TargetPartition, ...] = ()
+def _partitioning(d: _Derivation, shape: TableShape, key: str) -> tuple[str | None, tuple[TargetPartition, ...]]:
+    """(partition key, partitions) of the tenant table: partitioning by the tenant key is dropped."""
+    partition_key = shape.partition_key
     if partition_key and key in shape.partition_columns:
         d.fate("partitioning", partition_key, REWRITTEN, f"by {key}: each tenant table is a plain table")
-        partition_key = None
-    elif partition_key:
-        for sub in shape.subpartitioned:
-            d.refuse("partition", sub, "is partitioned again; sub-partitioning is not supported",
-                     "Attach its rows to a plain partition (or use one partitioning level) before the migration.")
-        partitions = tuple(
-            TargetPartition(p.name, p.bound, d.options(p.options, "partition", p.name)) for p in shape.partitions
-        )
-        d.fate("partitioning", partition_key, KEPT, f"{len(partitions)} partitions, the same names and bounds")
+        return None, ()
+    if not partition_key:
+        return None, ()
+    for sub in shape.subpartitioned:
+        d.refuse("partition", sub, "is partitioned again; sub-partitioning is not supported",
+                 "Attach its rows to a plain partition (or use one partitioning level) before the migration.")
+    partitions = tuple(
+        TargetPartition(p.name, p.bound, d.options(p.options, "partition", p.name)) for p in shape.partitions
+    )
+    d.fate("partitioning", partition_key, KEPT, f"{len(partitions)} partitions, the same names and bounds")
+    return partition_key, partitions
 
+
+def _left_behind(d: _Derivation, shape: TableShape) -> None:
+    """Row security (refused when it hides rows from the copy), and the objects not recreated."""
     policies = [lb.name for lb in shape.left_behind if lb.kind == "policy" and not lb.on_partition]
     if shape.row_security and (policies or not shape.guard_open):
         d.refuse("table", shape.name,
@@ -678,6 +683,25 @@ def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[s
             d.fate(lb.kind, lb.name, DROPPED, "extended statistics: not recreated (CREATE STATISTICS in the "
                    "tenant schemas after the migration if the planner needs them)")
 
+
+def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[str]) -> TargetTable:
+    """The tenant table of a shared table, and the fate of every object of it (refused ones
+    among them: such a table cannot be installed, see derive_table)."""
+    key = manifest.tenant_key
+    d = _Derivation(shape, manifest)
+    key_col = _tenant_key(d, shape, key)
+    moved = set(manifest.move)
+    columns = tuple(_column(d, c, hashable) for c in shape.columns if c.name != key)
+    primary = _rewrite_key(d, shape.primary_key) if shape.primary_key else None
+    uniques = [_rewrite_key(d, u) for u in shape.uniques]
+    indexes = [t for t in (_rewrite_index(d, idx) for idx in shape.indexes) if t is not None]
+    exclusions = [t for t in (_rewrite_exclusion(d, x) for x in shape.exclusions) if t is not None]
+    uniques += _extra_uniques(d, shape, manifest, columns)
+    checks = _checks(d, shape, key)
+    fks = [t for t in (_rewrite_fk(d, fk, manifest, moved) for fk in shape.foreign_keys) if t is not None]
+    triggers = [t for t in (_rewrite_trigger(d, g, manifest, moved) for g in shape.triggers) if t is not None]
+    partition_key, partitions = _partitioning(d, shape, key)
+    _left_behind(d, shape)
     return TargetTable(
         position=position,
         name=shape.name,
@@ -688,7 +712,7 @@ def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[s
         columns=columns,
         primary_key=primary,
         uniques=tuple(uniques),
-        checks=tuple(checks),
+        checks=checks,
         indexes=tuple(indexes),
         foreign_keys=tuple(fks),
         notes=_notes(d.fates),
