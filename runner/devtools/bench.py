@@ -4,7 +4,7 @@ One run builds the sample (``runner.devtools.sample``) in a fresh database,
 installs tenancy there and, on the same data and in the same tenant order,
 measures four ways of moving the twelve shared tables into per-tenant tables.
 Each method of each round runs in its own copy of that database (``CREATE
-DATABASE … TEMPLATE``; see ``_copies``), dropped at the end: every method starts
+DATABASE … TEMPLATE``; see ``copies``), dropped at the end: every method starts
 from the same state, and the database the bench was given is left as built.
 
 (a) ``migrate``: tenancy itself, which validates every copy. Install, then
@@ -107,6 +107,7 @@ def run_bench(
     dsn: str | None = None,
     jobs: int = 1,
     repeat: int = 1,
+    profile: bool = False,
     out: Out = print,
 ) -> dict[str, object]:
     """Build the sample, measure (a), (b) and (c), print a summary ending in one JSON line.
@@ -121,13 +122,15 @@ def run_bench(
     if jobs < 1 or repeat < 1:
         raise TenancyError("--jobs and --repeat must be 1 or more", hint="Pass --jobs 1 --repeat 1 or more.")
     if dsn is not None:
-        return _bench(dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, repeat=repeat, out=out)
-    with _embedded_database(out) as bench_dsn:
-        return _bench(bench_dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, repeat=repeat, out=out)
+        return _bench(dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, repeat=repeat, profile=profile, out=out)
+    with embedded_database(out) as bench_dsn:
+        return _bench(
+            bench_dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, repeat=repeat, profile=profile, out=out
+        )
 
 
 @contextmanager
-def _embedded_database(out: Out) -> Iterator[str]:
+def embedded_database(out: Out) -> Iterator[str]:
     """Start the embedded server in its own folder; yield a DSN to a fresh tenancy_bench.
 
     The folder is on disk, beside the demo's, not on tmpfs: commits cost what
@@ -139,11 +142,11 @@ def _embedded_database(out: Out) -> Iterator[str]:
 
 
 @contextmanager
-def _copies(dsn: str, source: str, admin: str, out: Out) -> Iterator[Callable[[str], str]]:
-    """Yield copy(tag): a new copy of database ``source`` (dsn's), whose DSN it returns.
+def copies(dsn: str, source: str, admin: str, out: Out) -> Iterator[Callable[..., str]]:
+    """Yield copy(tag, template=source): a new copy of database ``template``, whose DSN it returns.
 
     The copies are made and dropped through ``admin``, a DSN to another
-    database of the server (``_require_copies`` gives both names).
+    database of the server (``require_copies`` gives both names).
 
     Each method of each round runs in its own copy of the sample database
     (``CREATE DATABASE … TEMPLATE``, named ``<database>__<tag>``), so every
@@ -151,31 +154,36 @@ def _copies(dsn: str, source: str, admin: str, out: Out) -> Iterator[Callable[[s
     deleted while another is timed: on ext4 without a journal, which skips
     every recently deleted inode when it creates a file, dropping a few
     thousand tables made the next method's DDL several times slower. The copies are
-    dropped at the end, but for the one a failed method ran in.
+    dropped at the end, but for the one a failed method ran in. So are the
+    roles tenancy made in them (schema ``tenancy``'s roles, tenant owners and
+    logins): roles belong to the whole server, and a copy leaves none behind.
     """
     made: list[str] = []
     current: list[str] = []  # the copy a method runs in now
+    kept: list[str] = []  # the copy a failed method ran in
+    with psycopg.connect(admin, autocommit=True) as conn:
+        roles_before = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles").fetchall()}
 
-    def copy(tag: str) -> str:
+    def copy(tag: str, template: str = source) -> str:
         current.clear()
-        name = f"{source[: 61 - len(tag)]}__{tag}"
+        name = copy_name(source, tag)
         with psycopg.connect(admin, autocommit=True) as conn:
             try:
                 conn.execute(
                     sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                        sql.Identifier(name), sql.Identifier(source)
+                        sql.Identifier(name), sql.Identifier(template)
                     )
                 )
             except psycopg.errors.ObjectInUse:
-                raise _in_use(source) from None
+                raise _in_use(template) from None
             except psycopg.errors.DuplicateDatabase:
                 raise TenancyError(
-                    f"database {name!r} exists: the bench copies its sample database under that name",
+                    f"database {name!r} exists: the bench copies its database under that name",
                     hint=f"Drop database {name!r} (left by a stopped bench?), then run the bench again.",
                 ) from None
         made.append(name)
         current.append(name)
-        out(f"    copy of the sample: database {name}")
+        out(f"    copy of {template}: database {name}")
         return make_conninfo(dsn, dbname=name)
 
     try:
@@ -183,38 +191,94 @@ def _copies(dsn: str, source: str, admin: str, out: Out) -> Iterator[Callable[[s
     except BaseException:
         for name in current:
             made.remove(name)
+            kept.append(name)
             out(f"database {name} is kept as the failure left it; drop it before the next bench")
         raise
     finally:
         if made:
-            out(f"    dropping the {len(made)} copies of the sample")
+            out(f"    dropping the {len(made)} copies")
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in made:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            if not kept:  # a kept copy may still use them
+                _drop_roles_made(conn, roles_before, out)
 
 
-def _require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> tuple[str, str]:
+def copy_name(source: str, tag: str) -> str:
+    """The name of the copy ``tag`` of database ``source``: ``<source>__<tag>``, cut to fit 63 bytes."""
+    return f"{source[: 61 - len(tag)]}__{tag}"
+
+
+def _drop_roles_made(conn: psycopg.Connection[TupleRow], before: set[str], out: Out) -> None:
+    """Drop the roles tenancy made in the copies (each one's comment names tenancy), once no copy is left.
+
+    A role that still owns something, or holds a right, in another database
+    is left, and named.
+    """
+    made = [
+        r
+        for (r,) in conn.execute(
+            "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE '%tenancy%' ORDER BY 1"
+        ).fetchall()
+        if r not in before
+    ]
+    if not made:
+        return
+    try:
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.SQL(", ").join(sql.Identifier(r) for r in made)))
+    except psycopg.errors.DependentObjectsStillExist as e:
+        out(f"the {len(made)} roles tenancy made in the copies are left ({e.diag.message_primary}): {', '.join(made)}")
+        return
+    out(f"    dropped the {len(made)} roles tenancy made in the copies")
+
+
+def require_copies(conn: psycopg.Connection[TupleRow], dsn: str) -> tuple[str, str]:
     """Refuse, before anything is written, when the copies cannot be made.
 
     The role needs CREATEDB, and the database (dsn's, which conn is
     connected to) may have no other session: a database in use cannot be a
-    template. Returns the database's name and a DSN to make the copies from.
+    template. A session that has just closed may still be listed for a
+    moment: as CREATE DATABASE does, it is given up to 5 s to go. Returns the
+    database's name and a DSN to make the copies from.
     """
-    [(source, others, allowed)] = conn.execute(
-        "SELECT current_database(), (SELECT count(*) FROM pg_stat_activity AS a"
-        " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
-        " AND a.backend_type = 'client backend'),"
+    [(source, allowed)] = conn.execute(
+        "SELECT current_database(),"
         " (SELECT r.rolcreatedb OR r.rolsuper FROM pg_roles AS r WHERE r.rolname = current_user)"
     ).fetchall()
     admin = _maintenance_dsn(dsn)
     if not allowed:
         raise TenancyError(
-            "the bench's role may not create databases: each method runs in a copy of the sample database",
+            "the bench's role may not create databases: each method runs in a copy of the database",
             hint="Give the bench a role with CREATEDB, or no DSN to use the embedded server.",
         )
-    if others:
-        raise _in_use(source)
+    deadline = time.monotonic() + 5
+    while _other_sessions(conn):
+        if time.monotonic() > deadline:
+            raise _in_use(source)
+        time.sleep(0.1)
     return source, admin
+
+
+def _other_sessions(conn: psycopg.Connection[TupleRow]) -> int:
+    [(others,)] = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity AS a WHERE a.datname = current_database()"
+        " AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'"
+    ).fetchall()
+    return int(others)
+
+
+def require_empty(conn: psycopg.Connection[TupleRow], table: str) -> None:
+    """Refuse a database that holds ``public.<table>`` (what the bench would build) or schema tenancy."""
+    [(used,)] = conn.execute(
+        "SELECT to_regclass(format('public.%%I', %s::text)) IS NOT NULL OR to_regnamespace('tenancy') IS NOT NULL",
+        (table,),
+    ).fetchall()
+    if used:
+        raise TenancyError(
+            f"database {conn.info.dbname!r} is not empty: it holds table public.{table} or schema tenancy",
+            hint="Give the bench an empty database, or no DSN to use the embedded server "
+            "(--own-database benches a database as it is).",
+        )
 
 
 def _in_use(source: str) -> TenancyError:
@@ -239,40 +303,32 @@ def _maintenance_dsn(dsn: str) -> str:
     )
 
 
-def _median(runs: list[Timing]) -> Timing:
+def median(runs: list[Timing]) -> Timing:
     return sorted(runs, key=lambda t: t.seconds)[len(runs) // 2]
 
 
 def _bench(
-    dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int, out: Out
+    dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int, profile: bool, out: Out
 ) -> dict[str, object]:
     manifest = load_manifest(EXAMPLE_MANIFEST)
     with psycopg.connect(dsn, autocommit=True) as conn:
         version = conn.info.parameter_status("server_version") or "?"
         out(f"PostgreSQL {version}; {tenants} tenants, {rows} rows, seed {seed}, {jobs} job(s), {repeat} round(s)")
-        [(used,)] = conn.execute(
-            "SELECT to_regclass('public.tenants') IS NOT NULL"
-            " OR to_regnamespace('tenancy') IS NOT NULL"
-        ).fetchall()
-        if used:
-            raise TenancyError(
-                f"database {conn.info.dbname!r} is not empty: it holds a sample or schema tenancy",
-                hint="Give the bench an empty database, or no DSN to use the embedded server.",
-            )
-        source, admin = _require_copies(conn, dsn)
+        require_empty(conn, "tenants")
+        source, admin = require_copies(conn, dsn)
         started = time.perf_counter()
         summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
         install(conn, manifest)
-        tables = _moved_tables(conn, manifest)
+        tables = moved_tables(conn, manifest)
         # Hint bits, visibility map and statistics set once here, so that no
         # method below pays for them on its first read of the shared tables.
-        _settle(conn, freeze=True)
+        settle(conn, freeze=True)
         out(f"sample built and installed: {summary.moved_rows} rows in {time.perf_counter() - started:.1f} s")
     order = summary.tenants
     total = summary.moved_rows
     load_before = os.getloadavg()[0]
 
-    with _copies(dsn, source, admin, out) as copy:
+    with copies(dsn, source, admin, out) as copy:
         # (a), (b) and (d) alternate `repeat` times, each in its own copy of
         # the sample database; the ratios use the median of each (single runs
         # vary with disk and checkpoint timing).
@@ -283,14 +339,14 @@ def _bench(
         for round_no in range(1, repeat + 1):
             if jobs > 1:
                 serial_dsn = copy(f"a{round_no}_serial")
-                serial = _measure_migrate(serial_dsn, order, 1)
+                serial = measure_migrate(serial_dsn, order, 1)
                 serial_runs.append(serial)
                 out(f"(a) round {round_no} with one job: {serial.rows} rows in {serial.seconds:.2f} s")
-                _settle_copy(serial_dsn)
+                settle_copy(serial_dsn)
             a_dsn = copy(f"a{round_no}")
             cpu_before = _cpu_seconds()
-            migrate = _measure_migrate(a_dsn, order, jobs)
-            validate, failures, checks = _measure_validate(a_dsn, order, jobs, migrate.rows)
+            migrate = measure_migrate(a_dsn, order, jobs)
+            validate, failures, checks = measure_validate(a_dsn, order, jobs, migrate.rows)
             cpu = _cpu_seconds() - cpu_before
             if migrate.rows != total:
                 raise TenancyError(
@@ -318,15 +374,15 @@ def _bench(
             )
             # The next method should not share the server with autovacuum
             # working through the tables this one wrote.
-            _settle_copy(a_dsn)
+            settle_copy(a_dsn)
             b_dsn = copy(f"b{round_no}")
-            b = _measure_raw(b_dsn, manifest, tables, order, jobs)
+            b = measure_raw(b_dsn, manifest, tables, order, jobs)
             b_runs.append(b)
             out(
                 f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
                 f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s"
             )
-            _settle_copy(b_dsn)
+            settle_copy(b_dsn)
             d_dsn = copy(f"d{round_no}")
             d = _measure_split_raw(d_dsn, tables, order, jobs)
             d_runs.append(d)
@@ -334,13 +390,14 @@ def _bench(
                 f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
                 f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s"
             )
-            _settle_copy(d_dsn)
-        a = _median(a_runs)
-        b = _median(b_runs)
-        d = _median(d_runs)
+            settle_copy(d_dsn)
+        a = median(a_runs)
+        b = median(b_runs)
+        d = median(d_runs)
         validate, failures, checks = first_validate, first_failures, first_checks
         out(f"    runner peak RSS after the first (a): {peak_rss_mb:.1f} MB")
 
+        functions = profile_migrate(copy("p"), order, jobs, out) if profile else None
         subset = _naive_subset(order, summary.rows_by_tenant, NAIVE_MIN_ROWS)
         c = _measure_naive(copy("c"), manifest, tables, subset)
         first = order.index(subset[0]) + 1
@@ -352,20 +409,25 @@ def _bench(
         load_after = os.getloadavg()[0]
 
     result: dict[str, object] = {
+        "schema": "sample",
         "rows": total,
         "tenants": len(order),
+        "tables": len(tables),
         "jobs": jobs,
         "server_version": version,
         "migrate_rows_per_s": round(a.rows_per_s),
         "raw_rows_per_s": round(b.rows_per_s),
         "naive_rows_per_s": round(c.rows_per_s),
         "ratio_vs_raw": round(a.rows_per_s / b.rows_per_s, 3),
+        "migrate_over_raw": round(a.seconds / b.seconds, 3),
         "split_raw_rows_per_s": round(d.rows_per_s),
         "ratio_vs_split_raw": round(a.rows_per_s / d.rows_per_s, 3),
         "split_raw_seconds": round(d.seconds, 3),
         "split_raw_seconds_all": [round(t.seconds, 3) for t in d_runs],
         "migrate_seconds_per_tenant": round(a.seconds / len(order), 5),
         "raw_seconds_per_tenant": round(b.seconds / len(order), 5),
+        # The sample's registry is the tenants benched.
+        "estimate_seconds_for_registry": round(a.seconds, 1),
         "noop_rerun_seconds": round(noop, 3),
         "runner_cpu_seconds": round(runner_cpu, 3),
         "ratio_vs_naive": round(a.rows_per_s / c.rows_per_s, 2),
@@ -388,11 +450,12 @@ def _bench(
         **(
             {
                 "serial_migrate_seconds_all": [round(t.seconds, 3) for t in serial_runs],
-                "ratio_jobs_vs_serial": round(_median(serial_runs).seconds / a.seconds, 3),
+                "ratio_jobs_vs_serial": round(median(serial_runs).seconds / a.seconds, 3),
             }
             if serial_runs
             else {}
         ),
+        **({"profile": functions} if functions is not None else {}),
         "loadavg_before": round(load_before, 2),
         "loadavg_after": round(load_after, 2),
     }
@@ -409,7 +472,7 @@ def _bench(
 # (a) ------------------------------------------------------------------------
 
 
-def _measure_migrate(dsn: str, tenants: list[str], jobs: int) -> Timing:
+def measure_migrate(dsn: str, tenants: list[str], jobs: int) -> Timing:
     """Migrate every tenant (every copy validated inside the migration)."""
     started = time.perf_counter()
     results = migrate_tenants(dsn, tenants, jobs=jobs)
@@ -423,7 +486,50 @@ def _measure_migrate(dsn: str, tenants: list[str], jobs: int) -> Timing:
     return Timing(sum(r.rows for r in results), seconds)
 
 
-def _measure_validate(dsn: str, tenants: list[str], jobs: int, rows: int) -> tuple[Timing, int, int]:
+PROFILE_FUNCTIONS = 15
+
+
+def profile_migrate(dsn: str, tenants: list[str], jobs: int, out: Out) -> list[dict[str, object]]:
+    """Where migrate's time goes, per function: one more migrate, untimed, in a copy of its
+    own with ``track_functions = 'pl'`` (a superuser's setting); the schema tenancy functions
+    that took the most time of their own (``pg_stat_user_functions.self_time``: a PL/pgSQL
+    function's own statements, the SQL and DDL it runs with EXECUTE included), printed and
+    returned."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET track_functions = 'pl'").format(sql.Identifier(conn.info.dbname))
+            )
+        except psycopg.errors.InsufficientPrivilege:
+            raise TenancyError(
+                "--profile sets track_functions, which only a superuser may",
+                hint="Run the profile as a superuser, or without --profile.",
+            ) from None
+        conn.execute("SELECT pg_stat_reset()")
+    migrate = measure_migrate(dsn, tenants, jobs)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # A session's counts reach the statistics when it ends, before it
+        # leaves pg_stat_activity: wait for migrate's sessions to be gone.
+        deadline = time.monotonic() + 5
+        while _other_sessions(conn) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        rows = conn.execute(
+            "SELECT funcname::text, calls, self_time / 1000, total_time / 1000 FROM pg_stat_user_functions"
+            " WHERE schemaname = 'tenancy' ORDER BY self_time DESC, funcname LIMIT %s",
+            (PROFILE_FUNCTIONS,),
+        ).fetchall()
+    out(f"profile: migrate again with track_functions = 'pl': {migrate.seconds:.2f} s; "
+        "the functions that took the most time of their own:")
+    out(f"    {'function':<32} {'calls':>8} {'self s':>9} {'total s':>9}")
+    for name, calls, own, total in rows:
+        out(f"    {name:<32} {calls:>8} {own:>9.3f} {total:>9.3f}")
+    return [
+        {"function": name, "calls": calls, "self_seconds": round(own, 3), "total_seconds": round(total, 3)}
+        for name, calls, own, total in rows
+    ]
+
+
+def measure_validate(dsn: str, tenants: list[str], jobs: int, rows: int) -> tuple[Timing, int, int]:
     """`tenancy validate` over every migrated tenant, both sides read again: (time, failed, checks)."""
     started = time.perf_counter()
     validated = validate_tenants(dsn, tenants, jobs=jobs)
@@ -436,9 +542,12 @@ def _measure_validate(dsn: str, tenants: list[str], jobs: int, rows: int) -> tup
 # (b) ------------------------------------------------------------------------
 
 
-def _measure_raw(
+def measure_raw(
     dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str], jobs: int
 ) -> Timing:
+    """The raw floor: per tenant, one transaction: its schema, and per table the rendered
+    DDL, a bare INSERT … SELECT and the rendered keys and indexes; then the rendered
+    foreign keys (and NOT VALID checks), once every table has its keys."""
     schemas = {t: f"{RAW_PREFIX}{i}" for i, t in enumerate(tenants, start=1)}
 
     def copy(conn: psycopg.Connection[TupleRow], tenant_id: str) -> int:
@@ -451,6 +560,8 @@ def _measure_raw(
                 cur = conn.execute(_insert_select(manifest, table, schema), (tenant_id,))
                 moved += cur.rowcount
                 _run_ddl(conn, table, "index", schema)
+            for table in tables:
+                _run_ddl(conn, table, "link", schema)
         return moved
 
     started = time.perf_counter()
@@ -517,6 +628,9 @@ def _measure_split_raw(dsn: str, tables: Sequence[MovedTable], tenants: list[str
                 moved += int(rows[0][0] or 0)
                 for schema in schemas:
                     _run_ddl(conn, table, "index", schema)
+            for schema in schemas:
+                for table in tables:
+                    _run_ddl(conn, table, "link", schema)
         return moved
 
     started = time.perf_counter()
@@ -593,7 +707,7 @@ def _insert_values(table: MovedTable, schema: str, n: int) -> sql.Composed:
 # Shared ----------------------------------------------------------------------
 
 
-def _moved_tables(conn: psycopg.Connection[TupleRow], manifest: Manifest) -> list[MovedTable]:
+def moved_tables(conn: psycopg.Connection[TupleRow], manifest: Manifest) -> list[MovedTable]:
     """The installed moved tables in FK order, with the columns their copy writes.
 
     The columns are read from a tenant table created by the rendered DDL in a
@@ -642,12 +756,12 @@ def _run_ddl(conn: psycopg.Connection[TupleRow], table: MovedTable, step: str, s
     )
 
 
-def _settle_copy(dsn: str) -> None:
+def settle_copy(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        _settle(conn)
+        settle(conn)
 
 
-def _settle(conn: psycopg.Connection[TupleRow], *, freeze: bool = False) -> None:
+def settle(conn: psycopg.Connection[TupleRow], *, freeze: bool = False) -> None:
     """Vacuum and analyze the database, then checkpoint (where allowed): a quiet start.
 
     Without this, autovacuum would still be working through the tables the
