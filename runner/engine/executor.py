@@ -29,6 +29,7 @@ from runner.errors import (
 )
 from runner.manifest import Manifest
 from runner.signals import Interrupt, received
+from runner.states import TenantOutcome
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -58,8 +59,7 @@ def table_results(rows: Iterable[Sequence[Any]]) -> list[TableResult]:
 @dataclass
 class TenantResult:
     tenant_id: str
-    # migrated | syncing | cut over | skipped | failed | interrupted | not run | validated | invalid | rolled back | provisioned | distributed
-    state: str
+    state: TenantOutcome
     rows: int = 0
     seconds: float = 0.0
     tables: list[TableResult] = field(default_factory=list)
@@ -71,7 +71,7 @@ class TenantResult:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("migrated", "syncing", "cut over", "skipped", "validated", "rolled back", "planned", "provisioned", "distributed")
+        return self.state.ok
 
     @property
     def rows_per_second(self) -> float | None:
@@ -127,7 +127,7 @@ def select_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequ
 
 def failed_result(tenant_id: str, exc: BaseException, started: float) -> TenantResult:
     """Any error that stopped one tenant's work, as that tenant's result: SQLSTATE, message,
-    hint. State "interrupted" when a stop signal cancelled it, else "failed"."""
+    hint. TenantOutcome.INTERRUPTED when a stop signal cancelled it, else FAILED."""
     if isinstance(exc, TenancyError):
         message, hint, detail = str(exc), exc.hint, exc.detail
         sqlstate = exc.sqlstate if isinstance(exc, DatabaseError) else None
@@ -145,7 +145,7 @@ def failed_result(tenant_id: str, exc: BaseException, started: float) -> TenantR
         message = f"stopped by {signal.Signals(signum).name}: {message}"
     return TenantResult(
         tenant_id,
-        "failed" if signum is None else "interrupted",
+        TenantOutcome.FAILED if signum is None else TenantOutcome.INTERRUPTED,
         seconds=time.monotonic() - started,
         error=message,
         hint=hint,
@@ -161,7 +161,7 @@ def session_lost(sqlstate: str | None) -> bool:
 
 def not_run(tenant_id: str, why: str) -> TenantResult:
     """A tenant the run never started (it was stopped, or the server went away)."""
-    return TenantResult(tenant_id, "not run", error=why, hint="Re-run the command for the tenants not run.")
+    return TenantResult(tenant_id, TenantOutcome.NOT_RUN, error=why, hint="Re-run the command for the tenants not run.")
 
 
 @dataclass
@@ -175,9 +175,12 @@ class _Worker:
 class _Run(Generic[Item, T]):
     """One run of for_each_tenant: workers, the stop flag, and the lock-wait watcher."""
 
-    def __init__(self, dsn: str, work: Callable[[psycopg.Connection, Item], T], size: int) -> None:
+    def __init__(
+        self, dsn: str, work: Callable[[psycopg.Connection, Item], T], size: int, fresh_sessions: bool = False
+    ) -> None:
         self.dsn = dsn
         self.work = work
+        self.fresh_sessions = fresh_sessions
         self.workers = [_Worker() for _ in range(size)]
         self.stopping = threading.Event()
         self.server_lost: ServerUnavailable | None = None
@@ -204,9 +207,12 @@ class _Run(Generic[Item, T]):
             except queue.Empty:
                 return
             try:
-                if worker.conn is None or worker.conn.broken:
-                    # No session yet, or the last tenant's died with it: one new
-                    # one; if that fails, the server is gone and the run stops.
+                if worker.conn is not None and self.fresh_sessions:
+                    worker.conn.close()
+                if worker.conn is None or worker.conn.closed or worker.conn.broken:
+                    # No session yet, the last tenant's died with it, or each item
+                    # takes a new one: one new one; if that fails, the server is
+                    # gone and the run stops.
                     worker.conn = open_session(self.dsn)
                 worker.item = item
                 done[index] = self.work(worker.conn, item)
@@ -344,11 +350,14 @@ def for_each_tenant(
     not_run: Callable[[Item, str], T] | None = None,
     on_wait: Callable[[str], None] = _print_wait,
     watch_interval: float = 1.0,
+    fresh_sessions: bool = False,
 ) -> list[T]:
     """The executors: `work(conn, tenant)` for each tenant (or group of tenants) on `jobs`
     worker threads (serial for jobs == 1), each with its own session, reused from one
-    tenant to the next (a new session per tenant would compile every function again).
-    Results keep the order of `tenants`. `work` turns errors of its tenant into results.
+    tenant to the next (a new session per tenant would compile every function again),
+    or with `fresh_sessions` a new session for each item (each batch of a migration:
+    see runner/engine/migrate.py). Results keep the order of `tenants`. `work` turns
+    errors of its tenant into results.
 
     The run stops early on a stop signal (the statements in flight are cancelled;
     `work` reports those tenants) or when the server goes away (no retry loop):
@@ -357,6 +366,6 @@ def for_each_tenant(
     reported through `on_wait` with the pid holding it.
     """
     size = max(1, min(jobs, len(tenants)))
-    run: _Run[Item, T] = _Run(dsn, work, size)
+    run: _Run[Item, T] = _Run(dsn, work, size, fresh_sessions)
     done, interrupt = run.execute(tenants, on_wait, watch_interval)
     return _collect(run, tenants, done, interrupt, not_run)

@@ -28,6 +28,7 @@ from runner.engine.executor import (
 )
 from runner.errors import CATALOGUE, PreflightFailed, SchemaNameShared, TenancyError, hint_for
 from runner.signals import received
+from runner.states import TenantOutcome
 
 
 def global_preflight(conn: psycopg.Connection) -> None:
@@ -141,7 +142,7 @@ def _migrate_one(
         except (TenancyError, psycopg.Error) as e:
             return _failed(conn, tenant_id, e, started, progress, batch_size)
     tables = table_results(rows)
-    state = "skipped" if rows and all(r[4] == "skipped" for r in rows) else "migrated"
+    state = TenantOutcome.SKIPPED if rows and all(r[4] == "skipped" for r in rows) else TenantOutcome.MIGRATED
     result = TenantResult(
         tenant_id,
         state,
@@ -185,7 +186,7 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
         if failure:
             result = TenantResult(
                 t,
-                "failed",
+                TenantOutcome.FAILED,
                 seconds=share,
                 error=failure["error"],
                 hint=failure["error_hint"] or hint_for(failure["error_code"]),
@@ -201,7 +202,7 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
             ]
             skipped = bool(mine) and all(r["action"] == "skipped" for r in mine)
             result = TenantResult(
-                t, "skipped" if skipped else "migrated", rows=sum(x.rows for x in tables), seconds=share, tables=tables
+                t, TenantOutcome.SKIPPED if skipped else TenantOutcome.MIGRATED, rows=sum(x.rows for x in tables), seconds=share, tables=tables
             )
         if progress:
             progress.finish(result)
@@ -252,7 +253,7 @@ def migrate_tenants(
                 TableResult(d[1], d[2], int(d[3]), float(d[4]) if d[4] is not None else None)
             )
         pending = [t for t in tenants if t not in skipped]
-        results = {t: TenantResult(t, "skipped", rows=sum(x.rows for x in ts), tables=ts) for t, ts in skipped.items()}
+        results = {t: TenantResult(t, TenantOutcome.SKIPPED, rows=sum(x.rows for x in ts), tables=ts) for t, ts in skipped.items()}
         if progress:
             for skip in results.values():
                 progress.start(skip.tenant_id)
@@ -271,12 +272,19 @@ def migrate_tenants(
     pending = [t for t in pending if t not in collisions]
     if split and not batch_size:
         batches = in_batches(pending, int(size_row[0]) if size_row else 1, jobs)
+        # Each batch in a session of its own. A session keeps the plan of every
+        # statement its functions ran (on a wide schema thousands: the rendered
+        # functions of every moved table) and one per foreign key to a central
+        # table the engine checked row by row, and every catalog change of a
+        # migration (each index, key, table made) walks that whole list of plans.
+        # A new session holds one batch's plans; reused, it held every batch's.
         parts = for_each_tenant(
             dsn,
             batches,
             lambda conn, b: _migrate_batch(conn, b, progress),
             jobs,
             not_run=lambda b, why: [not_run(t, why) for t in b],
+            fresh_sessions=True,
         )
         moved = [r for part in parts for r in part]
     else:
@@ -308,7 +316,7 @@ def rollback_tenants(dsn: str, tenants: Sequence[str], *, force: bool = False) -
             return failed_result(tenant_id, e, started)
         return TenantResult(
             tenant_id,
-            "rolled back",
+            TenantOutcome.ROLLED_BACK,
             seconds=time.monotonic() - started,
             tables=[TableResult(r[0], r[1], 0, None) for r in rows],
         )

@@ -1,15 +1,21 @@
--- tenancy.create_tenant_tables(tenant ids): migration step 1 after the
--- checks, under each tenant's lock: marks the tenants migrating and creates
--- each tenant table not created yet (the rendered <table>__create DDL), with
--- one ledger row 'created' per table, written for all tenants at once.
--- The tables are made by the engine (a member of every tenant owner role)
--- and given to the schema's owner (the tenant's owner role once
--- provisioned) in the same statement batch, with their partitions and the
--- sequences their columns own; tenancy.provision_tenants grants the tenant
--- roles their access at the end of the migration. Then each table is
--- stamped (tenancy.stamp_tenant_tables): what exists at commit is what the
--- tool made. Re-running skips what exists.
-CREATE OR REPLACE FUNCTION tenancy.create_tenant_tables(p_tenant_ids text [])
+-- tenancy.create_tenant_tables(tenant ids, keys): migration step 1 after
+-- the checks, under each tenant's lock: marks the tenants migrating and
+-- creates each tenant table not created yet (the rendered <table>__create
+-- DDL), with one ledger row 'created' per table, written for all tenants at
+-- once. The tables are made by the engine (a member of every tenant owner
+-- role) and given to the schema's owner (the tenant's owner role once
+-- provisioned), with their partitions and the sequences their columns own;
+-- tenancy.provision_tenants grants the tenant roles their access at the end
+-- of the migration. With p_keys, the tables the copy fills per tenant (not
+-- routed by the split copy: tenancy.split_routed) get their keys and
+-- indexes (<table>__index) here too, before their few rows: building them
+-- now, while the session has planned few statements, costs less than after
+-- the copy (each index made walks every plan the session keeps);
+-- tenancy.finish_tenant_migrations builds those of the others. Per tenant,
+-- two statement batches: its tables, then their owner and keys. Then each
+-- table is stamped (tenancy.stamp_tenant_tables): what exists at commit is
+-- what the tool made. Re-running skips what exists.
+CREATE OR REPLACE FUNCTION tenancy.create_tenant_tables(p_tenant_ids text [], p_keys boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -19,6 +25,10 @@ DECLARE
     v_ddl     text [];
     v_created text [] := '{}'::text [];
     v_tables  text [] := '{}'::text [];
+    -- The tables whose keys are built now: those the copy fills per tenant.
+    v_keyed   text [] := CASE WHEN p_keys THEN ARRAY(
+        SELECT m.table_name FROM tenancy.moved_tables AS m WHERE NOT tenancy.split_routed(m.table_name)
+    ) ELSE '{}'::text [] END;
 BEGIN
     PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
     SELECT i.id INTO v_tenant FROM unnest(p_tenant_ids) AS i (id)
@@ -49,17 +59,22 @@ BEGIN
         -- Every DDL statement of the tenant's missing tables, from one call.
         v_ddl := tenancy.rendered_ddl(v_tenant.schema_name, v_tenant.functions);
         EXECUTE array_to_string(v_ddl, E';\n');
-        -- Every table and partition just made is the engine's: give them to the owner.
-        EXECUTE (
+        -- Every table and partition just made is the engine's: give them to the
+        -- owner; then the keys and indexes built now (they take the table's owner).
+        v_ddl := ARRAY(
             WITH RECURSIVE made AS (
                 SELECT to_regclass(format('%I.%I', v_tenant.schema_name, t.name))::oid AS relid
                 FROM unnest(v_tenant.tables) AS t (name)
                 UNION ALL
                 SELECT i.inhrelid FROM made AS d JOIN pg_catalog.pg_inherits AS i ON i.inhparent = d.relid
             )
-            SELECT string_agg(format('ALTER TABLE %s OWNER TO %I', d.relid::regclass, v_tenant.owner), E';\n')
-            FROM made AS d
-        );
+            SELECT format('ALTER TABLE %s OWNER TO %I', d.relid::regclass, v_tenant.owner) FROM made AS d
+        ) || tenancy.rendered_ddl(v_tenant.schema_name, ARRAY(
+            SELECT m.fn_prefix || '__index' FROM tenancy.moved_tables AS m
+            WHERE m.table_name = ANY (v_tenant.tables) AND m.table_name = ANY (v_keyed)
+            ORDER BY m.position
+        ));
+        EXECUTE array_to_string(v_ddl, E';\n');
         v_created := v_created || array_fill(v_tenant.id, ARRAY[cardinality(v_tenant.tables)]);
         v_tables := v_tables || v_tenant.tables;
     END LOOP;
@@ -69,5 +84,6 @@ BEGIN
     PERFORM tenancy.report_progress(c.id, c.table_name, 'create') FROM unnest(v_created, v_tables) AS c (id, table_name);
 END
 $fn$;
-COMMENT ON FUNCTION tenancy.create_tenant_tables(text []) IS
-'Migration step 1 (needs the tenants'' locks): mark the tenants migrating, create their tables not created yet.';
+COMMENT ON FUNCTION tenancy.create_tenant_tables(text [], boolean) IS
+'Migration step 1 (needs the tenants'' locks): mark the tenants migrating, create their tables not created yet '
+'(with p_keys, the keys of those copied per tenant too).';

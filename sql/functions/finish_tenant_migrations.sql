@@ -11,13 +11,15 @@
 -- p_source_sums ({"tenant": {"table": [rows, checksum]}}, as
 -- tenancy.source_sums() gives it for many tenants in one pass; read after the
 -- copy, or a row changed after its copy goes unseen), plus a count of the
--- shared rows now; when NULL it is read here (tenancy.source_sums). For the other
--- tenants it builds keys and indexes, then foreign keys (to central tables
--- last, for all tenants at once: each locks its central table against writes
--- until commit), sets sequences past the copied ids, checks the grants of
--- the new tables (tenancy.provision_tenants, one call), stamps the tables
--- (tenancy.stamp_tenant_tables) and marks the tenants migrated. Returns one row per table of each finished tenant and one per
--- refused tenant (its error_code set). Re-running skips finished tables.
+-- shared rows now; when NULL it is read here (tenancy.source_sums). For the
+-- other tenants it builds the keys and indexes not built yet, then foreign
+-- keys (to central tables last, for all tenants at once: each locks its
+-- central table against writes until commit), sets sequences past the copied
+-- ids, checks the grants of the new tables (tenancy.provision_tenants, one
+-- call), stamps the tables (tenancy.stamp_tenant_tables) and marks the
+-- tenants migrated. Returns one row per table of each finished tenant and
+-- one per refused tenant (its error_code set). Re-running skips finished
+-- tables.
 
 CREATE OR REPLACE FUNCTION tenancy.finish_tenant_migrations(p_tenant_ids text [], p_source_sums jsonb DEFAULT NULL)
 RETURNS TABLE (
@@ -111,12 +113,18 @@ BEGIN
         WHERE NOT i.id = ANY (v_failed) ORDER BY i.ord
     );
 
-    -- Keys and indexes of each copied table: one batch of statements per tenant.
+    -- Keys and indexes of each copied table that has none yet (those copied per
+    -- tenant in a batch got theirs with the table: tenancy.create_tenant_tables):
+    -- one batch of statements per tenant.
     FOREACH v_id IN ARRAY v_ok LOOP
         v_ddl := tenancy.rendered_ddl(tenancy.schema_name(v_id), ARRAY(
             SELECT m.fn_prefix || '__index' FROM tenancy.moved_tables AS m
             JOIN tenancy.ledger AS l ON l.table_name = m.table_name AND l.tenant_id = v_id
-            WHERE l.state = 'copied' ORDER BY m.position
+            WHERE l.state = 'copied'
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS x
+                                WHERE x.indrelid = to_regclass(format('%I.%I', tenancy.schema_name(v_id),
+                                                                      m.table_name)))
+            ORDER BY m.position
         ));
         IF cardinality(v_ddl) > 0 THEN
             EXECUTE array_to_string(v_ddl, E';\n');

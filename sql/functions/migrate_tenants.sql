@@ -104,7 +104,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM tenancy.provision_to_migrate(v_todo, false);
-    PERFORM tenancy.create_tenant_tables(v_todo);
+    PERFORM tenancy.create_tenant_tables(v_todo, true);
 
     FOR v_table IN SELECT m.table_name FROM tenancy.moved_tables AS m ORDER BY m.position LOOP
         PERFORM tenancy.split_copy_table(v_table, v_todo);

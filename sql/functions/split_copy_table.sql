@@ -8,10 +8,10 @@
 -- gets its remaining rows on its own (copy_tenant_table). Tenants in another
 -- state are left alone.
 -- A shared table smaller than the setting tenancy.split_min_bytes (default:
--- shared_buffers) is copied per tenant instead (<table>__copy): it is
--- cached, so reading it once per tenant costs little, while routing costs
--- four DDL statements per tenant table and doubles the cost of each insert. Returns the rows copied per tenant. This is the copy step of a
--- migration whatever came before it (e.g. change capture already on).
+-- shared_buffers) is copied per tenant instead (<table>__copy;
+-- tenancy.split_routed says which). Returns the rows copied per tenant. This
+-- is the copy step of a migration whatever came before it (e.g. change
+-- capture already on).
 CREATE OR REPLACE FUNCTION tenancy.split_copy_table(p_table text, p_tenant_ids text [])
 RETURNS TABLE (tenant_id text, rows_copied bigint)
 LANGUAGE plpgsql
@@ -21,8 +21,6 @@ DECLARE
     v_table   tenancy.moved_tables;
     v_ids     text [];
     v_n       bigint;
-    v_bytes   bigint;
-    v_source  regclass;
     v_schemas text [];
     v_done    text [];
     v_rows    bigint [];
@@ -58,12 +56,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM tenancy.assert_tenants_locked(v_ids);
-    SELECT format('%I.%I', st.central_schema, p_table)::regclass INTO v_source FROM tenancy.settings AS st;
-    -- A plain table is no partition tree: its own size; a partitioned one: its partitions'.
-    v_bytes := coalesce((SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(v_source) AS p),
-                        pg_relation_size(v_source));
-    IF v_bytes < pg_size_bytes(coalesce(nullif(current_setting('tenancy.split_min_bytes', true), ''),
-                                        current_setting('shared_buffers'))) THEN
+    IF NOT tenancy.split_routed(p_table) THEN
         v_done := v_ids;
         v_rows := '{}'::bigint [];
         FOR v_i IN 1 .. cardinality(v_ids) LOOP
