@@ -40,6 +40,7 @@ from rich.text import Text
 from runner.db import ProgressEvent
 from runner.engine.executor import TenantResult
 from runner.errors import ReportPathError
+from runner.states import TenantOutcome
 
 # How many failures the live display keeps on screen (all are printed at the end).
 SHOWN_FAILURES = 5
@@ -363,7 +364,7 @@ class ProgressDisplay:
             self._in_flight.pop(result.tenant_id, None)
             self._rows_in_flight.pop(result.tenant_id, None)
             self._done += 1
-            if result.state != "skipped":  # a skipped tenant's rows were moved by an earlier run
+            if result.state != TenantOutcome.SKIPPED:  # a skipped tenant's rows were moved by an earlier run
                 self._rows += result.rows
             if not result.ok:
                 self._failures.append(f"{result.tenant_id}: {result.error}")

@@ -17,6 +17,7 @@ from runner.engine.executor import (
     not_run,
 )
 from runner.errors import TenancyError
+from runner.states import TenantOutcome
 
 
 def provision_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
@@ -47,7 +48,7 @@ def _chunk(conn: psycopg.Connection, chunk: list[str]) -> list[TenantResult]:
     return [
         TenantResult(
             t,
-            "provisioned",
+            TenantOutcome.PROVISIONED,
             seconds=share,
             tables=[TableResult(f"{kind} {name}", action, 0, None) for tid, kind, name, action in rows if tid == t],
         )
@@ -65,7 +66,7 @@ def _one(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
         return failed_result(tenant_id, e, started)
     return TenantResult(
         tenant_id,
-        "provisioned",
+        TenantOutcome.PROVISIONED,
         seconds=time.monotonic() - started,
         tables=[TableResult(f"{kind} {name}", action, 0, None) for kind, name, action in rows],
     )

@@ -23,6 +23,7 @@ from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult, for_each_tenant, select_tenants
 from runner.errors import CATALOGUE, CitusUnavailable, NotInstalled, TenancyError
 from runner.manifest import Manifest
+from runner.states import TenantOutcome
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _distribute_one(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
         diag = e.diag if isinstance(e, psycopg.Error) else None
         return TenantResult(
             tenant_id,
-            "failed",
+            TenantOutcome.FAILED,
             seconds=time.monotonic() - started,
             error=str(e) if diag is None else diag.message_primary or str(e),
             hint=getattr(e, "hint", None) or (diag.message_hint if diag else None),
@@ -112,7 +113,7 @@ def _distribute_one(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
     node, tables, rows, action = row
     return TenantResult(
         tenant_id,
-        "distributed" if action == "distributed" else "skipped",
+        TenantOutcome.DISTRIBUTED if action == "distributed" else TenantOutcome.SKIPPED,
         rows=int(rows),
         seconds=time.monotonic() - started,
         detail=f"{tables} tables on {node}",

@@ -28,6 +28,7 @@ from runner.errors import (
 )
 from runner.manifest import Manifest, load_manifest, locate_manifest
 from runner.report import print_failures, print_table, report_doc, say, warn
+from runner.states import TenantOutcome
 
 
 @dataclass
@@ -147,7 +148,7 @@ def narrow(manifest: Manifest, chosen: Sequence[str], exclude: Sequence[str]) ->
             refused.append(
                 TenantResult(
                     t,
-                    "failed",
+                    TenantOutcome.FAILED,
                     error=str(e),
                     sqlstate="TY001",
                     hint=f"Change this id in the registry table ({manifest.central_schema}.{manifest.registry.table}) "
@@ -183,7 +184,7 @@ def finish_tenants(command: str, results: list[TenantResult], url: str) -> Outco
     and the server is still unreachable, the run is an error of the environment: FAILED,
     exit 2. A stop signal's exit code is the CLI's (130/143)."""
     print_failures(results)
-    lost = [r for r in results if r.state == "not run" or executor.session_lost(r.sqlstate)]
+    lost = [r for r in results if r.state == TenantOutcome.NOT_RUN or executor.session_lost(r.sqlstate)]
     if lost and signals.received() is None:
         try:
             open_session(url).close()
@@ -199,7 +200,7 @@ def finish_tenants(command: str, results: list[TenantResult], url: str) -> Outco
 def results_table(results: Sequence[TenantResult], title: str) -> None:
     """One row per tenant that did work or failed; tenants skipped (nothing to do) are counted.
     The rows are those copied by this run."""
-    shown = [r for r in results if r.state != "skipped"]
+    shown = [r for r in results if r.state != TenantOutcome.SKIPPED]
     if shown:
         print_table(
             title,
@@ -214,6 +215,6 @@ def results_table(results: Sequence[TenantResult], title: str) -> None:
     counts = Counter(r.state for r in results)
     say(
         f"{title}: {len(results)} tenants: "
-        + ", ".join(f"{n} {state}" + (" (already done)" if state == "skipped" else "") for state, n in counts.items())
+        + ", ".join(f"{n} {state}" + (" (already done)" if state == TenantOutcome.SKIPPED else "") for state, n in counts.items())
         + f"; {sum(r.rows for r in results if r.state != 'skipped'):,} rows moved"
     )

@@ -29,6 +29,7 @@ from runner.engine import migrate
 from runner.engine.executor import TableResult, TenantResult, failed_result
 from runner.errors import TenancyError
 from runner.report import say
+from runner.states import TenantOutcome
 
 
 def add_parser(subparsers: Any) -> None:
@@ -60,7 +61,7 @@ def _rehearse(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
             rows = conn.execute("SELECT table_name, action FROM tenancy.rollback_tenant(%s, false)", (tenant_id,)).fetchall()
     except (TenancyError, psycopg.Error) as e:
         return failed_result(tenant_id, e, started)
-    return TenantResult(tenant_id, "planned", tables=[TableResult(r[0], r[1], 0, None) for r in rows])
+    return TenantResult(tenant_id, TenantOutcome.PLANNED, tables=[TableResult(r[0], r[1], 0, None) for r in rows])
 
 
 def _describe(r: TenantResult, force: bool, *, done: bool = False) -> str:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> Outcome:
                 say(line)
         if args.force:  # rows --force drops are part of its plan, not a refusal
             rehearsed = [
-                TenantResult(r.tenant_id, "planned", detail=r.detail) if r.sqlstate == "TY053" else r for r in rehearsed
+                TenantResult(r.tenant_id, TenantOutcome.PLANNED, detail=r.detail) if r.sqlstate == "TY053" else r for r in rehearsed
             ]
         return finish_tenants("rollback --dry-run", chosen.merge(rehearsed), url)
     if args.force:

@@ -29,6 +29,7 @@ from runner.engine.executor import (
 )
 from runner.engine.migrate import global_preflight, provision_first, record_failure
 from runner.errors import TenancyError
+from runner.states import TenantOutcome, TenantState
 
 # Replay stops once a round applies fewer entries than this: the rest is
 # drained under the fence at cutover, where it is cheap.
@@ -85,7 +86,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
                 state = conn.execute(
                     "SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)
                 ).fetchone()
-                if state and state[0] == "syncing":
+                if state and state[0] == TenantState.SYNCING:
                     replay(conn, tenant_id)
                 conn.execute("SELECT tenancy.unlock_tenant(%s)", (tenant_id,))
         except (TenancyError, psycopg.Error) as e:
@@ -97,7 +98,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
     copied = any(r[4] == "copied" for r in rows)
     result = TenantResult(
         tenant_id,
-        "syncing" if copied or not state or state[0] == "syncing" else "skipped",
+        TenantOutcome.SYNCING if copied or not state or state[0] == TenantState.SYNCING else TenantOutcome.SKIPPED,
         # The rows copied by this run: a re-run over a syncing tenant copies none.
         rows=sum(t.rows for t, r in zip(tables, rows, strict=True) if r[4] == "copied"),
         seconds=time.monotonic() - started,
@@ -129,7 +130,7 @@ def migrate_online(
             guard_shared_tables(conn)
     pending = [t for t in tenants if t not in done]
     results = {r.tenant_id: r for r in for_each_tenant(dsn, pending, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
-    return [results.get(t) or TenantResult(t, "skipped") for t in tenants]
+    return [results.get(t) or TenantResult(t, TenantOutcome.SKIPPED) for t in tenants]
 
 
 def guard_shared_tables(conn: psycopg.Connection) -> None:
@@ -142,7 +143,7 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
     try:
         with typed_errors():
             state = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
-            if state and state[0] == "syncing":
+            if state and state[0] == TenantState.SYNCING:
                 # Shrink the backlog outside the fence, so the fence stays short.
                 conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
                 replay(conn, tenant_id)
@@ -154,10 +155,10 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
     except (TenancyError, psycopg.Error) as e:
         return _failed(conn, tenant_id, e, started)
     summary = next((r for r in rows if r[0] is None), None)
-    tables = [TableResult(r[0], r[4] or "cut over", int(r[1] or 0), None) for r in rows if r[0] is not None]
+    tables = [TableResult(r[0], r[4] or TenantOutcome.CUT_OVER, int(r[1] or 0), None) for r in rows if r[0] is not None]
     return TenantResult(
         tenant_id,
-        "cut over" if summary else "skipped",
+        TenantOutcome.CUT_OVER if summary else TenantOutcome.SKIPPED,
         rows=sum(t.rows for t in tables),
         seconds=time.monotonic() - started,
         tables=tables,

@@ -39,6 +39,7 @@ from runner.engine.render import derive_all, render_all
 from runner.engine.target import FATES, TargetTable
 from runner.errors import CATALOGUE, ManifestError, TenancyError, UnknownTenant, hint_for
 from runner.manifest import Manifest
+from runner.states import TenantOutcome
 
 # Stages, in the order the plan looks: where a problem comes from.
 MANIFEST, RENDER, INSTALL, ONLINE, PREFLIGHT = "manifest", "render", "install", "online", "preflight"
@@ -402,7 +403,7 @@ def tenant_results(plan: Plan) -> list[TenantResult]:
         results.append(
             TenantResult(
                 t,
-                "failed" if mine else "planned",
+                TenantOutcome.FAILED if mine else TenantOutcome.PLANNED,
                 rows=sum(x.rows for x in tables),
                 tables=[TableResult(x.table, x.state, x.rows, None) for x in tables],
                 checks=checks + [{"table_name": x.table, "ddl": x.ddl} for x in tables],

@@ -16,9 +16,12 @@ import psycopg
 
 from runner.db import typed_errors
 from runner.engine.executor import TenantResult, natural_key
+from runner.states import TenantOutcome, TenantState
 
+# A registry tenant the ledger does not know yet (tenancy.tenant_status).
+NEW = "new"
 # States in which a tenant has no migrated tables to validate.
-NOT_MIGRATED = frozenset({"new", "provisioned", "migrating", "failed"})
+NOT_MIGRATED = frozenset({NEW, TenantState.PROVISIONED, TenantState.MIGRATING, TenantState.FAILED})
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def tenant_status(conn: psycopg.Connection, tenant_ids: Sequence[str] | None = N
 
 def record_validation(conn: psycopg.Connection, results: Sequence[TenantResult]) -> None:
     """Record each validated tenant's outcome (failed checks, 0 = validated) in the ledger."""
-    checked = [r for r in results if r.state in ("validated", "invalid")]
+    checked = [r for r in results if r.state in (TenantOutcome.VALIDATED, TenantOutcome.INVALID)]
     if not checked:
         return
     failed = [sum(1 for c in r.checks if c.get("passed") is False) for r in checked]
@@ -80,7 +83,7 @@ def not_migrated_result(status: TenantStatus) -> TenantResult:
     why = f"state {status.state}" + (f": {status.last_error}" if status.last_error else "")
     return TenantResult(
         status.tenant_id,
-        "not migrated",
+        TenantOutcome.NOT_MIGRATED,
         error=f"not migrated ({why})",
         hint="Run `tenancy migrate` for this tenant, then validate it.",
     )

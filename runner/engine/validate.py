@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult, failed_result, for_each_tenant, in_batches, not_run
 from runner.errors import TenancyError
+from runner.states import TenantOutcome
 
 
 def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[TenantResult]:
@@ -55,7 +56,7 @@ def validate_tenants(dsn: str, tenants: Sequence[str], jobs: int = 1) -> list[Te
             results.append(
                 TenantResult(
                     tenant_id,
-                    "validated" if not failed else "invalid",
+                    TenantOutcome.VALIDATED if not failed else TenantOutcome.INVALID,
                     seconds=share,
                     checks=checks,
                     error=f"{len(failed)} of {len(checks)} checks failed" if failed else None,

@@ -322,7 +322,7 @@ def test_online_flow_under_a_writer_keeps_every_row(corpus: Corpus) -> None:
             with db.connect() as conn:
                 conn.execute(SYNCING_WRITES[app][1])
         cut = online.cutover_tenants(db.dsn, tenants)
-        assert [r.state for r in cut] == ["cut over"] * len(tenants), next(r for r in cut if not r.ok)
+        assert [r.state for r in cut] == ["cut_over"] * len(tenants), next(r for r in cut if not r.ok)
     except BaseException:
         writer.stop.set()
         raise

@@ -309,7 +309,7 @@ def test_contract_trusts_the_rows_not_the_ledger(stage: Stage) -> None:
     the runner, refuses: the shared tables still hold that tenant's rows."""
     *done, last = stage.tenants
     assert {r.state for r in online.migrate_online(stage.db.dsn, stage.tenants)} == {"syncing"}
-    assert {r.state for r in online.cutover_tenants(stage.db.dsn, done)} == {"cut over"}
+    assert {r.state for r in online.cutover_tenants(stage.db.dsn, done)} == {"cut_over"}
     assert _sqlstate(stage.runner, "UPDATE tenancy.tenants SET state = 'cut_over'") == DENIED
     stage.admin.execute("UPDATE tenancy.tenants SET state = 'cut_over' WHERE tenant_id = %s", (last,))
     before = snapshot(stage.admin)

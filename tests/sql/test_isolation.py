@@ -806,7 +806,7 @@ def online_attacker(sample_db: object) -> Iterator[tuple[psycopg.Connection, str
         provision_all(admin, MANIFEST)
         tenants = [r[0] for r in admin.execute("SELECT id FROM public.tenants ORDER BY id")]
         assert {r.state for r in online.migrate_online(dsn, tenants)} == {"syncing"}
-        assert {r.state for r in online.cutover_tenants(dsn, tenants[:-1])} == {"cut over"}
+        assert {r.state for r in online.cutover_tenants(dsn, tenants[:-1])} == {"cut_over"}
         owner = f"{name}_owner"
         for _ in _with_attacker_login(admin, owner, tenants, owner=True):
             for attacker in _with_attacker_login(admin, name, [], owner=False):
@@ -872,7 +872,7 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
         # The routine re-checks the registry itself: the last tenant is not cut over.
         assert _sqlstate(m, "SELECT * FROM tenancy.contract(NULL)") == "TY055"
         assert snapshot(admin) == before
-    assert {r.state for r in online.cutover_tenants(admin.info.dsn, tenants[-1:])} == {"cut over"}
+    assert {r.state for r in online.cutover_tenants(admin.info.dsn, tenants[-1:])} == {"cut_over"}
 
     # Schemas an archive must never be: the tool's, the system's, the central one, a tenant's.
     admin.execute("CREATE SCHEMA loot")

@@ -138,7 +138,7 @@ def test_online_copy_replays_a_row_updated_after_its_table_was_copied(db: Databa
             shared, mine = _shared_vs_tenant(conn, t, table)
             assert shared == mine and shared
     (cut,) = online.cutover_tenants(db.dsn, [t])
-    assert cut.state == "cut over", cut
+    assert cut.state == "cut_over", cut
     assert cut.checks[0]["fence_ms"] is not None
     with db.connect() as conn:
         # Its shared rows stay as they were, behind the guard, until contract.
@@ -206,7 +206,7 @@ def test_fence_holds_only_that_tenants_writers(db: Database, manifest: Manifest)
         writer.execute("COMMIT")
     assert failed.state == "failed" and failed.sqlstate == "55P03", failed
     results = online.cutover_tenants(db.dsn, [a, b])
-    assert [r.state for r in results] == ["cut over", "cut over"]
+    assert [r.state for r in results] == ["cut_over", "cut_over"]
     with db.connect() as conn:
         # Every acknowledged write reached the tenant tables; the shared rows, kept behind
         # the guard until contract, are those cutover proved equal.
@@ -348,7 +348,7 @@ def test_offline_migrate_refuses_a_syncing_tenant(db: Database, manifest: Manife
         # The failed attempt leaves the online migration as it was.
         assert conn.execute("SELECT state, last_error IS NOT NULL FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("syncing", True)
     (cut,) = online.cutover_tenants(db.dsn, [t])
-    assert cut.state == "cut over", cut
+    assert cut.state == "cut_over", cut
 
 
 def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsys: pytest.CaptureFixture[str]) -> None:
@@ -362,7 +362,7 @@ def test_cli_online_flow_start_to_finish(db: Database, manifest: Manifest, capsy
     assert main(["cutover", "--tenant", first, *dsn]) == 0
     assert main(["cutover", "--all", *dsn]) == 0
     out = capsys.readouterr().out
-    assert "cut over" in out and "skipped" in out
+    assert "cut_over" in out and "skipped" in out
     assert main(["rollback", "--tenant", first, *dsn]) == 0
     assert "copied back" in capsys.readouterr().out
     assert main(["migrate", "--online", "--tenant", first, *dsn]) == 0

@@ -60,7 +60,7 @@ def _sqlstate(conn: psycopg.Connection, stmt: str, params: tuple[object, ...] = 
 
 def _cut_over(db: Database, *tenants: str) -> None:
     assert {r.state for r in online.migrate_online(db.dsn, list(tenants))} == {"syncing"}
-    assert {r.state for r in online.cutover_tenants(db.dsn, list(tenants))} == {"cut over"}
+    assert {r.state for r in online.cutover_tenants(db.dsn, list(tenants))} == {"cut_over"}
 
 
 def test_every_statement_on_a_cut_over_tenants_shared_rows_answers_ty050(
@@ -246,7 +246,7 @@ def test_a_switching_application_loses_no_write(db: Database, manifest: Manifest
                 assert {r.state for r in online.migrate_online(db.dsn, tenants)} == {"syncing"}
                 for t in tenants:
                     (cut,) = online.cutover_tenants(db.dsn, [t])
-                    assert cut.state == "cut over", cut
+                    assert cut.state == "cut_over", cut
                     application.cut_over_at[t] = time.perf_counter()
                 # Until each writer has met (and switched) every tenant it writes.
                 deadline = time.monotonic() + 60

@@ -397,7 +397,7 @@ def test_a_table_of_one_row_per_tenant_migrates_online(objects_db: tuple[Databas
         assert logged == [("1", []), ("2", []), ("3", [])]
     assert [v.state for v in validate.validate_tenants(db.dsn, tenants)] == ["validated"] * 3
     cut = online.cutover_tenants(db.dsn, tenants)
-    assert [r.state for r in cut] == ["cut over"] * 3, [r.error for r in cut]
+    assert [r.state for r in cut] == ["cut_over"] * 3, [r.error for r in cut]
     with db.connect() as conn:
         for schema, rows in (("org_1", [("blue", 5)]), ("org_2", []), ("org_3", [("new", 1)])):
             query = sql.SQL("SELECT theme, seats FROM {}.settings").format(sql.Identifier(schema))

@@ -217,7 +217,7 @@ def test_the_replay_at_cutover_fires_no_trigger(triggers_db: tuple[Database, Man
         before = _fired(conn)
         assert before > 0
     cut = online.cutover_tenants(db.dsn, tenants)
-    assert [r.state for r in cut] == ["cut over", "cut over"], [r.error for r in cut]
+    assert [r.state for r in cut] == ["cut_over", "cut_over"], [r.error for r in cut]
     with db.connect() as conn:
         # The replay under the fence wrote the tenant tables without firing anything ...
         assert _fired(conn) == before
