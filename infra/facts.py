@@ -1,7 +1,7 @@
 """Privilege rows of pulumi-postgresql resources, for the tests and the policy pack.
 
 Turns a resource's inputs (as mocks record them, or as CrossGuard passes them)
-into the rows of runner.access.model / runner.access.drift, so declared resources can
+into the rows of runner.privileges / runner.access.drift, so declared resources can
 be compared with the model and with the live catalog. A Grant without
 ``objects`` becomes a row for every object of the schema (name ALL).
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.access.drift import ATTRIBUTE, OWNER
-from runner.access.model import (
+from runner.privileges import (
     ALL,
     COLUMN,
     DEFAULT_SEQUENCE,

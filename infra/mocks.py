@@ -2,7 +2,7 @@
 
 Used by tests/infra and tests/policies (the Pulumi CLI and the provider plugin
 are not needed). ``declared_facts`` turns the recorded resources into the
-privilege rows of runner.access.model / runner.access.drift, so the program can be
+privilege rows of runner.privileges / runner.access.drift, so the program can be
 compared with the live catalog that the SQL path produced.
 """
 
@@ -17,7 +17,7 @@ from pulumi.runtime.mocks import MockMonitor
 
 from infra.facts import is_secret, plain, resource_facts
 from infra.program import Built, Settings, build
-from runner.access.model import Privilege
+from runner.privileges import Privilege
 
 __all__ = ["Declared", "RecordingMocks", "declared_facts", "is_secret", "plain", "run_program"]
 

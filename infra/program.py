@@ -3,7 +3,7 @@
 ``build(settings)`` declares them; ``__main__.py`` only reads the stack config
 and exports. Tests call ``pulumi.runtime.set_mocks`` first, then ``build``.
 
-Every grant comes from :mod:`runner.access.model`, the model that the SQL path
+Every grant comes from :mod:`runner.privileges`, the model that the SQL path
 (``tenancy.provision_tenant``) is rendered from, so both paths give the same
 catalog. pulumi-postgresql has no resource for row-level security policies, so
 the program declares one ``pulumi_command.local.Command`` that runs ``psql``
@@ -28,7 +28,10 @@ import pulumi_postgresql as postgresql
 from pulumi_command import local
 
 from infra.facts import ROLE_SETTINGS
-from runner.access.model import (
+from runner.engine.executor import registry_tenants
+from runner.errors import ManifestError
+from runner.manifest import Manifest, load_manifest, sql_literal
+from runner.privileges import (
     ALL,
     COLUMN,
     DEFAULT_SEQUENCE,
@@ -43,9 +46,6 @@ from runner.access.model import (
     TenantPlan,
     build_model,
 )
-from runner.engine.executor import registry_tenants
-from runner.errors import ManifestError
-from runner.manifest import Manifest, load_manifest, sql_literal
 from runner.resources import read_query
 
 REPO = Path(__file__).resolve().parent.parent

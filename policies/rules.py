@@ -1,6 +1,6 @@
 """CrossGuard rules for tenancy stacks: one ResourceValidationPolicy per rule, one stack policy.
 
-Every rule reads the same manifest and privilege model (runner/access/model.py)
+Every rule reads the same manifest and privilege model (runner/privileges.py)
 as the program, so "a tenant's schema", "a tenant role" and "the complete set"
 mean the same thing here, in infra/ and in the SQL path. Each message says
 how to fix the resource. Tests call each policy's ``validate`` directly.
@@ -36,9 +36,9 @@ from infra.facts import (
     secures_hybrid_tables,
 )
 from runner.access.drift import OWNER, describe
-from runner.access.model import FORBIDDEN_ATTRIBUTES, Privilege, shared_plan, tenant_plan
 from runner.errors import ManifestError
 from runner.manifest import Manifest, load_manifest
+from runner.privileges import FORBIDDEN_ATTRIBUTES, Privilege, shared_plan, tenant_plan
 
 REPO = Path(__file__).resolve().parent.parent
 ReportViolation = Callable[[str, str | None], None]

@@ -25,7 +25,8 @@ from typing import Any
 
 import psycopg
 
-from runner.access.model import (
+from runner.names import ENGINE_ROLE, FEDERATION_OWNER, TOOL_SCHEMA, TOOL_SCHEMAS
+from runner.privileges import (
     COLUMN,
     DEFAULT_SEQUENCE,
     DEFAULT_TABLE,
@@ -43,7 +44,6 @@ from runner.access.model import (
     RoleSpec,
     expand,
 )
-from runner.names import ENGINE_ROLE, FEDERATION_OWNER, TOOL_SCHEMA, TOOL_SCHEMAS
 from runner.resources import read_query
 
 PUBLIC = "PUBLIC"

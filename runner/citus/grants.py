@@ -17,7 +17,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from runner.access import drift as grants
-from runner.access.model import DEFAULT_SEQUENCE, DEFAULT_TABLE, MEMBER, PrivilegeModel
+from runner.privileges import DEFAULT_SEQUENCE, DEFAULT_TABLE, MEMBER, PrivilegeModel
 
 
 @dataclass(frozen=True, order=True)

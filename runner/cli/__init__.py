@@ -14,20 +14,17 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
 from runner import __version__, signals
 from runner.cli import (
-    bench,
-    bench_online,
-    bench_queries,
     completion,
     contract,
     cutover,
-    demo,
     distribute,
     federation,
     history,
@@ -40,7 +37,6 @@ from runner.cli import (
     provision,
     render,
     rollback,
-    sample,
     status,
     uninstall,
     validate,
@@ -52,6 +48,15 @@ from runner.db import DEFAULT_LOCK_TIMEOUT, connect, set_lock_timeout
 from runner.engine.history import can_record, record_events
 from runner.errors import ReportPathError, TenancyError, hint_for
 from runner.report import check_report_path, print_json, say, set_verbosity, warn, write_report
+
+
+class Verb(Protocol):
+    """A verb module: its parser (with its handler as `run`) beside the handler."""
+
+    def add_parser(self, subparsers: Any) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> Outcome: ...
+
 
 # In the order of the flow, then the rest; `tenancy --help` lists them so.
 VERBS = (
@@ -73,13 +78,10 @@ VERBS = (
     distribute,
     placement,
     move,
-    sample,
-    demo,
-    bench,
-    bench_online,
-    bench_queries,
-    completion,
 )
+# The entry point group in which the dev verbs (demo, sample, the benches:
+# runner/devtools/verbs/) and any other package's verbs are declared.
+PLUGIN_GROUP = "tenancy.verbs"
 
 DESCRIPTION = """\
 Move a multi-tenant PostgreSQL database from shared tenant_id tables to one
@@ -112,9 +114,15 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"tenancy {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for verb in VERBS:
+    for verb in (*VERBS, *plugin_verbs(), completion):
         verb.add_parser(subparsers)
     return parser
+
+
+def plugin_verbs() -> list[Verb]:
+    """The verbs declared in the entry point group tenancy.verbs (pyproject.toml), by name:
+    the product's CLI knows them only from there."""
+    return [ep.load() for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

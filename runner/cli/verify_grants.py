@@ -8,13 +8,13 @@ from typing import Any
 import psycopg
 
 from runner.access import drift as grants
-from runner.access.model import build_model
 from runner.citus import grants as citus_grants
 from runner.cli import options
 from runner.cli.common import Outcome, database, manifest, narrow
 from runner.db import connect
 from runner.engine import executor
 from runner.errors import RegistryMissing
+from runner.privileges import build_model
 from runner.report import print_failures, print_table, say
 
 

@@ -41,8 +41,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from runner.access.model import role_name
 from runner.manifest import Manifest
+from runner.privileges import role_name
 
 CUT_OVER = "TY050"
 WRITERS = 4

@@ -14,12 +14,12 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from runner.access.model import rls_typed_columns, sql_context
 from runner.engine import catalog
 from runner.engine.target import TargetTable, derive, fk_order, refusal
 from runner.errors import CATALOGUE, RenderError
 from runner.manifest import TENANT_ID_PATTERN, Manifest
 from runner.manifest import sql_literal as quote_literal
+from runner.privileges import rls_typed_columns, sql_context
 from runner.resources import TEMPLATES_DIR
 
 _PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -111,7 +111,7 @@ def derive_tables(conn: psycopg.Connection, manifest: Manifest) -> tuple[TargetT
 # Templates rendered once per install from the manifest (not per table), in
 # install order. Other parts of the tool add theirs here.
 GLOBAL_TEMPLATES: list[str] = ["settings.sql.j2", "schema_name.sql.j2"]
-# Privileges and provisioning, from runner/access/model.py (the privilege model).
+# Privileges and provisioning, from runner/privileges.py (the privilege model).
 GLOBAL_TEMPLATES += [
     "grant_privileges.sql.j2",
     "rls_hybrid_tables.sql.j2",

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from runner.access.model import build_model
 from runner.errors import UninstallRefused
 from runner.manifest import Manifest
 from runner.names import CAPTURE_ROLE, FEDERATION_ROLE, TOOL_SCHEMAS
+from runner.privileges import build_model
 
 _SHOWN = 30
 

@@ -4,7 +4,7 @@
 -- of schema tenancy_federation, so that they never run with the installer's
 -- rights. It reads the settings here; provisioning grants it SELECT on each
 -- tenant's tables and on the central tables the federated reads use
--- (runner/access/model.py). Roles are cluster-wide: created only when missing.
+-- (runner/privileges.py). Roles are cluster-wide: created only when missing.
 
 DO $do$
 BEGIN

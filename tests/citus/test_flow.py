@@ -13,7 +13,6 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from runner.access import drift as grants
-from runner.access.model import build_model
 from runner.citus import grants as citus_grants
 from runner.citus.distribute import distribute
 from runner.citus.move import move_tenant
@@ -25,6 +24,7 @@ from runner.engine.migrate import migrate_tenants, rollback_tenants
 from runner.engine.validate import validate_tenants
 from runner.federation.commands import search_graduates
 from runner.manifest import Manifest
+from runner.privileges import build_model
 from tests.citus.cluster import Cluster
 from tests.conftest import allow_logins
 

@@ -20,9 +20,9 @@ from runner.access.drift import (
     TOOL_SCHEMAS,
     read_catalog,
 )
-from runner.access.model import INSTALL_ROLES, SCHEMA, Privilege, build_model, expand
 from runner.engine.install import install
 from runner.manifest import load_manifest
+from runner.privileges import INSTALL_ROLES, SCHEMA, Privilege, build_model, expand
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")

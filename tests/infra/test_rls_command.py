@@ -21,9 +21,9 @@ import pytest
 
 from infra.mocks import Declared, is_secret, plain, run_program
 from infra.program import RLS_INTERPRETER, Connection, Settings, rls_fingerprint
-from runner.access.model import build_model
 from runner.engine.install import install
 from runner.manifest import Manifest, load_manifest
+from runner.privileges import build_model
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = load_manifest(REPO / "tenancy.toml")

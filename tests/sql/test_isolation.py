@@ -33,10 +33,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner.access.model import GUARD_FUNCTION, RLS_FUNCTIONS, build_model
 from runner.engine import online
 from runner.engine.install import install
 from runner.manifest import load_manifest
+from runner.privileges import GUARD_FUNCTION, RLS_FUNCTIONS, build_model
 from tests.conftest import allow_logins, provision_all
 from tests.snapshots import snapshot
 

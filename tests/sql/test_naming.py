@@ -1,5 +1,5 @@
 """One rule names a tenant's schema and roles: runner.manifest.Manifest.schema_for
-and runner.access.model.role_name. The SQL side (tenancy.tenant_schema, the
+and runner.privileges.role_name. The SQL side (tenancy.tenant_schema, the
 federation's tenant list, provisioning, the hybrid tables' row policies) is
 rendered from the same Python rule, so both agree for any pattern."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.access.model import build_model
 from runner.engine.install import install
 from runner.manifest import Manifest, load_manifest
+from runner.privileges import build_model
 from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[2]

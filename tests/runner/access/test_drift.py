@@ -9,10 +9,10 @@ import psycopg
 import pytest
 
 from runner.access.drift import ATTRIBUTE, POLICY, POLICY_CURRENT, RLS, Drift, verify
-from runner.access.model import MEMBER, ROLE, Privilege, build_model
 from runner.cli import main
 from runner.engine.install import install
 from runner.manifest import load_manifest
+from runner.privileges import MEMBER, ROLE, Privilege, build_model
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFEST = load_manifest(REPO / "tenancy.toml")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 
 import pytest
 
 from runner.cli import build_parser
-from tests.runner.cli.tenancy import REPO, refused, tenancy
+from tests.runner.cli.tenancy import refused, tenancy
 
 # The options every verb that has them must declare alike.
 SHARED = ("--dsn", "--lock-timeout", "--manifest", "--tenant", "--exclude", "--json", "--report", "--verbose",
@@ -92,14 +90,6 @@ def test_help_of_every_verb_ends_with_the_exit_codes() -> None:
     for name, parser in verbs().items():
         assert "exit codes:" in (parser.epilog or ""), name
         assert "141" in (parser.epilog or ""), name
-
-
-def test_the_product_never_imports_the_devtools() -> None:
-    code = (
-        "import sys; from runner.cli import build_parser; build_parser(); "
-        "sys.exit(any(m.startswith('runner.devtools') for m in sys.modules))"
-    )
-    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0
 
 
 @pytest.mark.parametrize(

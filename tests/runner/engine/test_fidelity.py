@@ -17,13 +17,13 @@ import pytest
 from psycopg import sql
 
 from runner.access import drift as grants
-from runner.access.model import build_model
 from runner.access.provision import provision_tenants
 from runner.engine import executor, migrate, online, validate
 from runner.engine.install import install
 from runner.engine.render import render_all
 from runner.errors import RenderError
 from runner.manifest import Manifest, load_manifest
+from runner.privileges import build_model
 from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[3]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.access.model import (
+from runner.errors import ManifestError
+from runner.manifest import load_manifest, parse_manifest
+from runner.privileges import (
     ALL,
     MEMBER,
     ROLE,
@@ -18,10 +20,8 @@ from runner.access.model import (
     max_tenant_id_bytes,
     sql_context,
 )
-from runner.errors import ManifestError
-from runner.manifest import load_manifest, parse_manifest
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 MANIFEST = load_manifest(REPO / "tenancy.toml")
 
 
