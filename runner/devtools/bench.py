@@ -50,7 +50,7 @@ import resource
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
@@ -60,7 +60,7 @@ from psycopg.types.string import TextLoader
 
 from runner.devtools import embedded
 from runner.devtools.embedded import fresh_database
-from runner.devtools.sample import build_sample
+from runner.devtools.sample import SampleSummary, build_sample
 from runner.engine.executor import for_each_tenant, in_batches
 from runner.engine.install import install
 from runner.engine.migrate import migrate_tenants
@@ -307,9 +307,30 @@ def median(runs: list[Timing]) -> Timing:
     return sorted(runs, key=lambda t: t.seconds)[len(runs) // 2]
 
 
-def _bench(
-    dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int, profile: bool, out: Out
-) -> dict[str, object]:
+@dataclass
+class _Rounds:
+    """The sample benched: what was built, and the runs of each method so far."""
+
+    manifest: Manifest
+    tables: list[MovedTable]
+    summary: SampleSummary
+    version: str
+    jobs: int
+    a: list[Timing] = field(default_factory=list)
+    serial: list[Timing] = field(default_factory=list)
+    b: list[Timing] = field(default_factory=list)
+    d: list[Timing] = field(default_factory=list)
+    # Of the first round's (a): the validation after it, the runner's cost, the no-op re-run.
+    validate: tuple[Timing, int, int] | None = None
+    copy_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    runner_cpu: float = 0.0
+    noop: float = 0.0
+
+
+def _build(dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int,
+           out: Out) -> tuple[_Rounds, str, str]:
+    """The sample built and installed in the database given; (the rounds, source, admin)."""
     manifest = load_manifest(EXAMPLE_MANIFEST)
     with psycopg.connect(dsn, autocommit=True) as conn:
         version = conn.info.parameter_status("server_version") or "?"
@@ -324,97 +345,86 @@ def _bench(
         # method below pays for them on its first read of the shared tables.
         settle(conn, freeze=True)
         out(f"sample built and installed: {summary.moved_rows} rows in {time.perf_counter() - started:.1f} s")
-    order = summary.tenants
-    total = summary.moved_rows
-    load_before = os.getloadavg()[0]
+    return _Rounds(manifest, tables, summary, version, jobs), source, admin
 
-    with copies(dsn, source, admin, out) as copy:
-        # (a), (b) and (d) alternate `repeat` times, each in its own copy of
-        # the sample database; the ratios use the median of each (single runs
-        # vary with disk and checkpoint timing).
-        a_runs: list[Timing] = []
-        serial_runs: list[Timing] = []
-        b_runs: list[Timing] = []
-        d_runs: list[Timing] = []
-        for round_no in range(1, repeat + 1):
-            if jobs > 1:
-                serial_dsn = copy(f"a{round_no}_serial")
-                serial = measure_migrate(serial_dsn, order, 1)
-                serial_runs.append(serial)
-                out(f"(a) round {round_no} with one job: {serial.rows} rows in {serial.seconds:.2f} s")
-                settle_copy(serial_dsn)
-            a_dsn = copy(f"a{round_no}")
-            cpu_before = _cpu_seconds()
-            migrate = measure_migrate(a_dsn, order, jobs)
-            validate, failures, checks = measure_validate(a_dsn, order, jobs, migrate.rows)
-            cpu = _cpu_seconds() - cpu_before
-            if migrate.rows != total:
-                raise TenancyError(
-                    f"migrate moved {migrate.rows} rows, the sample has {total}",
-                    hint="See `tenancy status` in the copy kept (named above).",
-                )
-            a_runs.append(migrate)
-            with psycopg.connect(a_dsn, autocommit=True) as conn:
-                [(copy_seconds,)] = conn.execute(
-                    "SELECT coalesce(sum(copy_seconds), 0)::float8 FROM tenancy.ledger"
-                ).fetchall()
-            if round_no == 1:
-                peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                first_validate, first_failures, first_checks = validate, failures, checks
-                runner_cpu = cpu
-                noop = _measure_noop(a_dsn, order, jobs)
-                out(f"    no-op re-run of migrate over {len(order)} migrated tenants: {noop:.2f} s")
-            if serial_runs:
-                out(f"    one job took {serial_runs[-1].seconds / migrate.seconds:.2f}× the time of {jobs} jobs")
-            out(
-                f"(a) round {round_no}: migrate (every copy validated): {total} rows in "
-                f"{migrate.seconds:.2f} s = {migrate.rows_per_s:,.0f} rows/s "
-                f"(copy statements {copy_seconds:.2f} s); then validate again, both sides "
-                f"read: {validate.seconds:.2f} s, {checks} checks, {failures} failed"
-            )
-            # The next method should not share the server with autovacuum
-            # working through the tables this one wrote.
-            settle_copy(a_dsn)
-            b_dsn = copy(f"b{round_no}")
-            b = measure_raw(b_dsn, manifest, tables, order, jobs)
-            b_runs.append(b)
-            out(
-                f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
-                f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s"
-            )
-            settle_copy(b_dsn)
-            d_dsn = copy(f"d{round_no}")
-            d = _measure_split_raw(d_dsn, tables, order, jobs)
-            d_runs.append(d)
-            out(
-                f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
-                f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s"
-            )
-            settle_copy(d_dsn)
-        a = median(a_runs)
-        b = median(b_runs)
-        d = median(d_runs)
-        validate, failures, checks = first_validate, first_failures, first_checks
-        out(f"    runner peak RSS after the first (a): {peak_rss_mb:.1f} MB")
 
-        functions = profile_migrate(copy("p"), order, jobs, out) if profile else None
-        subset = _naive_subset(order, summary.rows_by_tenant, NAIVE_MIN_ROWS)
-        c = _measure_naive(copy("c"), manifest, tables, subset)
-        first = order.index(subset[0]) + 1
-        out(
-            f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
-            f"{first + len(subset) - 1} of {len(order)} only: {c.rows} rows in "
-            f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s"
+def _round_a(r: _Rounds, copy: Callable[..., str], round_no: int, out: Out) -> None:
+    """(a) of one round (and with --jobs above 1, (a) with one job first)."""
+    order, total = r.summary.tenants, r.summary.moved_rows
+    if r.jobs > 1:
+        serial_dsn = copy(f"a{round_no}_serial")
+        r.serial.append(measure_migrate(serial_dsn, order, 1))
+        out(f"(a) round {round_no} with one job: {r.serial[-1].rows} rows in {r.serial[-1].seconds:.2f} s")
+        settle_copy(serial_dsn)
+    a_dsn = copy(f"a{round_no}")
+    cpu_before = _cpu_seconds()
+    migrate = measure_migrate(a_dsn, order, r.jobs)
+    validate, failures, checks = measure_validate(a_dsn, order, r.jobs, migrate.rows)
+    cpu = _cpu_seconds() - cpu_before
+    if migrate.rows != total:
+        raise TenancyError(
+            f"migrate moved {migrate.rows} rows, the sample has {total}",
+            hint="See `tenancy status` in the copy kept (named above).",
         )
-        load_after = os.getloadavg()[0]
+    r.a.append(migrate)
+    with psycopg.connect(a_dsn, autocommit=True) as conn:
+        [(copy_seconds,)] = conn.execute("SELECT coalesce(sum(copy_seconds), 0)::float8 FROM tenancy.ledger").fetchall()
+    if round_no == 1:
+        r.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        r.validate, r.copy_seconds, r.runner_cpu = (validate, failures, checks), copy_seconds, cpu
+        r.noop = _measure_noop(a_dsn, order, r.jobs)
+        out(f"    no-op re-run of migrate over {len(order)} migrated tenants: {r.noop:.2f} s")
+    if r.serial:
+        out(f"    one job took {r.serial[-1].seconds / migrate.seconds:.2f}× the time of {r.jobs} jobs")
+    out(
+        f"(a) round {round_no}: migrate (every copy validated): {total} rows in "
+        f"{migrate.seconds:.2f} s = {migrate.rows_per_s:,.0f} rows/s "
+        f"(copy statements {copy_seconds:.2f} s); then validate again, both sides "
+        f"read: {validate.seconds:.2f} s, {checks} checks, {failures} failed"
+    )
+    # The next method should not share the server with autovacuum
+    # working through the tables this one wrote.
+    settle_copy(a_dsn)
 
-    result: dict[str, object] = {
-        "schema": "sample",
-        "rows": total,
-        "tenants": len(order),
-        "tables": len(tables),
-        "jobs": jobs,
-        "server_version": version,
+
+def _round_raw(r: _Rounds, copy: Callable[..., str], round_no: int, out: Out) -> None:
+    """(b) and (d) of one round."""
+    order = r.summary.tenants
+    b_dsn = copy(f"b{round_no}")
+    b = measure_raw(b_dsn, r.manifest, r.tables, order, r.jobs)
+    r.b.append(b)
+    out(f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
+        f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s")
+    settle_copy(b_dsn)
+    d_dsn = copy(f"d{round_no}")
+    d = _measure_split_raw(d_dsn, r.tables, order, r.jobs)
+    r.d.append(d)
+    out(f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
+        f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s")
+    settle_copy(d_dsn)
+
+
+def _naive(r: _Rounds, copy: Callable[..., str], out: Out) -> tuple[Timing, list[str]]:
+    """(c) on a subset of tenants."""
+    order = r.summary.tenants
+    subset = _naive_subset(order, r.summary.rows_by_tenant, NAIVE_MIN_ROWS)
+    c = _measure_naive(copy("c"), r.manifest, r.tables, subset)
+    first = order.index(subset[0]) + 1
+    out(f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
+        f"{first + len(subset) - 1} of {len(order)} only: {c.rows} rows in "
+        f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s")
+    return c, subset
+
+
+def _result(r: _Rounds, c: Timing, subset: list[str], repeat: int) -> dict[str, object]:
+    """The JSON document of the bench (the medians of the rounds; validation of the first)."""
+    a, b, d = median(r.a), median(r.b), median(r.d)
+    order, total = r.summary.tenants, r.summary.moved_rows
+    assert r.validate is not None  # set by the first round
+    validate, failures, checks = r.validate
+    return {
+        "schema": "sample", "rows": total, "tenants": len(order), "tables": len(r.tables), "jobs": r.jobs,
+        "server_version": r.version,
         "migrate_rows_per_s": round(a.rows_per_s),
         "raw_rows_per_s": round(b.rows_per_s),
         "naive_rows_per_s": round(c.rows_per_s),
@@ -423,42 +433,59 @@ def _bench(
         "split_raw_rows_per_s": round(d.rows_per_s),
         "ratio_vs_split_raw": round(a.rows_per_s / d.rows_per_s, 3),
         "split_raw_seconds": round(d.seconds, 3),
-        "split_raw_seconds_all": [round(t.seconds, 3) for t in d_runs],
+        "split_raw_seconds_all": [round(t.seconds, 3) for t in r.d],
         "migrate_seconds_per_tenant": round(a.seconds / len(order), 5),
         "raw_seconds_per_tenant": round(b.seconds / len(order), 5),
         # The sample's registry is the tenants benched.
         "estimate_seconds_for_registry": round(a.seconds, 1),
-        "noop_rerun_seconds": round(noop, 3),
-        "runner_cpu_seconds": round(runner_cpu, 3),
+        "noop_rerun_seconds": round(r.noop, 3),
+        "runner_cpu_seconds": round(r.runner_cpu, 3),
         "ratio_vs_naive": round(a.rows_per_s / c.rows_per_s, 2),
         "migrate_seconds": round(a.seconds, 3),
         "repeat": repeat,
-        "migrate_seconds_all": [round(t.seconds, 3) for t in a_runs],
-        "raw_seconds_all": [round(t.seconds, 3) for t in b_runs],
-        "migrate_copy_seconds": round(copy_seconds, 3),
+        "migrate_seconds_all": [round(t.seconds, 3) for t in r.a],
+        "raw_seconds_all": [round(t.seconds, 3) for t in r.b],
+        "migrate_copy_seconds": round(r.copy_seconds, 3),
         "validate_again_seconds": round(validate.seconds, 3),
-        "ratio_vs_raw_with_validate_again": round(
-            total / (a.seconds + validate.seconds) / b.rows_per_s, 3
-        ),
+        "ratio_vs_raw_with_validate_again": round(total / (a.seconds + validate.seconds) / b.rows_per_s, 3),
         "raw_seconds": round(b.seconds, 3),
         "naive_seconds": round(c.seconds, 3),
         "naive_rows": c.rows,
         "naive_tenants": len(subset),
         "validation_checks": checks,
         "validation_failures": failures,
-        "peak_rss_mb": round(peak_rss_mb, 1),
+        "peak_rss_mb": round(r.peak_rss_mb, 1),
         **(
             {
-                "serial_migrate_seconds_all": [round(t.seconds, 3) for t in serial_runs],
-                "ratio_jobs_vs_serial": round(median(serial_runs).seconds / a.seconds, 3),
+                "serial_migrate_seconds_all": [round(t.seconds, 3) for t in r.serial],
+                "ratio_jobs_vs_serial": round(median(r.serial).seconds / a.seconds, 3),
             }
-            if serial_runs
+            if r.serial
             else {}
         ),
-        **({"profile": functions} if functions is not None else {}),
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(load_after, 2),
     }
+
+
+def _bench(
+    dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int, profile: bool, out: Out
+) -> dict[str, object]:
+    r, source, admin = _build(dsn, tenants=tenants, rows=rows, seed=seed, jobs=jobs, repeat=repeat, out=out)
+    load_before = os.getloadavg()[0]
+    with copies(dsn, source, admin, out) as copy:
+        # (a), (b) and (d) alternate `repeat` times, each in its own copy of
+        # the sample database; the ratios use the median of each (single runs
+        # vary with disk and checkpoint timing).
+        for round_no in range(1, repeat + 1):
+            _round_a(r, copy, round_no, out)
+            _round_raw(r, copy, round_no, out)
+        out(f"    runner peak RSS after the first (a): {r.peak_rss_mb:.1f} MB")
+        functions = profile_migrate(copy("p"), r.summary.tenants, jobs, out) if profile else None
+        c, subset = _naive(r, copy, out)
+        load_after = os.getloadavg()[0]
+    result = _result(r, c, subset, repeat)
+    if functions is not None:
+        result["profile"] = functions
+    result["loadavg_before"], result["loadavg_after"] = round(load_before, 2), round(load_after, 2)
     out(
         f"migrate (validating) vs raw: {result['ratio_vs_raw']}× (target ≥ 1.3), "
         f"vs raw split: {result['ratio_vs_split_raw']}× (target ≥ 0.75), "

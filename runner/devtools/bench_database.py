@@ -31,11 +31,14 @@ import json
 import os
 import time
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 
 from runner.devtools.bench import (
     RAW_PREFIX,
+    MovedTable,
     Out,
     Timing,
     copies,
@@ -98,62 +101,46 @@ def bench_database(
     for tenant_id, why in left_out:
         out(f"    tenant {tenant_id!r} is left out: {why}")
     load_before = os.getloadavg()[0]
-
     with copies(dsn, source, admin, out) as copy:
-        base_dsn = copy("base")
-        base = copy_name(source, "base")
-        with psycopg.connect(base_dsn, autocommit=True) as conn:
-            started = time.perf_counter()
-            install(conn, manifest)
-            install_seconds = time.perf_counter() - started
-            tables = moved_tables(conn, manifest)
-            # Hint bits, visibility map and statistics set once, in the copy
-            # every method starts from.
-            settle(conn, freeze=True)
-        out(f"tenancy installed in {base}: {len(tables)} moved tables, {install_seconds:.1f} s")
-
-        a_runs: list[Timing] = []
-        b_runs: list[Timing] = []
-        for round_no in range(1, repeat + 1):
-            a_dsn = copy(f"a{round_no}", base)
-            migrate = measure_migrate(a_dsn, order, jobs)
-            a_runs.append(migrate)
-            out(f"(a) round {round_no}: migrate: {migrate.rows} rows in {migrate.seconds:.2f} s")
-            if round_no == 1:
-                validate, failures, checks = measure_validate(a_dsn, order, jobs, migrate.rows)
-                out(
-                    f"    then validate again, both sides read: {validate.seconds:.2f} s, "
-                    f"{checks} checks, {failures} failed"
-                )
-            settle_copy(a_dsn)
-            b_dsn = copy(f"b{round_no}", base)
-            raw = measure_raw(b_dsn, manifest, tables, order, jobs)
-            b_runs.append(raw)
-            out(f"(b) round {round_no}: raw floor: {raw.rows} rows in {raw.seconds:.2f} s")
-            settle_copy(b_dsn)
-            if raw.rows != migrate.rows:
-                raise TenancyError(
-                    f"migrate moved {migrate.rows} rows, the raw floor {raw.rows}",
-                    hint="See `tenancy status` in the copy kept (named above).",
-                )
+        base, tables, install_seconds = _base_copy(copy, source, manifest, out)
+        runs = _rounds(copy, base, manifest, tables, order, jobs, repeat, out)
         functions = profile_migrate(copy("p", base), order, jobs, out) if profile else None
         load_after = os.getloadavg()[0]
+    result = _result(runs, schema=schema, source=source, version=version, order=order, registry=registry,
+                     tables=len(tables), jobs=jobs, repeat=repeat, install_seconds=install_seconds)
+    if functions is not None:
+        result["profile"] = functions
+    result["loadavg_before"], result["loadavg_after"] = round(load_before, 2), round(load_after, 2)
+    a, b = median(runs.a), median(runs.b)
+    out(
+        f"migrate over the raw floor: {result['migrate_over_raw']}× "
+        f"({a.seconds / len(order):.3f} s against {b.seconds / len(order):.3f} s a tenant); "
+        f"the whole registry ({len(registry)} tenants): about {result['estimate_seconds_for_registry']} s; "
+        f"load average {load_before:.2f} before, {load_after:.2f} after"
+    )
+    out(json.dumps(result))
+    return result
 
-    a, b = median(a_runs), median(b_runs)
-    result: dict[str, object] = {
+
+def _result(runs: _Runs, *, schema: str, source: str, version: str, order: list[str], registry: list[str],
+            tables: int, jobs: int, repeat: int, install_seconds: float) -> dict[str, object]:
+    """The JSON document of the bench: the medians of the rounds, the validation of the first."""
+    a, b = median(runs.a), median(runs.b)
+    validate, failures, checks = runs.validate
+    return {
         "schema": schema,
         "database": source,
         "server_version": version,
         "tenants": len(order),
         "registry_tenants": len(registry),
-        "tables": len(tables),
+        "tables": tables,
         "rows": a.rows,
         "jobs": jobs,
         "repeat": repeat,
         "migrate_seconds": round(a.seconds, 3),
-        "migrate_seconds_all": [round(t.seconds, 3) for t in a_runs],
+        "migrate_seconds_all": [round(t.seconds, 3) for t in runs.a],
         "raw_seconds": round(b.seconds, 3),
-        "raw_seconds_all": [round(t.seconds, 3) for t in b_runs],
+        "raw_seconds_all": [round(t.seconds, 3) for t in runs.b],
         "migrate_seconds_per_tenant": round(a.seconds / len(order), 5),
         "raw_seconds_per_tenant": round(b.seconds / len(order), 5),
         "ratio_vs_raw": round(b.seconds / a.seconds, 3),
@@ -163,18 +150,60 @@ def bench_database(
         "validation_checks": checks,
         "validation_failures": failures,
         "install_seconds": round(install_seconds, 3),
-        **({"profile": functions} if functions is not None else {}),
-        "loadavg_before": round(load_before, 2),
-        "loadavg_after": round(load_after, 2),
     }
-    out(
-        f"migrate over the raw floor: {result['migrate_over_raw']}× "
-        f"({a.seconds / len(order):.3f} s against {b.seconds / len(order):.3f} s a tenant); "
-        f"the whole registry ({len(registry)} tenants): about {result['estimate_seconds_for_registry']} s; "
-        f"load average {load_before:.2f} before, {load_after:.2f} after"
-    )
-    out(json.dumps(result))
-    return result
+
+
+def _base_copy(copy: Callable[..., str], source: str, manifest: Manifest,
+               out: Out) -> tuple[str, list[MovedTable], float]:
+    """The copy every method starts from, with tenancy installed: (its name, the moved
+    tables, seconds the install took)."""
+    base_dsn = copy("base")
+    base = copy_name(source, "base")
+    with psycopg.connect(base_dsn, autocommit=True) as conn:
+        started = time.perf_counter()
+        install(conn, manifest)
+        install_seconds = time.perf_counter() - started
+        tables = moved_tables(conn, manifest)
+        # Hint bits, visibility map and statistics set once, in the copy
+        # every method starts from.
+        settle(conn, freeze=True)
+    out(f"tenancy installed in {base}: {len(tables)} moved tables, {install_seconds:.1f} s")
+    return base, tables, install_seconds
+
+
+@dataclass
+class _Runs:
+    a: list[Timing]
+    b: list[Timing]
+    validate: tuple[Timing, int, int]  # after the first (a): the time, failures, checks
+
+
+def _rounds(copy: Callable[..., str], base: str, manifest: Manifest, tables: list[MovedTable], order: list[str],
+            jobs: int, repeat: int, out: Out) -> _Runs:
+    """(a) and (b), alternating `repeat` times, each in a copy of the base."""
+    runs = _Runs([], [], (Timing(0, 0.0), 0, 0))
+    for round_no in range(1, repeat + 1):
+        a_dsn = copy(f"a{round_no}", base)
+        migrate = measure_migrate(a_dsn, order, jobs)
+        runs.a.append(migrate)
+        out(f"(a) round {round_no}: migrate: {migrate.rows} rows in {migrate.seconds:.2f} s")
+        if round_no == 1:
+            runs.validate = measure_validate(a_dsn, order, jobs, migrate.rows)
+            validate, failures, checks = runs.validate
+            out(f"    then validate again, both sides read: {validate.seconds:.2f} s, "
+                f"{checks} checks, {failures} failed")
+        settle_copy(a_dsn)
+        b_dsn = copy(f"b{round_no}", base)
+        raw = measure_raw(b_dsn, manifest, tables, order, jobs)
+        runs.b.append(raw)
+        out(f"(b) round {round_no}: raw floor: {raw.rows} rows in {raw.seconds:.2f} s")
+        settle_copy(b_dsn)
+        if raw.rows != migrate.rows:
+            raise TenancyError(
+                f"migrate moved {migrate.rows} rows, the raw floor {raw.rows}",
+                hint="See `tenancy status` in the copy kept (named above).",
+            )
+    return runs
 
 
 def _tenants_to_bench(
