@@ -13,6 +13,7 @@ from psycopg import sql
 
 from runner.cli import build_parser
 from runner.manifest import load_manifest, parse_manifest
+from runner.states import TenantState
 from tests.conftest import Database, Server
 from tests.runner.cli.tenancy import tenancy
 
@@ -190,3 +191,9 @@ def test_the_demo_says_where_it_keeps_its_data() -> None:
     demo = build_parser()._subparsers._group_actions[0].choices["demo"]  # type: ignore[union-attr]
     assert "/var/lib/tenancy/embedded-pg" in demo.format_help()
     assert "/var/lib/tenancy/embedded-pg" in _section("Quick start")
+
+
+def test_the_states_the_readme_names_are_the_ledgers() -> None:
+    [line] = [x for x in README.splitlines() if x.startswith("| ledger |")]
+    named = re.findall(r"`([a-z_]+)`", line.split("its state", 1)[1].split(")", 1)[0])
+    assert named == [s.value for s in TenantState]
