@@ -38,7 +38,8 @@ def test_quick_start_is_two_lines_that_ci_runs() -> None:
     blocks = re.findall(r"```[a-z]*\n(.*?)```", quick, flags=re.S)
     assert blocks == ["./scripts/tenancy demo\n./scripts/test\n"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert "./scripts/test" in ci
+    # The same command, its output kept in a log while PostgreSQL 15's run goes beside it.
+    assert any(line.split()[:1] == ["./scripts/test"] for line in ci)
 
 
 def test_exit_codes_are_documented_in_readme_and_help() -> None:
