@@ -69,6 +69,10 @@ class TenantResult:
     sqlstate: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # One vocabulary: a word that is no TenantOutcome is refused here (ValueError).
+        self.state = TenantOutcome(self.state)
+
     @property
     def ok(self) -> bool:
         return self.state.ok
