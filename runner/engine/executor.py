@@ -154,6 +154,50 @@ def failed_result(tenant_id: str, exc: BaseException, started: float) -> TenantR
     )
 
 
+def record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
+    """Note the failure in the ledger, on this session if it survived. A session that
+    died took its locks and its transaction with it; the ledger keeps the last state."""
+    if conn.closed or conn.broken:
+        return
+    try:
+        # A batched run holds the tenant's lock for the session; an error left it held.
+        conn.execute("SELECT pg_advisory_unlock_all()")
+        message = f"{result.sqlstate}: {result.error}" if result.sqlstate else str(result.error)
+        conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, message))
+    except psycopg.Error:
+        return  # the result already says what went wrong; the ledger is best effort here
+
+
+def tenant_failed(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    exc: BaseException,
+    started: float,
+    *,
+    rollback: bool = False,
+    remains: str | None = None,
+    progress: Progress | None = None,
+) -> TenantResult:
+    """An error that stopped one tenant's migration or cutover as its result (failed_result),
+    noted in the ledger when this session still can (record_failure, which also releases
+    the tenant's locks; tenancy.record_failure keeps a syncing tenant syncing); the run goes
+    on with the other tenants.
+
+    rollback: first roll back the transaction the error left open on this session;
+    remains: what is left of the tenant's work (what a re-run does), added to the detail;
+    progress: told that the tenant finished."""
+    idle = psycopg.pq.TransactionStatus.IDLE
+    if rollback and not (conn.closed or conn.broken) and conn.info.transaction_status != idle:
+        conn.rollback()
+    result = failed_result(tenant_id, exc, started)
+    if remains:
+        result.detail = "\n".join(filter(None, [result.detail, remains]))
+    record_failure(conn, tenant_id, result)
+    if progress:
+        progress.finish(result)
+    return result
+
+
 def session_lost(sqlstate: str | None) -> bool:
     """The error ended the session itself: terminated backend, server restart, lost connection."""
     return sqlstate is not None and (sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"))

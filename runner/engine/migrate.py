@@ -24,7 +24,9 @@ from runner.engine.executor import (
     for_each_tenant,
     in_batches,
     not_run,
+    record_failure,
     table_results,
+    tenant_failed,
 )
 from runner.errors import CATALOGUE, PreflightFailed, SchemaNameShared, TenancyError, hint_for
 from runner.signals import received
@@ -89,24 +91,6 @@ def provision_first(conn: psycopg.Connection, tenants: list[str]) -> None:
         pass
 
 
-def _failed(
-    conn: psycopg.Connection,
-    tenant_id: str,
-    e: BaseException,
-    started: float,
-    progress: Progress | None,
-    batch_size: int | None = None,
-) -> TenantResult:
-    """Any error of one tenant as its result (SQLSTATE, message, hint, what is left of
-    it), noted in the ledger when this session still can; the run goes on."""
-    result = failed_result(tenant_id, e, started)
-    result.detail = "\n".join(filter(None, [result.detail, _what_remains(batch_size)]))
-    record_failure(conn, tenant_id, result)
-    if progress:
-        progress.finish(result)
-    return result
-
-
 def _migrate_one(
     conn: psycopg.Connection,
     tenant_id: str,
@@ -140,7 +124,7 @@ def _migrate_one(
                         (tenant_id,),
                     ).fetchall()
         except (TenancyError, psycopg.Error) as e:
-            return _failed(conn, tenant_id, e, started, progress, batch_size)
+            return tenant_failed(conn, tenant_id, e, started, remains=_what_remains(batch_size), progress=progress)
     tables = table_results(rows)
     state = TenantOutcome.SKIPPED if rows and all(r[4] == "skipped" for r in rows) else TenantOutcome.MIGRATED
     result = TenantResult(
@@ -175,7 +159,9 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
     except (TenancyError, psycopg.Error) as e:
         if conn.broken or received() is not None:
             # The session is gone, or a stop signal cancelled the batch: no retry.
-            return [_failed(conn, t, e, started, progress) for t in batch]
+            return [
+                tenant_failed(conn, t, e, started, remains=_what_remains(None), progress=progress) for t in batch
+            ]
         conn.rollback()
         return [_migrate_one(conn, t, None, progress) for t in batch]
     share = (time.monotonic() - started) / len(batch)
@@ -216,20 +202,6 @@ def _what_remains(batch_size: int | None) -> str:
     return "Nothing of this tenant was committed (one transaction); a re-run starts it again."
 
 
-def record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
-    """Note the failure in the ledger, on this session if it survived. A session that
-    died took its locks and its transaction with it; the ledger keeps the last state."""
-    if conn.closed or conn.broken:
-        return
-    try:
-        # A batched run holds the tenant's lock for the session; an error left it held.
-        conn.execute("SELECT pg_advisory_unlock_all()")
-        message = f"{result.sqlstate}: {result.error}" if result.sqlstate else str(result.error)
-        conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, message))
-    except psycopg.Error:
-        return  # the result already says what went wrong; the ledger is best effort here
-
-
 def migrate_tenants(
     dsn: str,
     tenants: Sequence[str],
@@ -268,7 +240,11 @@ def migrate_tenants(
             # so tenants migrated in parallel never wait on its lock.
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
         collisions = schema_collisions(conn)
-        failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
+        failed = [
+            tenant_failed(conn, t, collisions[t], time.monotonic(), remains=_what_remains(None), progress=progress)
+            for t in pending
+            if t in collisions
+        ]
     pending = [t for t in pending if t not in collisions]
     if split and not batch_size:
         batches = in_batches(pending, int(size_row[0]) if size_row else 1, jobs)

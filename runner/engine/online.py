@@ -23,11 +23,11 @@ from runner.engine.executor import (
     Progress,
     TableResult,
     TenantResult,
-    failed_result,
     for_each_tenant,
     table_results,
+    tenant_failed,
 )
-from runner.engine.migrate import global_preflight, provision_first, record_failure
+from runner.engine.migrate import global_preflight, provision_first
 from runner.errors import TenancyError
 from runner.states import TenantOutcome, TenantState
 
@@ -35,22 +35,6 @@ from runner.states import TenantOutcome, TenantState
 # drained under the fence at cutover, where it is cheap.
 REPLAY_BATCH = 10_000
 SMALL_BACKLOG = 100
-
-
-def _failed(
-    conn: psycopg.Connection,
-    tenant_id: str,
-    e: BaseException,
-    started: float,
-) -> TenantResult:
-    """The tenant's result after an error (any SQLSTATE): its transaction rolled back,
-    its locks released and the error recorded (tenancy.record_failure keeps a syncing
-    tenant syncing), as for an offline migration (runner.engine.migrate)."""
-    if not (conn.closed or conn.broken) and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    result = failed_result(tenant_id, e, started)
-    record_failure(conn, tenant_id, result)
-    return result
 
 
 def replay(conn: psycopg.Connection, tenant_id: str, *, until: int = SMALL_BACKLOG) -> int:
@@ -90,10 +74,7 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
                     replay(conn, tenant_id)
                 conn.execute("SELECT tenancy.unlock_tenant(%s)", (tenant_id,))
         except (TenancyError, psycopg.Error) as e:
-            result = _failed(conn, tenant_id, e, started)
-            if progress:
-                progress.finish(result)
-            return result
+            return tenant_failed(conn, tenant_id, e, started, rollback=True, progress=progress)
     tables = table_results(rows)
     copied = any(r[4] == "copied" for r in rows)
     result = TenantResult(
@@ -153,7 +134,7 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
                 (tenant_id, lock_timeout),
             ).fetchall()
     except (TenancyError, psycopg.Error) as e:
-        return _failed(conn, tenant_id, e, started)
+        return tenant_failed(conn, tenant_id, e, started, rollback=True)
     summary = next((r for r in rows if r[0] is None), None)
     tables = [TableResult(r[0], r[4] or TenantOutcome.CUT_OVER, int(r[1] or 0), None) for r in rows if r[0] is not None]
     return TenantResult(
