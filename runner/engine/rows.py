@@ -9,7 +9,9 @@ runner/engine/catalog_rows.py.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg.abc import Params, QueryNoTemplate
@@ -41,3 +43,129 @@ def fetch_value(conn: Connection, query: QueryNoTemplate, params: Params | None 
     """The value of the first row of a query of one column; None when it returns no row."""
     with conn.cursor(row_factory=scalar_row) as cur:
         return cur.execute(query, params).fetchone()
+
+
+# -- a tenant's tables: migration, copy, rollback, contract ---------------------------------------
+
+
+class CopiedTable(Protocol):
+    """A row that says how one table of a tenant was copied (TableRow, BatchRow, MigratedTable)."""
+
+    @property
+    def table_name(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def rows_copied(self) -> int: ...
+    @property
+    def seconds(self) -> Decimal | None: ...
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One moved table of a tenant's migration or copy (queries/migrate_tenant.sql,
+    migrate_batched_tables.sql, online_copy_tenant_snapshot.sql)."""
+
+    table_name: str
+    state: str
+    rows_copied: int
+    seconds: Decimal | None
+    action: str  # migrated | skipped | copied
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A row of tenancy.migrate_tenants (queries/migrate_tenants.sql): one moved table of a
+    tenant migrated or skipped, or, for a tenant that failed (action 'failed'), its error; the
+    table columns of that row are NULL."""
+
+    tenant_id: str
+    table_name: str
+    state: str
+    rows_copied: int
+    seconds: Decimal | None
+    action: str  # migrated | skipped | failed
+    error_code: str | None
+    error: str | None
+    error_detail: str | None
+    error_hint: str | None
+
+
+@dataclass(frozen=True)
+class MigratedTable:
+    """A table of a tenant migrated already (queries/migrate_migrated_tables.sql)."""
+
+    tenant_id: str
+    table_name: str
+    state: str
+    rows_copied: int
+    seconds: Decimal | None
+
+
+@dataclass(frozen=True)
+class TableAction:
+    """What a rollback or the contract did to one table (queries/migrate_rollback_tenant.sql,
+    online_contract.sql)."""
+
+    table_name: str
+    action: str
+
+
+@dataclass(frozen=True)
+class CutoverRow:
+    """A row of tenancy.cutover_tenant (queries/online_cutover_tenant.sql): one table, or the
+    summary (table_name NULL) with the rows replayed under the fence and how long it held
+    (NULL in the rows of the tables)."""
+
+    table_name: str | None
+    row_count: int | None
+    replayed: int
+    fence_ms: Decimal
+    action: str | None
+
+
+# -- preflight and plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreflightProblem:
+    """A problem that stops every tenant (queries/migrate_preflight.sql) or one tenant
+    (plan_preflight_tenant.sql)."""
+
+    table_name: str | None
+    check_name: str
+    problem_rows: int | None
+    detail: str
+    hint: str | None
+
+
+@dataclass(frozen=True)
+class SchemaCollision:
+    """A registry tenant whose id maps to a schema name other ids map to too
+    (queries/migrate_schema_collisions.sql)."""
+
+    tenant_id: str
+    schema_name: str
+    tenant_ids: list[str]
+
+
+@dataclass(frozen=True)
+class IncompleteTenant:
+    """A migrated tenant that misses tables added to [move] later (queries/migrate_incomplete_tenants.sql)."""
+
+    tenant_id: str
+    missing_tables: list[str]
+
+
+
+# -- locks ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """A lock a backend waits for, and the pids holding it (queries/executor_lock_waits.sql)."""
+
+    pid: int
+    target: str
+    mode: str
+    held_by: list[int]
