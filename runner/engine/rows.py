@@ -9,6 +9,7 @@ runner/engine/catalog_rows.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -157,8 +158,47 @@ class IncompleteTenant:
     missing_tables: list[str]
 
 
+@dataclass(frozen=True)
+class PlannedTable:
+    """What migrating one tenant does to one table (queries/plan_tenant_tables.sql)."""
 
-# -- locks ----------------------------------------------------------------------------------------
+    table_name: str
+    state: str
+    rows_to_move: int
+    ddl: str
+
+
+# -- status, validation, locks, install ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """A row of tenancy.tenant_status (queries/status_tenants.sql)."""
+
+    tenant_id: str
+    schema_name: str | None
+    state: str
+    tables: int
+    tables_done: int
+    rows_copied: Decimal
+    seconds: Decimal | None
+    validated: bool | None
+    validated_at: dt.datetime | None
+    failed_checks: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class ValidationCheck:
+    """One check of one tenant (queries/validate_tenants.sql); passed NULL: a check that does
+    not apply yet (a syncing tenant's cutover checks)."""
+
+    tenant_id: str
+    table_name: str | None
+    check_name: str
+    expected: str | None
+    actual: str | None
+    passed: bool | None
 
 
 @dataclass(frozen=True)
@@ -169,3 +209,37 @@ class LockWait:
     target: str
     mode: str
     held_by: list[int]
+
+
+@dataclass(frozen=True)
+class RoutineDigest:
+    """One routine of the tool and a digest of its definition (queries/install_routine_digests.sql)."""
+
+    identity: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class InstalledVersion:
+    """The install in place (queries/install_in_place.sql)."""
+
+    version: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A tenant table an older version made, and whether it was stamped (queries/install_stamp_unstamped.sql)."""
+
+    tenant_id: str
+    table_name: str
+    action: str
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """Row-level security brought up to date on one object (queries/install_refresh_hybrid_policies.sql)."""
+
+    object_type: str
+    object_name: str
+    action: str
