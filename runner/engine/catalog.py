@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
+from runner.engine.catalog_rows import (
+    ColumnRow,
+    ColumnTypeRow,
+    ConstraintRow,
+    ExclusionRow,
+    IndexRow,
+    LeftBehindRow,
+    OwnerRow,
+    PartitionRow,
+    ReferenceRow,
+    RelationRow,
+    TableColumnsRow,
+    TriggerRow,
+)
+from runner.engine.rows import fetch_all, fetch_one, fetch_values
 from runner.errors import RenderError
 from runner.manifest import Manifest
 from runner.resources import read_query
@@ -187,9 +200,6 @@ class TableShape:
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
-CatalogRow = dict[str, Any]  # a catalog row, by column name
-CatalogCursor = psycopg.Cursor[CatalogRow]
-
 
 @dataclass(frozen=True)
 class _Constraints:
@@ -213,15 +223,14 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
     """Read one table's shape, all of it (what cannot move is for runner.engine.target to
     refuse); raises RenderError if it does not exist."""
     table_row = _read_table_row(conn, schema, table)
-    oid = int(table_row["oid"])
-    with conn.cursor(row_factory=dict_row) as cur:
-        columns = _read_columns(cur, oid)
-        constraints = _read_constraints(cur, oid)
-        exclusions = _read_exclusions(cur, oid)
-        triggers = _read_triggers(cur, oid, schema)
-        left_behind = _read_left_behind(cur, oid)
-        indexes = _read_indexes(cur, oid)
-        partitioning = _read_partitions(cur, oid)
+    oid = int(table_row.oid)
+    columns = _read_columns(conn, oid)
+    constraints = _read_constraints(conn, oid)
+    exclusions = _read_exclusions(conn, oid)
+    triggers = _read_triggers(conn, oid, schema)
+    left_behind = _read_left_behind(conn, oid)
+    indexes = _read_indexes(conn, oid)
+    partitioning = _read_partitions(conn, oid)
     return TableShape(
         schema=schema,
         name=table,
@@ -232,24 +241,25 @@ def read_table(conn: psycopg.Connection, schema: str, table: str) -> TableShape:
         checks=constraints.checks,
         foreign_keys=constraints.foreign_keys,
         indexes=indexes,
-        options=tuple(table_row["options"]),
-        partition_key=table_row["partition_key"],
-        partition_columns=tuple(table_row["partition_columns"]),
+        options=tuple(table_row.options),
+        partition_key=table_row.partition_key,
+        partition_columns=tuple(table_row.partition_columns),
         partitions=partitioning.partitions,
         subpartitioned=partitioning.subpartitioned,
-        row_security=table_row["row_security"],
-        guard_open=table_row["guard_open"],
+        row_security=table_row.row_security,
+        guard_open=table_row.guard_open,
         exclusions=exclusions,
         triggers=triggers,
         left_behind=left_behind,
     )
 
 
-def _read_table_row(conn: psycopg.Connection, schema: str, table: str) -> CatalogRow:
+def _read_table_row(conn: psycopg.Connection, schema: str, table: str) -> RelationRow:
     """The table's own row (oid, storage parameters, partition key, row-level security);
     RenderError if the table does not exist."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        table_row = cur.execute(read_query("queries/catalog_table.sql"), {"schema": schema, "table": table}).fetchone()
+    table_row = fetch_one(
+        conn, RelationRow, read_query("queries/catalog_table.sql"), {"schema": schema, "table": table}
+    )
     if table_row is None:
         raise RenderError(
             f'table "{schema}.{table}" does not exist',
@@ -258,186 +268,188 @@ def _read_table_row(conn: psycopg.Connection, schema: str, table: str) -> Catalo
     return table_row
 
 
-def _read_columns(cur: CatalogCursor, oid: int) -> tuple[Column, ...]:
+def _read_columns(conn: psycopg.Connection, oid: int) -> tuple[Column, ...]:
     """The table's columns, in order; a serial column's default (its nextval) and a generated
     column's expression are not its default."""
     columns = []
-    for r in cur.execute(read_query("queries/catalog_columns.sql"), {"oid": oid}):
-        default = r["default_expr"]
+    for r in fetch_all(conn, ColumnRow, read_query("queries/catalog_columns.sql"), {"oid": oid}):
+        default = r.default_expr
         serial = bool(
-            r["owned_seq"]
-            and not r["attidentity"]
+            r.owned_seq
+            and not r.attidentity
             and default is not None
             and default.startswith("nextval(")
         )
         columns.append(
             Column(
-                name=r["attname"],
-                type=r["type"],
-                not_null=r["attnotnull"],
-                default=None if (serial or r["attgenerated"]) else default,
-                identity=r["attidentity"],
-                generated=default if r["attgenerated"] == "s" else None,
+                name=r.attname,
+                type=r.type,
+                not_null=r.attnotnull,
+                default=None if (serial or r.attgenerated) else default,
+                identity=r.attidentity,
+                generated=default if r.attgenerated == "s" else None,
                 serial=serial,
-                type_oid=r["type_oid"],
-                collation=r["collation"],
+                type_oid=r.type_oid,
+                collation=r.collation,
             )
         )
     return tuple(columns)
 
 
-def _read_constraints(cur: CatalogCursor, oid: int) -> _Constraints:
+def _read_constraints(conn: psycopg.Connection, oid: int) -> _Constraints:
     """The table's PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints (one query for all four)."""
     pk: KeyConstraint | None = None
     uniques: list[KeyConstraint] = []
     checks: list[Check] = []
     fks: list[ForeignKey] = []
-    for r in cur.execute(read_query("queries/catalog_constraints.sql"), {"oid": oid}):
-        kind = r["contype"]
+    for r in fetch_all(conn, ConstraintRow, read_query("queries/catalog_constraints.sql"), {"oid": oid}):
+        kind = r.contype
         if kind == "p":
             pk = _key_constraint(r)
         elif kind == "u":
             uniques.append(_key_constraint(r))
         elif kind == "c":
-            checks.append(Check(r["conname"], tuple(r["columns"]), r["definition"], r["convalidated"]))
+            checks.append(Check(r.conname, tuple(r.columns), r.definition, r.convalidated))
         elif kind == "f":
             fks.append(_foreign_key(r))
     return _Constraints(pk, tuple(uniques), tuple(checks), tuple(fks))
 
 
-def _key_constraint(r: CatalogRow) -> KeyConstraint:
+def _key_constraint(r: ConstraintRow) -> KeyConstraint:
     """A PRIMARY KEY or UNIQUE constraint from its row of catalog_constraints.sql."""
     return KeyConstraint(
-        name=r["conname"],
-        primary=r["contype"] == "p",
-        columns=tuple(r["columns"]),
-        include=tuple(r["include"]),
-        nulls_not_distinct=r["nulls_not_distinct"],
-        deferrable=r["condeferrable"],
-        deferred=r["condeferred"],
-        options=tuple(r["index_options"]),
+        name=r.conname,
+        primary=r.contype == "p",
+        columns=tuple(r.columns),
+        include=tuple(r.include),
+        nulls_not_distinct=r.nulls_not_distinct,
+        deferrable=r.condeferrable,
+        deferred=r.condeferred,
+        options=tuple(r.index_options),
     )
 
 
-def _foreign_key(r: CatalogRow) -> ForeignKey:
+def _foreign_key(r: ConstraintRow) -> ForeignKey:
     """A FOREIGN KEY constraint from its row of catalog_constraints.sql."""
     return ForeignKey(
-        name=r["conname"],
-        columns=tuple(r["columns"]),
-        ref_schema=r["ref_schema"],
-        ref_table=r["ref_table"],
-        ref_columns=tuple(r["ref_columns"]),
-        on_update=_FK_ACTIONS[r["confupdtype"]],
-        on_delete=_FK_ACTIONS[r["confdeltype"]],
-        match_full=r["confmatchtype"] == "f",
-        deferrable=r["condeferrable"],
-        deferred=r["condeferred"],
-        validated=r["convalidated"],
+        name=r.conname,
+        columns=tuple(r.columns),
+        ref_schema=r.ref_schema,
+        ref_table=r.ref_table,
+        ref_columns=tuple(r.ref_columns),
+        on_update=_FK_ACTIONS[r.confupdtype],
+        on_delete=_FK_ACTIONS[r.confdeltype],
+        match_full=r.confmatchtype == "f",
+        deferrable=r.condeferrable,
+        deferred=r.condeferred,
+        validated=r.convalidated,
     )
 
 
-def _read_exclusions(cur: CatalogCursor, oid: int) -> tuple[Exclusion, ...]:
+def _read_exclusions(conn: psycopg.Connection, oid: int) -> tuple[Exclusion, ...]:
     """The table's exclusion constraints, each element with its operator."""
     exclusions = []
-    for r in cur.execute(read_query("queries/catalog_exclusions.sql"), {"oid": oid}):
-        nkey = r["indnkeyatts"]
+    for r in fetch_all(conn, ExclusionRow, read_query("queries/catalog_exclusions.sql"), {"oid": oid}):
+        nkey = r.indnkeyatts
         elements = tuple(
             ExclusionElement(
-                expression=r["exprs"][k],
-                column=r["columns"][k] or None,
-                opclass=r["opclasses"][k] or None,
-                operator=r["operators"][k],
-                operator_name=r["operator_names"][k],
+                expression=r.exprs[k],
+                column=r.columns[k] or None,
+                opclass=r.opclasses[k] or None,
+                operator=r.operators[k],
+                operator_name=r.operator_names[k],
             )
             for k in range(nkey)
         )
         exclusions.append(
             Exclusion(
-                name=r["name"],
-                definition=r["definition"],
-                method=r["method"],
+                name=r.name,
+                definition=r.definition,
+                method=r.method,
                 elements=elements,
-                include=tuple(r["columns"][nkey : r["indnatts"]]),
-                predicate=r["predicate"],
-                deferrable=r["condeferrable"],
-                deferred=r["condeferred"],
-                referenced_columns=frozenset(r["referenced"]) | {c for c in r["columns"] if c},
-                options=tuple(r["options"]),
+                include=tuple(r.columns[nkey : r.indnatts]),
+                predicate=r.predicate,
+                deferrable=r.condeferrable,
+                deferred=r.condeferred,
+                referenced_columns=frozenset(r.referenced) | {c for c in r.columns if c},
+                options=tuple(r.options),
             )
         )
     return tuple(exclusions)
 
 
-def _read_triggers(cur: CatalogCursor, oid: int, schema: str) -> tuple[Trigger, ...]:
+def _read_triggers(conn: psycopg.Connection, oid: int, schema: str) -> tuple[Trigger, ...]:
     """The application's triggers on the table (not internal, not the tool's own)."""
     return tuple(
         Trigger(
-            name=r["name"],
-            definition=r["definition"],
-            enabled=r["enabled"],
-            on_name=r["on_name"],
-            on_schema=r["on_schema"],
-            from_schema=r["from_schema"],
-            from_table=r["from_table"],
-            from_name=r["from_name"],
-            has_when=r["has_when"],
-            update_columns=tuple(r["update_columns"]),
-            referenced_columns=frozenset(r["referenced"]) | set(r["update_columns"]),
-            function=r["function"],
-            trusted=r["trusted"],
-            source=r["source"] or "",
+            name=r.name,
+            definition=r.definition,
+            enabled=r.enabled,
+            on_name=r.on_name,
+            on_schema=r.on_schema,
+            from_schema=r.from_schema,
+            from_table=r.from_table,
+            from_name=r.from_name,
+            has_when=r.has_when,
+            update_columns=tuple(r.update_columns),
+            referenced_columns=frozenset(r.referenced) | set(r.update_columns),
+            function=r.function,
+            trusted=r.trusted,
+            source=r.source or "",
         )
-        for r in cur.execute(read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema})
+        for r in fetch_all(
+            conn, TriggerRow, read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema}
+        )
     )
 
 
-def _read_left_behind(cur: CatalogCursor, oid: int) -> tuple[LeftBehind, ...]:
+def _read_left_behind(conn: psycopg.Connection, oid: int) -> tuple[LeftBehind, ...]:
     """What is attached to the table, or to one of its partitions only, that no tenant table gets."""
     return tuple(
-        LeftBehind(r["kind"], r["name"], r["relation"], r["partition"])
-        for r in cur.execute(read_query("queries/catalog_left_behind.sql"), {"oid": oid})
+        LeftBehind(r.kind, r.name, r.relation, r.partition)
+        for r in fetch_all(conn, LeftBehindRow, read_query("queries/catalog_left_behind.sql"), {"oid": oid})
     )
 
 
-def _read_indexes(cur: CatalogCursor, oid: int) -> tuple[Index, ...]:
+def _read_indexes(conn: psycopg.Connection, oid: int) -> tuple[Index, ...]:
     """The table's indexes that back no constraint, each key with its order and operator class."""
     indexes = []
-    for r in cur.execute(read_query("queries/catalog_indexes.sql"), {"oid": oid}):
-        nkey = r["indnkeyatts"]
+    for r in fetch_all(conn, IndexRow, read_query("queries/catalog_indexes.sql"), {"oid": oid}):
+        nkey = r.indnkeyatts
         keys = tuple(
             IndexKey(
-                expression=r["exprs"][k],
-                column=r["columns"][k] or None,
-                descending=bool(r["options_per_key"][k] & 1),
-                nulls_first=bool(r["options_per_key"][k] & 2),
-                opclass=r["opclasses"][k] or None,
+                expression=r.exprs[k],
+                column=r.columns[k] or None,
+                descending=bool(r.options_per_key[k] & 1),
+                nulls_first=bool(r.options_per_key[k] & 2),
+                opclass=r.opclasses[k] or None,
             )
             for k in range(nkey)
         )
         indexes.append(
             Index(
-                name=r["name"],
-                unique=r["indisunique"],
-                method=r["amname"],
+                name=r.name,
+                unique=r.indisunique,
+                method=r.amname,
                 keys=keys,
-                include=tuple(r["columns"][nkey : r["indnatts"]]),
-                predicate=r["predicate"],
-                nulls_not_distinct=r["indnullsnotdistinct"],
-                referenced_columns=frozenset(r["referenced"]),
-                options=tuple(r["options"]),
+                include=tuple(r.columns[nkey : r.indnatts]),
+                predicate=r.predicate,
+                nulls_not_distinct=r.indnullsnotdistinct,
+                referenced_columns=frozenset(r.referenced),
+                options=tuple(r.options),
             )
         )
     return tuple(indexes)
 
 
-def _read_partitions(cur: CatalogCursor, oid: int) -> _Partitioning:
+def _read_partitions(conn: psycopg.Connection, oid: int) -> _Partitioning:
     """The partitions of the table (none when it is not partitioned), with their bounds."""
     partitions = []
     subpartitioned = []
-    for r in cur.execute(read_query("queries/catalog_partitions.sql"), {"oid": oid}):
-        if r["relkind"] == "p":
-            subpartitioned.append(r["name"])
-        partitions.append(Partition(r["name"], r["bound"], tuple(r["options"])))
+    for r in fetch_all(conn, PartitionRow, read_query("queries/catalog_partitions.sql"), {"oid": oid}):
+        if r.relkind == "p":
+            subpartitioned.append(r.name)
+        partitions.append(Partition(r.name, r.bound, tuple(r.options)))
     return _Partitioning(tuple(partitions), tuple(subpartitioned))
 
 
@@ -458,11 +470,13 @@ def column_types(conn: psycopg.Connection, schema: str, columns: list[tuple[str,
     """(table, column) -> type without modifier, schema-qualified; RenderError for a column that does not exist."""
     with conn.transaction():
         conn.execute("SET LOCAL search_path = pg_catalog")
-        rows = conn.execute(
+        rows = fetch_all(
+            conn,
+            ColumnTypeRow,
             read_query("queries/catalog_column_types.sql"),
             {"schema": schema, "tables": [t for t, _ in columns], "columns": [c for _, c in columns]},
-        ).fetchall()
-    found = {(r[0], r[1]): r[2] for r in rows}
+        )
+    found = {(r.tbl, r.col): r.type for r in rows}
     for table, column in columns:
         if (table, column) not in found:
             raise RenderError(
@@ -474,17 +488,18 @@ def column_types(conn: psycopg.Connection, schema: str, columns: list[tuple[str,
 
 def reserved_words(conn: psycopg.Connection) -> frozenset[str]:
     """Keywords that must be quoted as identifiers on this server."""
-    rows = conn.execute(read_query("queries/catalog_reserved_words.sql")).fetchall()
-    return frozenset(r[0] for r in rows)
+    return frozenset(fetch_values(conn, read_query("queries/catalog_reserved_words.sql")))
 
 
 def unlisted_tenant_tables(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
     """Tables of the central schema with the tenant key column that the manifest does not list."""
     listed = set(manifest.move) | set(manifest.central) | set(manifest.hybrid)
-    rows = conn.execute(
-        read_query("queries/catalog_unlisted_tables.sql"), {"key": manifest.tenant_key, "schema": manifest.central_schema}
-    ).fetchall()
-    return [r[0] for r in rows if r[0] not in listed]
+    names = fetch_values(
+        conn,
+        read_query("queries/catalog_unlisted_tables.sql"),
+        {"key": manifest.tenant_key, "schema": manifest.central_schema},
+    )
+    return [name for name in names if name not in listed]
 
 
 @dataclass(frozen=True)
@@ -497,10 +512,13 @@ class SharedOwner:
 
 def shared_tables_owner(conn: psycopg.Connection, manifest: Manifest) -> SharedOwner | None:
     """The one owner of all the moved tables, or None when they have several."""
-    rows = conn.execute(
-        read_query("queries/catalog_moved_owners.sql"), {"schema": manifest.central_schema, "tables": list(manifest.move)}
-    ).fetchall()
-    return SharedOwner(rows[0][0], bool(rows[0][1])) if len(rows) == 1 else None
+    owners = fetch_all(
+        conn,
+        OwnerRow,
+        read_query("queries/catalog_moved_owners.sql"),
+        {"schema": manifest.central_schema, "tables": list(manifest.move)},
+    )
+    return SharedOwner(owners[0].rolname, bool(owners[0].rolsuper)) if len(owners) == 1 else None
 
 
 def _nearest(name: str, candidates: list[str]) -> str:
@@ -510,8 +528,10 @@ def _nearest(name: str, candidates: list[str]) -> str:
 
 def table_columns(conn: psycopg.Connection, schema: str, tables: list[str]) -> dict[str, list[str]]:
     """The columns of each of these tables of the schema that exists (a missing table has no key)."""
-    rows = conn.execute(read_query("queries/catalog_table_columns.sql"), {"schema": schema, "tables": tables}).fetchall()
-    return {r[0]: list(r[1]) for r in rows}
+    rows = fetch_all(
+        conn, TableColumnsRow, read_query("queries/catalog_table_columns.sql"), {"schema": schema, "tables": tables}
+    )
+    return {r.relname: list(r.columns) for r in rows}
 
 
 def unlisted_references(conn: psycopg.Connection, manifest: Manifest) -> list[tuple[str, str]]:
@@ -519,11 +539,13 @@ def unlisted_references(conn: psycopg.Connection, manifest: Manifest) -> list[tu
     schema that the manifest lists nowhere."""
     reg = manifest.registry
     listed = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
-    rows = conn.execute(
+    rows = fetch_all(
+        conn,
+        ReferenceRow,
         read_query("queries/catalog_unlisted_references.sql"),
         {"schema": manifest.central_schema, "moved": list(manifest.move), "listed": listed},
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]
+    )
+    return [(r.moved_table, r.referenced_table) for r in rows]
 
 
 def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
@@ -536,8 +558,7 @@ def manifest_problems(conn: psycopg.Connection, manifest: Manifest) -> list[str]
     wanted = sorted({*manifest.move, *manifest.central, *manifest.hybrid, reg.table})
     schema = manifest.central_schema
     columns = table_columns(conn, schema, wanted)
-    present = conn.execute(read_query("queries/catalog_tables.sql"), {"schema": schema}).fetchall()
-    all_tables = [r[0] for r in present]
+    all_tables = fetch_values(conn, read_query("queries/catalog_tables.sql"), {"schema": schema})
     problems: list[str] = []
 
     def need_column(table: str, column: str, role: str) -> None:

@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from runner.engine import catalog
+from runner.engine.catalog_rows import DiscoveredColumn, DiscoveredForeignKey
+from runner.engine.rows import fetch_all
 from runner.engine.target import derive_table
 from runner.errors import RenderError, TenancyError
 from runner.manifest import Manifest, parse_manifest
@@ -180,18 +181,14 @@ class Proposal:
 
 def read_facts(conn: psycopg.Connection[Any], schema: str) -> Facts:
     facts = Facts(schema)
-    with conn.cursor(row_factory=dict_row) as cur:
-        for r in cur.execute(read_query("queries/discover_columns.sql"), {"schema": schema}):
-            cols = facts.columns.setdefault(r["table_name"], [])
-            if r["column_name"] is not None:
-                cols.append(Column(r["column_name"], r["type_name"], r["not_null"], r["key_position"]))
-        for r in cur.execute(read_query("queries/discover_foreign_keys.sql"), {"schema": schema}):
-            facts.foreign_keys.append(
-                ForeignKey(
-                    r["table_name"], r["name"], tuple(r["columns"]), r["ref_schema"], r["ref_table"],
-                    tuple(r["ref_columns"]),
-                )
-            )
+    for c in fetch_all(conn, DiscoveredColumn, read_query("queries/discover_columns.sql"), {"schema": schema}):
+        cols = facts.columns.setdefault(c.table_name, [])
+        if c.column_name is not None:
+            cols.append(Column(c.column_name, c.type_name, c.not_null, c.key_position))
+    for k in fetch_all(conn, DiscoveredForeignKey, read_query("queries/discover_foreign_keys.sql"), {"schema": schema}):
+        facts.foreign_keys.append(
+            ForeignKey(k.table_name, k.name, tuple(k.columns), k.ref_schema, k.ref_table, tuple(k.ref_columns))
+        )
     return facts
 
 

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from runner.db import ProgressEvent, open_session, typed_errors
+from runner.engine.rows import CopiedTable, LockWait, fetch_all, fetch_value, fetch_values
 from runner.errors import (
     DatabaseError,
     NotInstalled,
@@ -28,6 +29,7 @@ from runner.errors import (
     hint_for,
 )
 from runner.manifest import Manifest
+from runner.resources import read_query
 from runner.signals import Interrupt, received
 from runner.states import TenantOutcome
 
@@ -51,10 +53,16 @@ class TableResult:
     seconds: float | None
 
 
+def table_result(row: CopiedTable) -> TableResult:
+    """A table of a tenant as a row of the engine's functions (or the ledger) says it was copied."""
+    seconds = float(row.seconds) if row.seconds is not None else None
+    return TableResult(row.table_name, row.state, int(row.rows_copied), seconds)
 
-def table_results(rows: Iterable[Sequence[Any]]) -> list[TableResult]:
-    """(table_name, state, rows_copied, seconds, ...) rows of the engine's functions."""
-    return [TableResult(r[0], r[1], int(r[2]), float(r[3]) if r[3] is not None else None) for r in rows]
+
+def table_results(rows: Iterable[CopiedTable]) -> list[TableResult]:
+    """The tables of a tenant as rows of the engine's functions (or the ledger) say they were copied."""
+    return [table_result(r) for r in rows]
+
 
 @dataclass
 class TenantResult:
@@ -105,12 +113,12 @@ def registry_tenants(conn: psycopg.Connection, manifest: Manifest) -> list[str]:
         schema=sql.Identifier(manifest.central_schema),
         table=sql.Identifier(reg.table),
     )
-    return natural_order(r[0] for r in conn.execute(q).fetchall())
+    return natural_order(fetch_values(conn, q))
 
 
 def require_installed(conn: psycopg.Connection) -> None:
     """NotInstalled (TY005) when schema tenancy is missing or incomplete."""
-    if conn.execute("SELECT to_regnamespace('tenancy')").fetchone() == (None,):
+    if fetch_value(conn, "SELECT to_regnamespace('tenancy')") is None:
         raise NotInstalled("tenancy is not installed in this database", hint="Run `tenancy install` first.")
     with typed_errors():
         conn.execute("SELECT tenancy.require_installed()")
@@ -156,6 +164,50 @@ def failed_result(tenant_id: str, exc: BaseException, started: float) -> TenantR
         detail=detail,
         sqlstate=sqlstate,
     )
+
+
+def record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
+    """Note the failure in the ledger, on this session if it survived. A session that
+    died took its locks and its transaction with it; the ledger keeps the last state."""
+    if conn.closed or conn.broken:
+        return
+    try:
+        # A batched run holds the tenant's lock for the session; an error left it held.
+        conn.execute("SELECT pg_advisory_unlock_all()")
+        message = f"{result.sqlstate}: {result.error}" if result.sqlstate else str(result.error)
+        conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, message))
+    except psycopg.Error:
+        return  # the result already says what went wrong; the ledger is best effort here
+
+
+def tenant_failed(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    exc: BaseException,
+    started: float,
+    *,
+    rollback: bool = False,
+    remains: str | None = None,
+    progress: Progress | None = None,
+) -> TenantResult:
+    """An error that stopped one tenant's migration or cutover as its result (failed_result),
+    noted in the ledger when this session still can (record_failure, which also releases
+    the tenant's locks; tenancy.record_failure keeps a syncing tenant syncing); the run goes
+    on with the other tenants.
+
+    rollback: first roll back the transaction the error left open on this session;
+    remains: what is left of the tenant's work (what a re-run does), added to the detail;
+    progress: told that the tenant finished."""
+    idle = psycopg.pq.TransactionStatus.IDLE
+    if rollback and not (conn.closed or conn.broken) and conn.info.transaction_status != idle:
+        conn.rollback()
+    result = failed_result(tenant_id, exc, started)
+    if remains:
+        result.detail = "\n".join(filter(None, [result.detail, remains]))
+    record_failure(conn, tenant_id, result)
+    if progress:
+        progress.finish(result)
+    return result
 
 
 def session_lost(sqlstate: str | None) -> bool:
@@ -285,18 +337,16 @@ class _Run(Generic[Item, T]):
                     continue
                 if conn is None:
                     conn = open_session(self.dsn)
-                rows = conn.execute(
-                    "SELECT * FROM tenancy.lock_waits(%s)", (list(busy),)
-                ).fetchall()
-                for pid, target, mode, holders in rows:
-                    if (pid, target) in seen:
+                waits = fetch_all(conn, LockWait, read_query("queries/executor_lock_waits.sql"), {"pids": list(busy)})
+                for w in waits:
+                    if (w.pid, w.target) in seen:
                         continue
-                    seen.add((pid, target))
-                    item = busy.get(pid)
+                    seen.add((w.pid, w.target))
+                    item = busy.get(w.pid)
                     if isinstance(item, (list, tuple)):  # a batch of tenants
                         item = ", ".join(str(i) for i in item)
-                    who = ", ".join(str(h) for h in holders) or "unknown"
-                    on_wait(f"[{item}] waiting for lock on {target} ({mode}) held by pid {who}")
+                    who = ", ".join(str(h) for h in w.held_by) or "unknown"
+                    on_wait(f"[{item}] waiting for lock on {w.target} ({w.mode}) held by pid {who}")
         except (psycopg.Error, TenancyError):
             return  # the watcher only informs; the workers report their own errors
         finally:

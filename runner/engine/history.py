@@ -16,12 +16,16 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from runner.db import typed_errors
+from runner.engine.rows import fetch_all, fetch_value
+from runner.resources import read_query
 
 _RECORD = "SELECT tenancy.record_event(%s, %s, %s, %s)"
 
 
 @dataclass(frozen=True)
 class Event:
+    """One event of tenancy.history, as queries/history_events.sql returns it."""
+
     id: int
     at: dt.datetime
     session_user: str
@@ -33,8 +37,8 @@ class Event:
 
 def can_record(conn: psycopg.Connection) -> bool:
     """Whether this database's install has the history (an older install has not)."""
-    row = conn.execute("SELECT to_regprocedure('tenancy.record_event(text,text,jsonb,text)') IS NOT NULL").fetchone()
-    return bool(row and row[0])
+    found = fetch_value(conn, "SELECT to_regprocedure('tenancy.record_event(text,text,jsonb,text)') IS NOT NULL")
+    return bool(found)
 
 
 def record_events(
@@ -62,18 +66,11 @@ def read_history(
     """The last `limit` events, oldest first. With tenants: the events of those tenants and
     of the runs that named them (--tenant); with command: that verb's events only."""
     with typed_errors():
-        rows = conn.execute(
-            """
-            SELECT h.id, h.at, h."session_user", h.command, h.tenant_id, h.outcome, h.detail
-            FROM tenancy.history AS h
-            WHERE (%(tenants)s::text [] IS NULL OR h.tenant_id = ANY (%(tenants)s)
-                   OR h.detail -> 'options' -> '--tenant' ?| %(tenants)s)
-                AND (h.tenant_id IS NULL OR h.tenant_id <> ALL (%(exclude)s))
-                AND (%(command)s::text IS NULL OR split_part(h.command, ' ', 1) = %(command)s)
-            ORDER BY h.id DESC
-            LIMIT %(limit)s
-            """,
+        events = fetch_all(
+            conn,
+            Event,
+            read_query("queries/history_events.sql"),
             {"tenants": list(tenants) if tenants else None, "exclude": list(exclude), "command": command,
-             "limit": limit},
-        ).fetchall()
-    return [Event(*r) for r in reversed(rows)]
+             "most": limit},
+        )
+    return list(reversed(events))

@@ -47,6 +47,15 @@ from runner import __version__
 from runner.db import typed_errors
 from runner.engine.catalog import manifest_problems
 from runner.engine.render import Rendering, render_all
+from runner.engine.rows import (
+    InstalledVersion,
+    PolicyChange,
+    RoutineDigest,
+    Stamp,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+)
 from runner.errors import ManifestError
 from runner.manifest import Manifest
 from runner.resources import CITUS_DIR, FUNCTIONS_DIR, LEDGER_DIR, SQL_DIR, read_query
@@ -85,7 +94,7 @@ def static_sql() -> list[tuple[str, str]]:
 
 def citus_sql(conn: psycopg.Connection) -> list[tuple[str, str]]:
     """(name, text) of the Citus functions when this database has the citus extension, else none."""
-    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is None:
+    if fetch_value(conn, read_query("queries/install_has_citus.sql")) is None:
         return []
     return [(str(f.relative_to(SQL_DIR)), f.read_text(encoding="utf-8")) for f in sorted(CITUS_DIR.glob("*.sql"))]
 
@@ -96,8 +105,8 @@ def ledger_files() -> list[Path]:
 
 def _routines(conn: psycopg.Connection) -> dict[str, str]:
     """identity -> digest of every routine of the tool now."""
-    rows = conn.execute("SELECT identity, digest FROM pg_temp.tenancy_routines()").fetchall()
-    return dict(rows)
+    rows = fetch_all(conn, RoutineDigest, read_query("queries/install_routine_digests.sql"))
+    return {r.identity: r.digest for r in rows}
 
 
 def _compare(before: dict[str, str], after: dict[str, str]) -> RoutineChanges:
@@ -109,14 +118,11 @@ def _compare(before: dict[str, str], after: dict[str, str]) -> RoutineChanges:
     )
 
 
-def _in_place(conn: psycopg.Connection) -> tuple[str, str] | None:
-    """(version, checksum) of the install in place, or None."""
-    if conn.execute("SELECT to_regclass('tenancy.installed')").fetchone() == (None,):
+def _in_place(conn: psycopg.Connection) -> InstalledVersion | None:
+    """The version and checksum of the install in place, or None."""
+    if fetch_value(conn, "SELECT to_regclass('tenancy.installed')") is None:
         return None
-    row = conn.execute(
-        "SELECT version, checksum FROM tenancy.installed ORDER BY installed_at DESC LIMIT 1"
-    ).fetchone()
-    return (row[0], row[1]) if row else None
+    return fetch_one(conn, InstalledVersion, read_query("queries/install_in_place.sql"))
 
 
 def check_manifest(conn: psycopg.Connection, manifest: Manifest) -> None:
@@ -148,7 +154,7 @@ def install_parts(conn: psycopg.Connection, rendering: Rendering) -> list[tuple[
 def installed_checksum(conn: psycopg.Connection) -> str | None:
     """The checksum of the install in place when it is this version's, else None."""
     in_place = _in_place(conn)
-    return in_place[1] if in_place and in_place[0] == __version__ else None
+    return in_place.checksum if in_place and in_place.version == __version__ else None
 
 
 def install(conn: psycopg.Connection, manifest: Manifest) -> InstallResult:
@@ -189,13 +195,13 @@ def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: 
     # Two installs at once would interleave their DROP and CREATE.
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('tenancy:install', 0))")
     in_place = _in_place(conn)
-    if in_place == (__version__, checksum):
+    if in_place == InstalledVersion(__version__, checksum):
         return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
     if plan_only:
         conn.execute("SET LOCAL tenancy.plan_only = on")
     changes = _replace_routines(conn, parts)
     if plan_only:
-        return InstallResult(__version__, checksum, True, len(parts), rendering, in_place[0] if in_place else None,
+        return InstallResult(__version__, checksum, True, len(parts), rendering, in_place.version if in_place else None,
                              applied_ledger, changes)
     # Statistics for the two small tables only install writes: autovacuum never
     # analyzes a table of a few rows, and without statistics the planner takes
@@ -207,14 +213,14 @@ def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: 
     conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
     # Tenant tables an older version made get their first stamp (as the installer).
     stamps = tuple(
-        f"{tenant}.{table}: {action}"
-        for tenant, table, action in conn.execute("SELECT * FROM tenancy.stamp_unstamped()").fetchall()
+        f"{s.tenant_id}.{s.table_name}: {s.action}"
+        for s in fetch_all(conn, Stamp, read_query("queries/install_stamp_unstamped.sql"))
     )
     row_security = tuple(
-        f"{name}: {action}"
-        for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()
+        f"{c.object_name}: {c.action}"
+        for c in fetch_all(conn, PolicyChange, read_query("queries/install_refresh_hybrid_policies.sql"))
     )
-    previous = in_place[0] if in_place else None
+    previous = in_place.version if in_place else None
     conn.execute(
         "SELECT tenancy.record_install(%s, %s, %s, %s, %s)",
         (

@@ -24,9 +24,25 @@ from runner.engine.executor import (
     for_each_tenant,
     in_batches,
     not_run,
+    record_failure,
+    table_result,
     table_results,
+    tenant_failed,
+)
+from runner.engine.rows import (
+    BatchRow,
+    IncompleteTenant,
+    MigratedTable,
+    PreflightProblem,
+    SchemaCollision,
+    TableAction,
+    TableRow,
+    fetch_all,
+    fetch_value,
+    fetch_values,
 )
 from runner.errors import CATALOGUE, PreflightFailed, SchemaNameShared, TenancyError, hint_for
+from runner.resources import read_query
 from runner.signals import received
 from runner.states import TenantOutcome
 
@@ -34,13 +50,17 @@ from runner.states import TenantOutcome
 def global_preflight(conn: psycopg.Connection) -> None:
     """Problems that concern every tenant stop the whole run before any write."""
     with typed_errors():
-        rows = conn.execute("SELECT * FROM tenancy.preflight()").fetchall()
-    if rows:
-        lines = [f"{r[0]}: {r[1]}" + (f", {r[2]} rows" if r[2] is not None else "") + f" ({r[3]})" for r in rows]
+        problems = fetch_all(conn, PreflightProblem, read_query("queries/migrate_preflight.sql"))
+    if problems:
+        lines = [
+            f"{p.table_name}: {p.check_name}" + (f", {p.problem_rows} rows" if p.problem_rows is not None else "")
+            + f" ({p.detail})"
+            for p in problems
+        ]
         raise PreflightFailed(
-            f"preflight failed for every tenant: {len(rows)} problem(s), nothing was changed",
+            f"preflight failed for every tenant: {len(problems)} problem(s), nothing was changed",
             detail="\n".join(lines),
-            hint=rows[0][4],
+            hint=problems[0].hint,
         )
 
 
@@ -49,29 +69,27 @@ def unbatched_tables(dsn: str) -> list[str]:
     batches need one), each copied in one statement instead. Not a table of at most one
     row per tenant (captured by the empty key): it has no batches to speak of."""
     with connect(dsn) as conn, typed_errors():
-        rows = conn.execute(
-            "SELECT table_name FROM tenancy.moved_tables WHERE NOT batchable AND NOT captured ORDER BY position"
-        ).fetchall()
-    return [r[0] for r in rows]
+        return fetch_values(conn, read_query("queries/migrate_unbatched_tables.sql"))
 
 
 def incomplete_tenants(conn: psycopg.Connection) -> dict[str, list[str]]:
     """Migrated tenants that miss tables added to [move] later: {tenant: [tables]}."""
     with typed_errors():
-        rows = conn.execute("SELECT tenant_id, missing_tables FROM tenancy.incomplete_tenants()").fetchall()
-    return {r[0]: list(r[1]) for r in rows}
+        rows = fetch_all(conn, IncompleteTenant, read_query("queries/migrate_incomplete_tenants.sql"))
+    return {r.tenant_id: list(r.missing_tables) for r in rows}
 
 
 def schema_collisions(conn: psycopg.Connection) -> dict[str, SchemaNameShared]:
     """Registry tenants whose ids map to one schema name, each with the error that names its group."""
     with typed_errors():
-        rows = conn.execute("SELECT tenant_id, schema_name, tenant_ids FROM tenancy.schema_collisions()").fetchall()
+        rows = fetch_all(conn, SchemaCollision, read_query("queries/migrate_schema_collisions.sql"))
     return {
-        tenant: SchemaNameShared(
-            f"tenant ids {', '.join(repr(i) for i in ids)} all map to schema {schema}; none of them is migrated",
+        r.tenant_id: SchemaNameShared(
+            f"tenant ids {', '.join(repr(i) for i in r.tenant_ids)} all map to schema {r.schema_name}; "
+            "none of them is migrated",
             hint=CATALOGUE["TY030"].hint,
         )
-        for tenant, schema, ids in rows
+        for r in rows
     }
 
 
@@ -87,24 +105,6 @@ def provision_first(conn: psycopg.Connection, tenants: list[str]) -> None:
             conn.execute("SELECT count(*) FROM tenancy.provision_tenants(%s, false)", (tenants,))
     except (TenancyError, psycopg.Error):
         pass
-
-
-def _failed(
-    conn: psycopg.Connection,
-    tenant_id: str,
-    e: BaseException,
-    started: float,
-    progress: Progress | None,
-    batch_size: int | None = None,
-) -> TenantResult:
-    """Any error of one tenant as its result (SQLSTATE, message, hint, what is left of
-    it), noted in the ledger when this session still can; the run goes on."""
-    result = failed_result(tenant_id, e, started)
-    result.detail = "\n".join(filter(None, [result.detail, _what_remains(batch_size)]))
-    record_failure(conn, tenant_id, result)
-    if progress:
-        progress.finish(result)
-    return result
 
 
 def _migrate_one(
@@ -128,21 +128,14 @@ def _migrate_one(
                 provision_first(conn, [tenant_id])
                 if batch_size:
                     conn.execute("CALL tenancy.migrate_tenant_batched(%s, %s)", (tenant_id, batch_size))
-                    rows = conn.execute(
-                        "SELECT l.table_name, l.state, l.rows_copied, l.copy_seconds, 'migrated' "
-                        "FROM tenancy.ledger AS l JOIN tenancy.moved_tables AS m USING (table_name) "
-                        "WHERE l.tenant_id = %s ORDER BY m.position",
-                        (tenant_id,),
-                    ).fetchall()
+                    query = read_query("queries/migrate_batched_tables.sql")
                 else:
-                    rows = conn.execute(
-                        "SELECT table_name, state, rows_copied, seconds, action FROM tenancy.migrate_tenant(%s)",
-                        (tenant_id,),
-                    ).fetchall()
+                    query = read_query("queries/migrate_tenant.sql")
+                rows = fetch_all(conn, TableRow, query, {"tenant": tenant_id})
         except (TenancyError, psycopg.Error) as e:
-            return _failed(conn, tenant_id, e, started, progress, batch_size)
+            return tenant_failed(conn, tenant_id, e, started, remains=_what_remains(batch_size), progress=progress)
     tables = table_results(rows)
-    state = TenantOutcome.SKIPPED if rows and all(r[4] == "skipped" for r in rows) else TenantOutcome.MIGRATED
+    state = TenantOutcome.SKIPPED if rows and all(r.action == "skipped" for r in rows) else TenantOutcome.MIGRATED
     result = TenantResult(
         tenant_id,
         state,
@@ -169,38 +162,34 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
     provision_first(conn, batch)
     try:
         with progress_notices(conn, progress.advance if progress else None), typed_errors():
-            cur = conn.execute("SELECT * FROM tenancy.migrate_tenants(%s)", (batch,))
-            names = [d.name for d in cur.description or ()]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            rows = fetch_all(conn, BatchRow, read_query("queries/migrate_tenants.sql"), {"tenants": batch})
     except (TenancyError, psycopg.Error) as e:
         if conn.broken or received() is not None:
             # The session is gone, or a stop signal cancelled the batch: no retry.
-            return [_failed(conn, t, e, started, progress) for t in batch]
+            return [
+                tenant_failed(conn, t, e, started, remains=_what_remains(None), progress=progress) for t in batch
+            ]
         conn.rollback()
         return [_migrate_one(conn, t, None, progress) for t in batch]
     share = (time.monotonic() - started) / len(batch)
     results = []
     for t in batch:
-        mine = [r for r in rows if r["tenant_id"] == t]
-        failure = next((r for r in mine if r["action"] == "failed"), None)
+        mine = [r for r in rows if r.tenant_id == t]
+        failure = next((r for r in mine if r.action == "failed"), None)
         if failure:
             result = TenantResult(
                 t,
                 TenantOutcome.FAILED,
                 seconds=share,
-                error=failure["error"],
-                hint=failure["error_hint"] or hint_for(failure["error_code"]),
-                detail=failure["error_detail"],
-                sqlstate=failure["error_code"],
+                error=failure.error,
+                hint=failure.error_hint or hint_for(failure.error_code),
+                detail=failure.error_detail,
+                sqlstate=failure.error_code,
             )
             record_failure(conn, t, result)
         else:
-            tables = [
-                TableResult(r["table_name"], r["state"], int(r["rows_copied"]),
-                            float(r["seconds"]) if r["seconds"] is not None else None)
-                for r in mine
-            ]
-            skipped = bool(mine) and all(r["action"] == "skipped" for r in mine)
+            tables = table_results(mine)
+            skipped = bool(mine) and all(r.action == "skipped" for r in mine)
             result = TenantResult(
                 t, TenantOutcome.SKIPPED if skipped else TenantOutcome.MIGRATED, rows=sum(x.rows for x in tables), seconds=share, tables=tables
             )
@@ -216,18 +205,26 @@ def _what_remains(batch_size: int | None) -> str:
     return "Nothing of this tenant was committed (one transaction); a re-run starts it again."
 
 
-def record_failure(conn: psycopg.Connection, tenant_id: str, result: TenantResult) -> None:
-    """Note the failure in the ledger, on this session if it survived. A session that
-    died took its locks and its transaction with it; the ledger keeps the last state."""
-    if conn.closed or conn.broken:
-        return
-    try:
-        # A batched run holds the tenant's lock for the session; an error left it held.
-        conn.execute("SELECT pg_advisory_unlock_all()")
-        message = f"{result.sqlstate}: {result.error}" if result.sqlstate else str(result.error)
-        conn.execute("SELECT tenancy.record_failure(%s, %s)", (tenant_id, message))
-    except psycopg.Error:
-        return  # the result already says what went wrong; the ledger is best effort here
+def _already_migrated(
+    conn: psycopg.Connection, tenants: Sequence[str], progress: Progress | None
+) -> dict[str, TenantResult]:
+    """The tenants migrated already, each skipped with its tables: a re-run skips them
+    with one read of the ledger."""
+    with typed_errors():
+        done = fetch_all(
+            conn, MigratedTable, read_query("queries/migrate_migrated_tables.sql"), {"tenants": list(tenants)}
+        )
+    skipped: dict[str, list[TableResult]] = {}
+    for d in done:
+        skipped.setdefault(d.tenant_id, []).append(table_result(d))
+    results = {
+        t: TenantResult(t, TenantOutcome.SKIPPED, rows=sum(x.rows for x in ts), tables=ts) for t, ts in skipped.items()
+    }
+    if progress:
+        for skip in results.values():
+            progress.start(skip.tenant_id)
+            progress.finish(skip)
+    return results
 
 
 def migrate_tenants(
@@ -244,34 +241,26 @@ def migrate_tenants(
     With split (and no batch_size), tenants go in batches of tenancy.tenant_batch_size(jobs),
     each shared table read once per batch; otherwise one tenant at a time."""
     with connect(dsn) as conn:
-        # A re-run skips the tenants already migrated with one read of the ledger.
-        with typed_errors():
-            done_rows = conn.execute("SELECT * FROM tenancy.migrated_tables(%s)", (list(tenants),)).fetchall()
-        skipped: dict[str, list[TableResult]] = {}
-        for d in done_rows:
-            skipped.setdefault(d[0], []).append(
-                TableResult(d[1], d[2], int(d[3]), float(d[4]) if d[4] is not None else None)
-            )
-        pending = [t for t in tenants if t not in skipped]
-        results = {t: TenantResult(t, TenantOutcome.SKIPPED, rows=sum(x.rows for x in ts), tables=ts) for t, ts in skipped.items()}
-        if progress:
-            for skip in results.values():
-                progress.start(skip.tenant_id)
-                progress.finish(skip)
+        results = _already_migrated(conn, tenants, progress)
+        pending = [t for t in tenants if t not in results]
         if not pending:
             return [results[t] for t in tenants]
         global_preflight(conn)
         with typed_errors():
             # Refuses settings too low for even one tenant, before any work.
-            size_row = conn.execute("SELECT tenancy.tenant_batch_size(%s)", (jobs,)).fetchone()
+            size = fetch_value(conn, "SELECT tenancy.tenant_batch_size(%s)", (jobs,))
             # What all tenants share, once per run and in its own short transaction,
             # so tenants migrated in parallel never wait on its lock.
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
         collisions = schema_collisions(conn)
-        failed = [_failed(conn, t, collisions[t], time.monotonic(), progress) for t in pending if t in collisions]
+        failed = [
+            tenant_failed(conn, t, collisions[t], time.monotonic(), remains=_what_remains(None), progress=progress)
+            for t in pending
+            if t in collisions
+        ]
     pending = [t for t in pending if t not in collisions]
     if split and not batch_size:
-        batches = in_batches(pending, int(size_row[0]) if size_row else 1, jobs)
+        batches = in_batches(pending, int(size) if size is not None else 1, jobs)
         # Each batch in a session of its own. A session keeps the plan of every
         # statement its functions ran (on a wide schema thousands: the rendered
         # functions of every moved table) and one per foreign key to a central
@@ -309,16 +298,19 @@ def rollback_tenants(dsn: str, tenants: Sequence[str], *, force: bool = False) -
         started = time.monotonic()
         try:
             with typed_errors():
-                rows = conn.execute(
-                    "SELECT table_name, action FROM tenancy.rollback_tenant(%s, %s)", (tenant_id, force)
-                ).fetchall()
+                rows = fetch_all(
+                    conn,
+                    TableAction,
+                    read_query("queries/migrate_rollback_tenant.sql"),
+                    {"tenant": tenant_id, "force": force},
+                )
         except (TenancyError, psycopg.Error) as e:
             return failed_result(tenant_id, e, started)
         return TenantResult(
             tenant_id,
             TenantOutcome.ROLLED_BACK,
             seconds=time.monotonic() - started,
-            tables=[TableResult(r[0], r[1], 0, None) for r in rows],
+            tables=[TableResult(r.table_name, r.action, 0, None) for r in rows],
         )
 
     return for_each_tenant(dsn, tenants, one, not_run=not_run)

@@ -23,12 +23,21 @@ from runner.engine.executor import (
     Progress,
     TableResult,
     TenantResult,
-    failed_result,
     for_each_tenant,
     table_results,
+    tenant_failed,
 )
-from runner.engine.migrate import global_preflight, provision_first, record_failure
+from runner.engine.migrate import global_preflight, provision_first
+from runner.engine.rows import (
+    CutoverRow,
+    TableAction,
+    TableRow,
+    fetch_all,
+    fetch_value,
+    fetch_values,
+)
 from runner.errors import TenancyError
+from runner.resources import read_query
 from runner.states import TenantOutcome, TenantState
 
 # Replay stops once a round applies fewer entries than this: the rest is
@@ -37,33 +46,25 @@ REPLAY_BATCH = 10_000
 SMALL_BACKLOG = 100
 
 
-def _failed(
-    conn: psycopg.Connection,
-    tenant_id: str,
-    e: BaseException,
-    started: float,
-) -> TenantResult:
-    """The tenant's result after an error (any SQLSTATE): its transaction rolled back,
-    its locks released and the error recorded (tenancy.record_failure keeps a syncing
-    tenant syncing), as for an offline migration (runner.engine.migrate)."""
-    if not (conn.closed or conn.broken) and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
-    result = failed_result(tenant_id, e, started)
-    record_failure(conn, tenant_id, result)
-    return result
-
-
 def replay(conn: psycopg.Connection, tenant_id: str, *, until: int = SMALL_BACKLOG) -> int:
     """Replay rounds (each one REPEATABLE READ transaction) until one applies fewer than `until`."""
     total = 0
     while True:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            row = conn.execute("SELECT applied FROM tenancy.replay_tenant(%s, %s)", (tenant_id, REPLAY_BATCH)).fetchone()
-        applied = int(row[0]) if row else 0
+            applied_now = fetch_value(
+                conn, read_query("queries/online_replay_tenant.sql"), {"tenant": tenant_id, "max_changes": REPLAY_BATCH}
+            )
+        applied = int(applied_now) if applied_now is not None else 0
         total += applied
         if applied < until:
             return total
+
+
+def _tenant_state(conn: psycopg.Connection, tenant_id: str) -> str | None:
+    """The tenant's state in the ledger; None when the ledger does not know it."""
+    state: str | None = fetch_value(conn, read_query("queries/online_tenant_state.sql"), {"tenant": tenant_id})
+    return state
 
 
 def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Progress | None) -> TenantResult:
@@ -78,29 +79,22 @@ def _migrate_one_online(conn: psycopg.Connection, tenant_id: str, progress: Prog
                 conn.execute("CALL tenancy.start_capture(%s)", (tenant_id,))
                 with conn.transaction():
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    rows = conn.execute(
-                        "SELECT table_name, state, rows_copied, seconds, action "
-                        "FROM tenancy.copy_tenant_snapshot(%s)",
-                        (tenant_id,),
-                    ).fetchall()
-                state = conn.execute(
-                    "SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)
-                ).fetchone()
-                if state and state[0] == TenantState.SYNCING:
+                    rows = fetch_all(
+                        conn, TableRow, read_query("queries/online_copy_tenant_snapshot.sql"), {"tenant": tenant_id}
+                    )
+                state = _tenant_state(conn, tenant_id)
+                if state == TenantState.SYNCING:
                     replay(conn, tenant_id)
                 conn.execute("SELECT tenancy.unlock_tenant(%s)", (tenant_id,))
         except (TenancyError, psycopg.Error) as e:
-            result = _failed(conn, tenant_id, e, started)
-            if progress:
-                progress.finish(result)
-            return result
+            return tenant_failed(conn, tenant_id, e, started, rollback=True, progress=progress)
     tables = table_results(rows)
-    copied = any(r[4] == "copied" for r in rows)
+    copied = any(r.action == "copied" for r in rows)
     result = TenantResult(
         tenant_id,
-        TenantOutcome.SYNCING if copied or not state or state[0] == TenantState.SYNCING else TenantOutcome.SKIPPED,
+        TenantOutcome.SYNCING if copied or state is None or state == TenantState.SYNCING else TenantOutcome.SKIPPED,
         # The rows copied by this run: a re-run over a syncing tenant copies none.
-        rows=sum(t.rows for t, r in zip(tables, rows, strict=True) if r[4] == "copied"),
+        rows=sum(t.rows for t, r in zip(tables, rows, strict=True) if r.action == "copied"),
         seconds=time.monotonic() - started,
         tables=tables,
     )
@@ -115,13 +109,7 @@ def migrate_online(
     """Capture, copy from one snapshot and replay each tenant; they end `syncing`.
     Tenants already cut over (or contracted) are skipped without touching the shared tables."""
     with connect(dsn) as conn, typed_errors():
-        done = {
-            r[0]
-            for r in conn.execute(
-                "SELECT tenant_id FROM tenancy.tenants WHERE tenant_id = ANY (%s) AND state IN ('cut_over', 'contracted')",
-                (list(tenants),),
-            ).fetchall()
-        }
+        done = set(fetch_values(conn, read_query("queries/online_cut_over_tenants.sql"), {"tenants": list(tenants)}))
         if len(done) < len(set(tenants)):
             global_preflight(conn)
             conn.execute("SELECT * FROM tenancy.provision_shared_privileges_unless_busy()").fetchall()
@@ -142,20 +130,25 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
     started = time.monotonic()
     try:
         with typed_errors():
-            state = conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
-            if state and state[0] == TenantState.SYNCING:
+            if _tenant_state(conn, tenant_id) == TenantState.SYNCING:
                 # Shrink the backlog outside the fence, so the fence stays short.
                 conn.execute("SELECT tenancy.lock_tenant(%s, true)", (tenant_id,))
                 replay(conn, tenant_id)
                 conn.execute("SELECT tenancy.unlock_tenant(%s)", (tenant_id,))
-            rows = conn.execute(
-                "SELECT table_name, row_count, replayed, fence_ms, action FROM tenancy.cutover_tenant(%s, %s)",
-                (tenant_id, lock_timeout),
-            ).fetchall()
+            rows = fetch_all(
+                conn,
+                CutoverRow,
+                read_query("queries/online_cutover_tenant.sql"),
+                {"tenant": tenant_id, "lock_timeout": lock_timeout},
+            )
     except (TenancyError, psycopg.Error) as e:
-        return _failed(conn, tenant_id, e, started)
-    summary = next((r for r in rows if r[0] is None), None)
-    tables = [TableResult(r[0], r[4] or TenantOutcome.CUT_OVER, int(r[1] or 0), None) for r in rows if r[0] is not None]
+        return tenant_failed(conn, tenant_id, e, started, rollback=True)
+    summary = next((r for r in rows if r.table_name is None), None)
+    tables = [
+        TableResult(r.table_name, r.action or TenantOutcome.CUT_OVER, int(r.row_count or 0), None)
+        for r in rows
+        if r.table_name is not None
+    ]
     return TenantResult(
         tenant_id,
         TenantOutcome.CUT_OVER if summary else TenantOutcome.SKIPPED,
@@ -164,8 +157,8 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
         tables=tables,
         checks=[
             {
-                "fence_ms": float(summary[3]) if summary else None,
-                "replayed_under_fence": int(summary[2]) if summary else 0,
+                "fence_ms": float(summary.fence_ms) if summary else None,
+                "replayed_under_fence": int(summary.replayed) if summary else 0,
             }
         ],
     )
@@ -184,5 +177,5 @@ def cutover_tenants(
 def contract(dsn: str, archive: str | None) -> list[TableResult]:
     """Drop (or archive) the shared moved tables once every tenant is cut over."""
     with connect(dsn) as conn, typed_errors():
-        rows = conn.execute("SELECT table_name, action FROM tenancy.contract(%s)", (archive,)).fetchall()
-    return [TableResult(r[0], r[1], 0, None) for r in rows]
+        rows = fetch_all(conn, TableAction, read_query("queries/online_contract.sql"), {"archive": archive})
+    return [TableResult(r.table_name, r.action, 0, None) for r in rows]

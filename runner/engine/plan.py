@@ -36,9 +36,17 @@ from runner.engine import catalog
 from runner.engine.executor import TableResult, TenantResult, natural_order, registry_tenants
 from runner.engine.install import apply_install, checksum_of, install_parts, installed_checksum
 from runner.engine.render import derive_all, render_all
+from runner.engine.rows import (
+    PlannedTable,
+    PreflightProblem,
+    SchemaCollision,
+    fetch_all,
+    fetch_value,
+)
 from runner.engine.target import FATES, TargetTable
 from runner.errors import CATALOGUE, ManifestError, TenancyError, UnknownTenant, hint_for
 from runner.manifest import Manifest
+from runner.resources import read_query
 from runner.states import TenantOutcome
 
 # Stages, in the order the plan looks: where a problem comes from.
@@ -326,12 +334,10 @@ def _install_for_preflight(conn: psycopg.Connection, manifest: Manifest, reduced
         install_parts(conn, render_all(conn, manifest))
     ):
         return "on the installed schema tenancy, in a transaction that was rolled back"
-    if conn.execute("SELECT to_regclass('tenancy.online_tenants') IS NOT NULL").fetchone() == (True,):
-        in_flight = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM tenancy.online_tenants) AND NOT EXISTS (SELECT 1 FROM tenancy.contraction)"
-        ).fetchone()
+    if fetch_value(conn, "SELECT to_regclass('tenancy.online_tenants') IS NOT NULL") is True:
+        in_flight = fetch_value(conn, read_query("queries/plan_online_in_flight.sql"))
         uncaptured = [t.name for t in plan.tables if not t.refused and not t.captured]
-        if in_flight == (True,) and uncaptured:
+        if in_flight is True and uncaptured:
             plan.problems.append(Problem(
                 INSTALL, None, "install (TY059)",
                 f"it would stop the change capture of {', '.join(uncaptured)} while tenants are migrated online",
@@ -348,14 +354,16 @@ def _run_preflight(
 ) -> None:
     """The global preflight once, each tenant's after it; the same problem of many tenants is one."""
     with typed_errors():
-        for table, check, rows, detail, hint in conn.execute("SELECT * FROM tenancy.preflight()").fetchall():
+        for problem in fetch_all(conn, PreflightProblem, read_query("queries/migrate_preflight.sql")):
+            detail = problem.detail
             referencing = next((s for s in shared if detail.startswith(f"{s} references")), None)
             if referencing:
                 detail += f" (while {referencing} stays shared, as this plan takes it: it is refused above)"
-            plan.problems.append(Problem(PREFLIGHT, table, check, detail, hint, every_tenant=True, rows=rows))
+            plan.problems.append(Problem(PREFLIGHT, problem.table_name, problem.check_name, detail, problem.hint,
+                                         every_tenant=True, rows=problem.problem_rows))
         groups: dict[str, list[str]] = {}
-        for tenant, schema, _ in conn.execute("SELECT * FROM tenancy.schema_collisions()").fetchall():
-            groups.setdefault(schema, []).append(tenant)
+        for collision in fetch_all(conn, SchemaCollision, read_query("queries/migrate_schema_collisions.sql")):
+            groups.setdefault(collision.schema_name, []).append(collision.tenant_id)
         for schema, ids in groups.items():
             ids = natural_order(ids)
             plan.problems.append(Problem(
@@ -364,27 +372,25 @@ def _run_preflight(
                 CATALOGUE["TY030"].hint, tenants=ids,
             ))
         grouped: dict[tuple[str | None, str], Problem] = {}
+        preflight_tenant = read_query("queries/plan_preflight_tenant.sql")
+        plan_tenant = read_query("queries/plan_tenant_tables.sql")
         for t in tenants:
-            rows_of = conn.execute(
-                "SELECT table_name, check_name, problem_rows, detail, hint FROM tenancy.preflight_tenant(%s, false)",
-                (t,),
-            ).fetchall()
-            for table, check, rows, detail, hint in rows_of:
-                if check == "schema name shared":
+            for r in fetch_all(conn, PreflightProblem, preflight_tenant, {"tenant": t}):
+                if r.check_name == "schema name shared":
                     continue  # once for its group, above
-                p = grouped.get((table, check))
+                key = (r.table_name, r.check_name)
+                p = grouped.get(key)
                 if p is None:
-                    p = grouped[(table, check)] = Problem(PREFLIGHT, table, check, f"e.g. tenant {t}: {detail}", hint)
+                    p = grouped[key] = Problem(PREFLIGHT, r.table_name, r.check_name, f"e.g. tenant {t}: {r.detail}",
+                                               r.hint)
                     plan.problems.append(p)
                 p.tenants.append(t)
-                if rows is not None:
-                    p.rows = (p.rows or 0) + rows
+                if r.problem_rows is not None:
+                    p.rows = (p.rows or 0) + r.problem_rows
             if per_tenant:
                 plan.per_tenant[t] = [
-                    TenantTable(r[0], r[1], int(r[2]), r[3])
-                    for r in conn.execute(
-                        "SELECT table_name, state, rows_to_move, ddl FROM tenancy.plan_tenant(%s)", (t,)
-                    ).fetchall()
+                    TenantTable(r.table_name, r.state, int(r.rows_to_move), r.ddl)
+                    for r in fetch_all(conn, PlannedTable, plan_tenant, {"tenant": t})
                 ]
 
 

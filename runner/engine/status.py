@@ -16,6 +16,8 @@ import psycopg
 
 from runner.db import typed_errors
 from runner.engine.executor import TenantResult, natural_key
+from runner.engine.rows import StatusRow, fetch_all
+from runner.resources import read_query
 from runner.states import TenantOutcome, TenantState
 
 # A registry tenant the ledger does not know yet (tenancy.tenant_status).
@@ -46,22 +48,25 @@ class TenantStatus:
 def tenant_status(conn: psycopg.Connection, tenant_ids: Sequence[str] | None = None) -> list[TenantStatus]:
     """The status of every registry tenant (or of those given), in natural id order."""
     with typed_errors():
-        rows = conn.execute(
-            "SELECT * FROM tenancy.tenant_status(%s)", (list(tenant_ids) if tenant_ids is not None else None,)
-        ).fetchall()
+        rows = fetch_all(
+            conn,
+            StatusRow,
+            read_query("queries/status_tenants.sql"),
+            {"tenants": list(tenant_ids) if tenant_ids is not None else None},
+        )
     statuses = [
         TenantStatus(
-            tenant_id=r[0],
-            schema_name=r[1],
-            state=r[2],
-            tables=int(r[3]),
-            tables_done=int(r[4]),
-            rows_copied=int(r[5]),
-            seconds=float(r[6]) if isinstance(r[6], decimal.Decimal) else None,
-            validated=r[7],
-            validated_at=r[8],
-            failed_checks=r[9],
-            last_error=r[10],
+            tenant_id=r.tenant_id,
+            schema_name=r.schema_name,
+            state=r.state,
+            tables=int(r.tables),
+            tables_done=int(r.tables_done),
+            rows_copied=int(r.rows_copied),
+            seconds=float(r.seconds) if isinstance(r.seconds, decimal.Decimal) else None,
+            validated=r.validated,
+            validated_at=r.validated_at,
+            failed_checks=r.failed_checks,
+            last_error=r.last_error,
         )
         for r in rows
     ]
