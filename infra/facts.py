@@ -84,9 +84,7 @@ def resource_facts(resource_type: str, props: Mapping[str, Any]) -> set[Privileg
     elif resource_type == DEFAULTS_TYPE:
         kind = _DEFAULTS.get(str(i.get("objectType")), f"default {i.get('objectType')}")
         for priv in i.get("privileges") or []:
-            facts.add(
-                Privilege(i.get("role", ""), kind, i.get("schema", ""), i.get("owner", ""), priv)
-            )
+            facts.add(Privilege(i.get("role", ""), kind, i.get("schema", ""), i.get("owner", ""), priv))
     elif resource_type == GRANT_ROLE_TYPE:
         facts.add(Privilege(i.get("role", ""), ROLE, "", i.get("grantRole", ""), MEMBER))
     elif resource_type == SCHEMA_TYPE:

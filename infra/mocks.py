@@ -56,18 +56,14 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
         # A URN ends in "::<logical name>".
-        self.recording.dependencies[request.name] = frozenset(
-            urn.rsplit("::", 1)[-1] for urn in request.dependencies
-        )
+        self.recording.dependencies[request.name] = frozenset(urn.rsplit("::", 1)[-1] for urn in request.dependencies)
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
 def run_program(settings: Settings, stack: str = "test") -> tuple[list[Declared], Built]:
     """Build the program under mocks (preview=False) and wait until every resource registered."""
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(
-        mocks, project="tenancy", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
-    )
+    pulumi.runtime.set_mocks(mocks, project="tenancy", stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     holder: dict[str, Built] = {}
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi's decorator has no annotations

@@ -171,9 +171,7 @@ def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Rol
         connection_limit=spec.connection_limit,
         search_paths=list(spec.search_path) or None,
         statement_timeout=_int_setting(settings, "statement_timeout"),
-        idle_in_transaction_session_timeout=_int_setting(
-            settings, "idle_in_transaction_session_timeout"
-        ),
+        idle_in_transaction_session_timeout=_int_setting(settings, "idle_in_transaction_session_timeout"),
         superuser=False,
         create_database=False,
         create_role=False,
@@ -181,9 +179,7 @@ def _role(spec: RoleSpec, password: pulumi.Output[str] | None) -> postgresql.Rol
         bypass_row_level_security=False,
         inherit=True,
         # Keep the password encrypted in state; the policy pack checks this.
-        opts=pulumi.ResourceOptions(
-            additional_secret_outputs=SECRET_OUTPUTS if spec.login else None
-        ),
+        opts=pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS if spec.login else None),
     )
 
 
@@ -198,9 +194,7 @@ def rls_fingerprint(policies: tuple[RowPolicy, ...]) -> str:
     The RLS command's trigger: it runs again when this changes, never because
     a tenant was added (the policies are tenant-independent).
     """
-    rows = [
-        [p.schema, p.table, p.name, p.command, list(p.roles), p.public_column] for p in policies
-    ]
+    rows = [[p.schema, p.table, p.name, p.command, list(p.roles), p.public_column] for p in policies]
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
 
 
@@ -211,9 +205,8 @@ def rls_script(policies: tuple[RowPolicy, ...]) -> str:
         "tables": sorted([s, t] for s, t in {(p.schema, p.table) for p in policies}),
         "policies": [[p.schema, p.table, p.name, p.command, list(p.roles)] for p in policies],
     }
-    return (
-        f"SET tenancy.expected_rls = {sql_literal(json.dumps(expected, sort_keys=True))};\n"
-        + read_query("queries/secure_hybrid_tables.sql")
+    return f"SET tenancy.expected_rls = {sql_literal(json.dumps(expected, sort_keys=True))};\n" + read_query(
+        "queries/secure_hybrid_tables.sql"
     )
 
 
@@ -228,11 +221,7 @@ def psql_command(script: str) -> str:
     psql reads the connection from PG* environment variables (the password
     included), never from its arguments, and stops at the first error.
     """
-    return (
-        "psql --no-psqlrc --no-password --quiet --set ON_ERROR_STOP=1 <<'TENANCY_SQL'\n"
-        + script
-        + "TENANCY_SQL\n"
-    )
+    return "psql --no-psqlrc --no-password --quiet --set ON_ERROR_STOP=1 <<'TENANCY_SQL'\n" + script + "TENANCY_SQL\n"
 
 
 def quoted_ident(name: str) -> str:
@@ -271,9 +260,7 @@ def rls_environment(settings: Settings) -> dict[str, pulumi.Input[str]]:
     return env
 
 
-def _row_level_security(
-    settings: Settings, model: PrivilegeModel, named: list[postgresql.Role]
-) -> local.Command:
+def _row_level_security(settings: Settings, model: PrivilegeModel, named: list[postgresql.Role]) -> local.Command:
     command = rls_command(model.shared.row_policies)
     return local.Command(
         "hybrid-row-level-security",
@@ -419,9 +406,7 @@ def _object_grants(db: str, built: Built, privs_of: PrivilegesByObject) -> list[
         suffix = "all" if names == [ALL] else "-".join(sorted(x.lower() for x in granted))
         # A group's grant on a hybrid table waits for row-level security, so
         # no tenant ever holds it on a table that is not yet limited to its rows.
-        on_hybrid = (
-            object_type == TABLE and schema == built.model.shared.central_schema and secured & set(names)
-        )
+        on_hybrid = object_type == TABLE and schema == built.model.shared.central_schema and secured & set(names)
         after_rls = built.row_level_security if on_hybrid else None
         out.append(
             postgresql.Grant(
@@ -461,9 +446,7 @@ def _column_grants(db: str, built: Built, privs_of: PrivilegesByObject) -> list[
     ]
 
 
-def tenants_from_registry(
-    conninfo: dict[str, Any], database: str, manifest: Manifest
-) -> tuple[str, ...]:
+def tenants_from_registry(conninfo: dict[str, Any], database: str, manifest: Manifest) -> tuple[str, ...]:
     """Every tenant id in the registry table of the target database, sorted."""
     with psycopg.connect(dbname=database, **conninfo) as conn:
         return tuple(registry_tenants(conn, manifest))

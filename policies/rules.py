@@ -94,9 +94,7 @@ def no_public_grants(args: ResourceValidationArgs, report_violation: ReportViola
         )
 
 
-def no_elevated_role_attributes(
-    args: ResourceValidationArgs, report_violation: ReportViolation
-) -> None:
+def no_elevated_role_attributes(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != ROLE_TYPE:
         return
     p = _props(args)
@@ -161,9 +159,7 @@ def tenant_schema_names(args: ResourceValidationArgs, report_violation: ReportVi
         )
 
 
-def no_cross_tenant_privileges(
-    args: ResourceValidationArgs, report_violation: ReportViolation
-) -> None:
+def no_cross_tenant_privileges(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     m = manifest()
     p = _props(args)
     if args.resource_type in (GRANT_TYPE, DEFAULTS_TYPE):
@@ -189,9 +185,7 @@ def no_cross_tenant_privileges(
             )
 
 
-def login_password_from_secret(
-    args: ResourceValidationArgs, report_violation: ReportViolation
-) -> None:
+def login_password_from_secret(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != ROLE_TYPE or not plain(args.props.get("login")):
         return
     raw = args.props.get("password")

@@ -61,7 +61,9 @@ def describe_source(dsn: str) -> str:
         return "libpq's environment: " + (", ".join(given) if given else "no PG* variable set, so libpq's defaults")
     source = "DATABASE_URL" if dsn == os.environ.get("DATABASE_URL") else "--dsn"
     params = conninfo_to_dict(dsn)
-    shown = ", ".join(f"{k}={params[k]}" for k in ("service", "host", "hostaddr", "port", "dbname", "user") if k in params)
+    shown = ", ".join(
+        f"{k}={params[k]}" for k in ("service", "host", "hostaddr", "port", "dbname", "user") if k in params
+    )
     return f"{source}" + (f" ({shown}; the rest from libpq's environment and defaults)" if shown else "")
 
 

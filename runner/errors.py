@@ -464,4 +464,3 @@ def hint_for(sqlstate: str | None) -> str:
     """The hint for an error PostgreSQL raised that is not a tool SQLSTATE."""
     state = sqlstate or ""
     return _FOREIGN_HINTS.get(state) or _FOREIGN_HINTS.get(state[:2]) or _DEFAULT_HINT
-

@@ -230,9 +230,12 @@ def _role_names(section: dict[str, Any]) -> RoleNames:
     values: dict[str, Any] = {}
     for key in ("owner", "app", "readonly"):
         pattern = section.get(key, getattr(defaults, key))
-        if not (isinstance(pattern, str) and pattern.count("{schema}") == 1
-                and re.match(r"^[a-z0-9_]*$", pattern.replace("{schema}", ""))
-                and pattern != "{schema}"):
+        if not (
+            isinstance(pattern, str)
+            and pattern.count("{schema}") == 1
+            and re.match(r"^[a-z0-9_]*$", pattern.replace("{schema}", ""))
+            and pattern != "{schema}"
+        ):
             raise ManifestError(
                 f"[roles] {key} = {pattern!r} must contain {{schema}} once plus a fixed part",
                 hint='Use lowercase letters, digits and "_", for example "{schema}_app".',
@@ -320,7 +323,7 @@ def _central_access(
             continue
         if not isinstance(spec, dict) or set(spec) != {"rows"} or not isinstance(spec["rows"], dict):
             raise ManifestError(
-                f"{where} must be \"all\", \"none\", {{ columns = [...] }} or {{ rows = {{ ... }} }}",
+                f'{where} must be "all", "none", {{ columns = [...] }} or {{ rows = {{ ... }} }}',
                 hint='For example users = { rows = { column = "institution_id", via_table = "institutions" } }.',
             )
         rows = spec["rows"]
@@ -415,9 +418,7 @@ def _extra_unique(section: dict[str, Any], move: tuple[str, ...]) -> dict[str, t
                 f"[move.unique] {table} must be a list of column lists",
                 hint='For example component_themes = [["slug"]].',
             )
-        extra_unique[table] = tuple(
-            tuple(_identifier(c, f"[move.unique] {table} column") for c in k) for k in keys
-        )
+        extra_unique[table] = tuple(tuple(_identifier(c, f"[move.unique] {table} column") for c in k) for k in keys)
     return extra_unique
 
 

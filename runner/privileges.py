@@ -129,10 +129,7 @@ class Privilege:
             return f"{self.grantee} is a member of {self.name}"
         if self.object_type in (DEFAULT_TABLE, DEFAULT_SEQUENCE):
             kind = self.object_type.split()[1]
-            return (
-                f"{self.privilege} on future {kind}s of {self.name} in schema {self.schema}"
-                f" to {self.grantee}"
-            )
+            return f"{self.privilege} on future {kind}s of {self.name} in schema {self.schema} to {self.grantee}"
         where = self.schema if self.object_type == SCHEMA else f"{self.schema}.{self.name}"
         if self.object_type == COLUMN:
             return f"{self.privilege} on column {where} to {self.grantee}"
@@ -287,7 +284,9 @@ def role_name(pattern: str, schema: str) -> str:
 def role_name_sql(pattern: str, schema_expr: str) -> str:
     """role_name() as a SQL expression over schema_expr (a text expression), for the templates."""
     before, after = split_pattern(pattern)
-    return " || ".join([*([sql_literal(before)] if before else []), schema_expr, *([sql_literal(after)] if after else [])])
+    return " || ".join(
+        [*([sql_literal(before)] if before else []), schema_expr, *([sql_literal(after)] if after else [])]
+    )
 
 
 def tenant_part_sql(pattern: str, manifest: Manifest, role_expr: str) -> str:
@@ -330,8 +329,7 @@ def tenant_plan(manifest: Manifest, tenant_id: str) -> TenantPlan:
     longest = max_tenant_id_bytes(manifest)
     if len(tenant_id.encode()) > longest:
         raise ManifestError(
-            f"tenant id {tenant_id!r} is too long: its role names would exceed "
-            f"{MAX_IDENTIFIER_BYTES} bytes",
+            f"tenant id {tenant_id!r} is too long: its role names would exceed {MAX_IDENTIFIER_BYTES} bytes",
             hint=f"With these [roles] patterns tenant ids are at most {longest} bytes.",
         )
     search_path = (schema, manifest.central_schema)
@@ -425,9 +423,7 @@ def _shared_privileges(
         for t in set(manifest.central) | {manifest.registry.table}
         if manifest.access(t).mode not in (ACCESS_NONE, ACCESS_COLUMNS)
     )
-    column_reads = [
-        (t, c) for t in sorted(manifest.central) for c in manifest.access(t).columns
-    ]
+    column_reads = [(t, c) for t in sorted(manifest.central) for c in manifest.access(t).columns]
     p: list[Privilege] = []
     for role in (migrator, engine, app_group, ro_group, fed):
         p.append(Privilege(role.name, SCHEMA, central, central, "USAGE"))
@@ -469,9 +465,7 @@ def _central_row_policies(
         access = manifest.access(table)
         if access.mode != ACCESS_ROWS:
             continue
-        policies.append(
-            RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, None, OWN_ROWS, access)
-        )
+        policies.append(RowPolicy(central, table, "tenancy_tenant_select", "SELECT", both, None, OWN_ROWS, access))
         # The shared roles that read it (the migrator and the engine read the registry) see every row.
         for role, name in (
             (migrator, "tenancy_migrator_select"),
@@ -479,9 +473,7 @@ def _central_row_policies(
             (fed, "tenancy_federation_select"),
         ):
             if Privilege(role.name, TABLE, central, table, "SELECT") in privileges:
-                policies.append(
-                    RowPolicy(central, table, name, "SELECT", (role.name,), None, ALL_ROWS)
-                )
+                policies.append(RowPolicy(central, table, name, "SELECT", (role.name,), None, ALL_ROWS))
     return policies
 
 
@@ -500,9 +492,7 @@ def _hybrid_row_policies(
         if table in fed_reads:
             # Federated reads see what every tenant may see: the public rows.
             policies.append(
-                RowPolicy(
-                    central, table, "tenancy_federation_select", "SELECT", (fed.name,), public, PUBLIC_ROWS
-                )
+                RowPolicy(central, table, "tenancy_federation_select", "SELECT", (fed.name,), public, PUBLIC_ROWS)
             )
         for command in ("INSERT", "UPDATE", "DELETE"):
             policies.append(
@@ -534,9 +524,7 @@ def build_model(manifest: Manifest, tenant_ids: Iterable[str]) -> PrivilegeModel
     return PrivilegeModel(manifest, shared_plan(manifest), tuple(plans))
 
 
-def expand(
-    privileges: Iterable[Privilege], objects: Mapping[tuple[str, str], Sequence[str]]
-) -> set[Privilege]:
+def expand(privileges: Iterable[Privilege], objects: Mapping[tuple[str, str], Sequence[str]]) -> set[Privilege]:
     """Replace each ``name == ALL`` row by one row per object.
 
     ``objects[(object_type, schema)]`` lists the live tables or sequences of a
@@ -593,9 +581,7 @@ def sql_context(manifest: Manifest) -> dict[str, object]:
         # The NOLOGIN owners of the tool's SECURITY DEFINER functions that read tenant tables.
         "definer_owners": (ENGINE_ROLE, FEDERATION_OWNER),
         "revoke_public_temp": names.revoke_public_temp,
-        "federation_central_grants": [
-            p for p in shared.privileges if p.grantee == shared.federation_owner.name
-        ],
+        "federation_central_grants": [p for p in shared.privileges if p.grantee == shared.federation_owner.name],
         "engine_central_grants": [p for p in shared.privileges if p.grantee == shared.engine.name],
         "table_dml": TABLE_DML,
         "table_read": TABLE_READ,

@@ -130,8 +130,11 @@ def print_table(
             table = Table(title=title)
             for i, c in enumerate(columns):
                 table.add_column(
-                    c, justify="right" if c in right_cols else "left", overflow="fold",
-                    no_wrap=i != widest, min_width=widths[i] if i != widest else None,
+                    c,
+                    justify="right" if c in right_cols else "left",
+                    overflow="fold",
+                    no_wrap=i != widest,
+                    min_width=widths[i] if i != widest else None,
                 )
             for i, row in enumerate(cells):
                 table.add_row(*(Text(v) for v in row), style="red" if i in red else None)
@@ -145,9 +148,7 @@ def plain_table(title: str, columns: Sequence[str], cells: Sequence[Sequence[str
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if c in right else v.ljust(w) for v, w, c in zip(values, widths, columns, strict=True)
-        ]
+        parts = [v.rjust(w) if c in right else v.ljust(w) for v, w, c in zip(values, widths, columns, strict=True)]
         return "  ".join(parts).rstrip()
 
     out = [title, line(columns), "  ".join("-" * w for w in widths)] if title else [line(columns)]

@@ -73,4 +73,12 @@ class TenantOutcome(StrEnum):
         return self not in _NOT_OK
 
 
-_NOT_OK = frozenset({TenantOutcome.FAILED, TenantOutcome.INVALID, TenantOutcome.NOT_MIGRATED, TenantOutcome.INTERRUPTED, TenantOutcome.NOT_RUN})
+_NOT_OK = frozenset(
+    {
+        TenantOutcome.FAILED,
+        TenantOutcome.INVALID,
+        TenantOutcome.NOT_MIGRATED,
+        TenantOutcome.INTERRUPTED,
+        TenantOutcome.NOT_RUN,
+    }
+)

@@ -67,7 +67,7 @@ def main() -> int:
     off: list[float] = []
     wall: dict[bool, list[float]] = {True: [], False: []}
     for i in range(args.runs):
-        for terminal in ((True, False) if i % 2 == 0 else (False, True)):
+        for terminal in (True, False) if i % 2 == 0 else (False, True):
             if args.before:
                 with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
                     conn.execute(args.before)

@@ -90,9 +90,7 @@ class Server:
 
     def drop(self, name: str) -> None:
         with self.admin() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     def version(self) -> int:
         with self.admin() as conn:
@@ -183,7 +181,6 @@ def sample_db(pg_server: Server, make_template: Callable[..., str]) -> Iterator[
     yield from _fresh(pg_server, make_template("sample", _load_sample))
 
 
-
 @pytest.fixture
 def manifest() -> Any:
     """The example manifest (tenancy.toml), which the sample matches."""
@@ -237,6 +234,7 @@ def registry_ids(db: Database, manifest: Any) -> list[str]:
 
     with db.connect() as conn:
         return registry_tenants(conn, manifest)
+
 
 # -- the Citus group must not vanish unnoticed ----------------------------------------
 # .ci/run sets TENANCY_REQUIRE_CITUS=1 when the Citus source is there: then a run of

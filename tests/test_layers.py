@@ -53,7 +53,9 @@ def import_graph() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                    base = ".".join(
+                        package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                    )
                 found |= {f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names}
         graph[name] = {m for m in found if m in modules and m != name}
     return graph
@@ -77,8 +79,9 @@ def test_no_module_imports_from_a_layer_above_its_own() -> None:
 
 
 def test_no_module_of_the_product_imports_the_devtools() -> None:
-    into = sorted(f"{m} -> {d}" for m, deps in import_graph().items() if _part(m) != BESIDE
-                  for d in deps if _part(d) == BESIDE)
+    into = sorted(
+        f"{m} -> {d}" for m, deps in import_graph().items() if _part(m) != BESIDE for d in deps if _part(d) == BESIDE
+    )
     assert not into, into
 
 
@@ -86,8 +89,10 @@ def test_the_imports_between_modules_have_no_cycle() -> None:
     # Package __init__ modules re-export their package and are left out: importing
     # runner.cli.migrate imports runner.cli first, which is no dependency of migrate's.
     graph = import_graph()
-    edges = {m: {d for d in deps if not RUNNER.joinpath(*d.split(".")[1:], "__init__.py").exists()}
-             for m, deps in graph.items()}
+    edges = {
+        m: {d for d in deps if not RUNNER.joinpath(*d.split(".")[1:], "__init__.py").exists()}
+        for m, deps in graph.items()
+    }
     try:
         tuple(TopologicalSorter(edges).static_order())
     except CycleError as e:

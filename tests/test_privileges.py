@@ -59,10 +59,7 @@ def test_tenant_privilege_matrix_is_exactly_this() -> None:
         Privilege(ro, "table", s, ALL, "SELECT"),
         *(Privilege(app, "sequence", s, ALL, p) for p in ("SELECT", "USAGE")),
         Privilege(ro, "sequence", s, ALL, "SELECT"),
-        *(
-            Privilege(app, "default table", s, owner, p)
-            for p in ("SELECT", "INSERT", "UPDATE", "DELETE")
-        ),
+        *(Privilege(app, "default table", s, owner, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")),
         Privilege(ro, "default table", s, owner, "SELECT"),
         *(Privilege(app, "default sequence", s, owner, p) for p in ("SELECT", "USAGE")),
         Privilege(ro, "default sequence", s, owner, "SELECT"),
@@ -115,9 +112,7 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
         ("table", t, "SELECT") for t in ("institutions", "jobs", "roles", "tenants", "users")
     }
     # RLS: reads see own + public rows, writes only the app group.
-    policies = {
-        (p.table, p.command): p for p in shared.row_policies if p.name.startswith("tenancy_tenant")
-    }
+    policies = {(p.table, p.command): p for p in shared.row_policies if p.name.startswith("tenancy_tenant")}
     assert len([p for p in policies if p[0] in MANIFEST.hybrid]) == 4 * len(MANIFEST.hybrid)
     assert policies[("jobs", "SELECT")].public_column == "is_public"
     assert policies[("leads", "SELECT")].public_column is None
@@ -128,12 +123,8 @@ def test_shared_plan_reads_reference_writes_hybrid_and_never_touches_moved_copie
     assert users.access is not None and users.access.via_table == "institutions"
     assert not any(t == "users" and c != "SELECT" for t, c in policies)
     # The federation owner: public rows of the hybrid tables it reads, all rows of filtered ones.
-    fed_policies = {
-        p.table: p.scope for p in shared.row_policies if p.roles == ("tenancy_federation_owner",)
-    }
-    assert fed_policies == {
-        "jobs": "public", "users": "all", "institutions": "all", "tenants": "all"
-    }
+    fed_policies = {p.table: p.scope for p in shared.row_policies if p.roles == ("tenancy_federation_owner",)}
+    assert fed_policies == {"jobs": "public", "users": "all", "institutions": "all", "tenants": "all"}
     # The migrator and the engine check rows against the registry: they see all of it.
     for role in ("tenancy_migrator", "tenancy_engine"):
         assert [(p.table, p.scope) for p in shared.row_policies if p.roles == (role,)] == [("tenants", "all")]
@@ -144,8 +135,14 @@ def test_role_attributes_and_settings_live_in_the_model() -> None:
     # A login role is created NOLOGIN: it logs in once given a credential, which also decides its LOGIN.
     assert plan.app.login and plan.app.credential and plan.readonly.credential
     assert plan.app.attributes() == (
-        "NOLOGIN", "NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE", "NOREPLICATION", "NOBYPASSRLS",
-        "INHERIT", "CONNECTION LIMIT 20",
+        "NOLOGIN",
+        "NOSUPERUSER",
+        "NOCREATEDB",
+        "NOCREATEROLE",
+        "NOREPLICATION",
+        "NOBYPASSRLS",
+        "INHERIT",
+        "CONNECTION LIMIT 20",
     )
     assert plan.app.kept_attributes() == plan.app.attributes()[1:]
     assert not plan.owner.credential and plan.owner.kept_attributes() == plan.owner.attributes()

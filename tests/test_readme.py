@@ -80,7 +80,10 @@ def test_the_glossary_comes_before_its_words() -> None:
     start = README.index("## Words used here")
     for word in GLOSSARY:
         first = re.search(rf"\b{word}\b", README, flags=re.I)
-        assert first is not None and first.start() > start, (word, README[max(0, first.start() - 60) : first.start() + 20] if first else "")
+        assert first is not None and first.start() > start, (
+            word,
+            README[max(0, first.start() - 60) : first.start() + 20] if first else "",
+        )
         assert f"| {word}" in _section("Words used here"), word
 
 
@@ -110,8 +113,12 @@ def test_your_own_database_walkthrough_runs_literally_to_contract(
             "SELECT p.account_id, p.id, 'task ' || n, n % 3 = 0 FROM projects AS p, generate_series(1, 4) AS n"
         )
     # As psql is pointed at a database: libpq's variables only.
-    env = {"PGHOST": pg_server.host, "PGPORT": str(pg_server.port), "PGUSER": pg_server.user,
-           "PGDATABASE": blank_db.name}
+    env = {
+        "PGHOST": pg_server.host,
+        "PGPORT": str(pg_server.port),
+        "PGUSER": pg_server.user,
+        "PGDATABASE": blank_db.name,
+    }
     for command in commands:
         out = tenancy(*shlex.split(command)[1:], env=env, cwd=tmp_path)
         assert out.returncode == 0, (command, out.stdout, out.stderr)
@@ -121,7 +128,9 @@ def test_your_own_database_walkthrough_runs_literally_to_contract(
                 assert getattr(proposed, attribute) == getattr(shown, attribute), attribute
     with blank_db.connect() as conn:
         assert conn.execute("SELECT to_regclass('public.projects'), to_regclass('public.tasks')").fetchone() == (
-            None, None)
+            None,
+            None,
+        )
         for account, projects, tasks in (("acme", 3, 12), ("globex", 3, 12), ("initech", 3, 12)):
             row = conn.execute(
                 sql.SQL("SELECT (SELECT count(*) FROM {}), (SELECT count(*) FROM {})").format(

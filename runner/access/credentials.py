@@ -78,11 +78,17 @@ def load_credentials(path: Path) -> list[Credential]:
             )
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ManifestError(f"credentials file {where!r} does not exist", hint="Pass the path of a TOML file.") from None
+        raise ManifestError(
+            f"credentials file {where!r} does not exist", hint="Pass the path of a TOML file."
+        ) from None
     except IsADirectoryError:
-        raise ManifestError(f"credentials file {where!r} is a directory", hint="Pass the path of a TOML file.") from None
+        raise ManifestError(
+            f"credentials file {where!r} is a directory", hint="Pass the path of a TOML file."
+        ) from None
     except tomllib.TOMLDecodeError as e:
-        raise ManifestError(f"credentials file {where!r} is not valid TOML: {e}", hint="See `tenancy provision --help`.") from None
+        raise ManifestError(
+            f"credentials file {where!r} is not valid TOML: {e}", hint="See `tenancy provision --help`."
+        ) from None
     out: list[Credential] = []
     for tenant_id, section in doc.items():
         check_tenant_id(tenant_id, MAX_IDENTIFIER_BYTES)  # the length against [roles] is checked in SQL

@@ -79,11 +79,7 @@ class Drift:
 
 def describe(p: Privilege) -> str:
     if p.object_type == OWNER:
-        return (
-            f"{p.schema}.{p.name} owned by {p.grantee}"
-            if p.name
-            else f"schema {p.schema} owned by {p.grantee}"
-        )
+        return f"{p.schema}.{p.name} owned by {p.grantee}" if p.name else f"schema {p.schema} owned by {p.grantee}"
     if p.object_type == ATTRIBUTE:
         return f"role {p.grantee}: {p.privilege}"
     if p.object_type == POLICY:
@@ -111,9 +107,7 @@ def role_attributes(spec: RoleSpec) -> set[Privilege]:
     return {Privilege(spec.name, ATTRIBUTE, "", spec.name, a) for a in attrs}
 
 
-def expected_facts(
-    model: PrivilegeModel, objects: dict[tuple[str, str], tuple[str, ...]]
-) -> set[Privilege]:
+def expected_facts(model: PrivilegeModel, objects: dict[tuple[str, str], tuple[str, ...]]) -> set[Privilege]:
     """The model's facts, with "every table of the schema" spelled out for ``objects``."""
     facts = expand(model.privileges, objects)
     for spec in model.roles:
@@ -356,11 +350,7 @@ def compare(model: PrivilegeModel, live: LiveCatalog) -> list[Drift]:
     expected = expected_facts(model, live.objects)
     found = set(live.privileges)
     # PostgreSQL's own default: PUBLIC may look up names in the central schema.
-    found.discard(
-        Privilege(
-            PUBLIC, SCHEMA, model.manifest.central_schema, model.manifest.central_schema, "USAGE"
-        )
-    )
+    found.discard(Privilege(PUBLIC, SCHEMA, model.manifest.central_schema, model.manifest.central_schema, "USAGE"))
     drift = [Drift(_tenant_of(model, f), "missing", f) for f in expected - found]
     drift += [Drift(_tenant_of(model, f), "extra", f) for f in found - expected]
     return sorted(drift)
@@ -371,9 +361,7 @@ def verify(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: bool) -
     return compare(model, read_catalog(conn, model, all_tenants))
 
 
-def provisioned_tenants(
-    conn: psycopg.Connection, candidates: Iterable[str], schema_of: dict[str, str]
-) -> list[str]:
+def provisioned_tenants(conn: psycopg.Connection, candidates: Iterable[str], schema_of: dict[str, str]) -> list[str]:
     """Those of ``candidates`` whose schema exists."""
     schemas = {schema_of[t] for t in candidates}
     found = conn.execute(read_query("queries/existing_schemas.sql"), {"schemas": sorted(schemas)}).fetchall()

@@ -66,9 +66,7 @@ class DistributeRun:
 def require_citus(conn: psycopg.Connection) -> None:
     """CitusUnavailable (TY070) without the citus extension; NotInstalled when tenancy's Citus functions are missing."""
     if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is None:
-        raise CitusUnavailable(
-            f"database {conn.info.dbname} has no citus extension", hint=CATALOGUE["TY070"].hint
-        )
+        raise CitusUnavailable(f"database {conn.info.dbname} has no citus extension", hint=CATALOGUE["TY070"].hint)
     if conn.execute("SELECT to_regprocedure('tenancy.citus_require()')").fetchone() == (None,):
         raise NotInstalled(
             "tenancy's Citus functions are not installed in this database",

@@ -221,7 +221,10 @@ def _record(args: argparse.Namespace, command: str, outcome: Outcome, url: str, 
         with connect(url) as conn:
             if can_record(conn):
                 record_events(
-                    conn, command, result, detail,
+                    conn,
+                    command,
+                    result,
+                    detail,
                     [(r.tenant_id, {"state": r.state, "error": r.error, "sqlstate": r.sqlstate}) for r in failed],
                 )
     except (TenancyError, psycopg.Error) as e:

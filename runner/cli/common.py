@@ -215,6 +215,9 @@ def results_table(results: Sequence[TenantResult], title: str) -> None:
     counts = Counter(r.state for r in results)
     say(
         f"{title}: {len(results)} tenants: "
-        + ", ".join(f"{n} {state}" + (" (already done)" if state == TenantOutcome.SKIPPED else "") for state, n in counts.items())
+        + ", ".join(
+            f"{n} {state}" + (" (already done)" if state == TenantOutcome.SKIPPED else "")
+            for state, n in counts.items()
+        )
         + f"; {sum(r.rows for r in results if r.state != 'skipped'):,} rows moved"
     )

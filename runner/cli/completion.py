@@ -21,9 +21,9 @@ def add_parser(subparsers: Any) -> None:
         "completion",
         "Print a shell completion script for tenancy (commands, their options, file names).",
         run,
-        details="bash: eval \"$(tenancy completion bash)\" in ~/.bashrc, or save it as\n"
+        details='bash: eval "$(tenancy completion bash)" in ~/.bashrc, or save it as\n'
         "~/.local/share/bash-completion/completions/tenancy.\n"
-        "zsh: tenancy completion zsh > \"${fpath[1]}/_tenancy\" (it uses zsh's bashcompinit).",
+        'zsh: tenancy completion zsh > "${fpath[1]}/_tenancy" (it uses zsh\'s bashcompinit).',
     )
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
 
@@ -76,15 +76,17 @@ def bash_script(parser: argparse.ArgumentParser) -> str:
         f"        {shlex.quote(path)}) words={shlex.quote(' '.join(_words(p)))} ;;" for path, p in commands
     )
     value_cases = "\n".join(
-        [f"        {'|'.join(PATH_OPTIONS)}) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;"]
-        + [f"        {flag}) COMPREPLY=($(compgen -W {shlex.quote(' '.join(c))} -- \"$cur\")); return ;;"
-           for flag, c in sorted(choices.items())]
+        [f'        {"|".join(PATH_OPTIONS)}) COMPREPLY=($(compgen -f -- "$cur")); return ;;']
+        + [
+            f'        {flag}) COMPREPLY=($(compgen -W {shlex.quote(" ".join(c))} -- "$cur")); return ;;'
+            for flag, c in sorted(choices.items())
+        ]
         + ["        " + "|".join(v for v in valued if v not in PATH_OPTIONS and v not in choices) + ") return ;;"]
     )
     return f"""# tenancy shell completion, generated from its parser by `tenancy completion`.
 _tenancy() {{
     local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[COMP_CWORD-1]}}
-    local valued=" {' '.join(valued)} "
+    local valued=" {" ".join(valued)} "
     local path="" word words i skip=0
     COMPREPLY=()
     for ((i = 1; i < COMP_CWORD; i++)); do

@@ -36,7 +36,9 @@ def add_parser(subparsers: Any) -> None:
         records=True,
     )
     options.add_database(p)
-    p.add_argument("--archive", metavar="SCHEMA", help="move the shared tables into this schema instead of dropping them")
+    p.add_argument(
+        "--archive", metavar="SCHEMA", help="move the shared tables into this schema instead of dropping them"
+    )
     when = p.add_mutually_exclusive_group()
     options.DRY_RUN.add(when)
     options.YES.add(when)

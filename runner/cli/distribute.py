@@ -25,7 +25,10 @@ def add_parser(subparsers: Any) -> None:
     options.add_tenants(p)
     options.JOBS.add(p)
     p.add_argument(
-        "--make-reference", action="append", default=[], metavar="TABLE",
+        "--make-reference",
+        action="append",
+        default=[],
+        metavar="TABLE",
         help="consent: make this central table a Citus reference table, copied to every node (repeatable;"
         " the manifest's [citus] reference_tables gives the same consent)",
     )

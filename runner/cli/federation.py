@@ -56,7 +56,11 @@ def _add_search(verbs: Any) -> None:
         "search",
         "Search graduates across tenants (name substring, year, course).",
         lambda conn, args: federation.search_graduates(
-            conn, name=args.name, graduation_year=args.year, course=args.course, tenants=args.tenants,
+            conn,
+            name=args.name,
+            graduation_year=args.year,
+            course=args.course,
+            tenants=args.tenants,
             limit=args.limit,
         ),
     )
@@ -64,7 +68,9 @@ def _add_search(verbs: Any) -> None:
     s.add_argument("--year", type=int, metavar="YEAR", help="graduation year")
     s.add_argument("--course", help="course code (exact) or substring of the course name")
     options.TENANT.add(s)
-    s.add_argument("--limit", type=_limit, default=100, metavar="N", help=f"at most N rows, 1..{MAX_LIMIT} (default 100)")
+    s.add_argument(
+        "--limit", type=_limit, default=100, metavar="N", help=f"at most N rows, 1..{MAX_LIMIT} (default 100)"
+    )
 
 
 def _add_analytics(verbs: Any) -> None:
@@ -114,7 +120,9 @@ def _add_jobs(verbs: Any) -> None:
     j.add_argument("--location", help="case-insensitive substring of the location")
     j.add_argument("--type", dest="job_type", help="job type, e.g. full-time")
     j.add_argument("--salary-min", type=int, metavar="N", help="jobs whose salary_max is at least this")
-    j.add_argument("--limit", type=_limit, default=100, metavar="N", help=f"at most N rows, 1..{MAX_LIMIT} (default 100)")
+    j.add_argument(
+        "--limit", type=_limit, default=100, metavar="N", help=f"at most N rows, 1..{MAX_LIMIT} (default 100)"
+    )
 
 
 def run(args: argparse.Namespace) -> Outcome:

@@ -26,7 +26,9 @@ def add_parser(subparsers: Any) -> None:
     options.add_database(p)
     options.add_tenants(p)
     p.add_argument("--command", metavar="VERB", help="only this command's runs, e.g. migrate")
-    p.add_argument("--limit", type=options.positive, default=50, metavar="N", help="the last N rows (default %(default)s)")
+    p.add_argument(
+        "--limit", type=options.positive, default=50, metavar="N", help="the last N rows (default %(default)s)"
+    )
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -45,7 +47,10 @@ def run(args: argparse.Namespace) -> Outcome:
             right=("id",),
             err_rows=[i for i, e in enumerate(events) if e.outcome != "ok"],
         )
-        say(f"{len(events)} row(s)" + (f" (the last {args.limit}; --limit shows more)" if len(events) == args.limit else ""))
+        say(
+            f"{len(events)} row(s)"
+            + (f" (the last {args.limit}; --limit shows more)" if len(events) == args.limit else "")
+        )
     return Outcome({"events": [vars(e) for e in events]})
 
 

@@ -46,8 +46,10 @@ def run(args: argparse.Namespace) -> Outcome:
     v = r.validation
     if not args.json:
         if r.moved:
-            say(f"tenant {tenant_id}: moved {byte_size(r.bytes)} from {r.source} to {r.target} "
-                f"({r.mode}, {r.seconds:.1f}s)")
+            say(
+                f"tenant {tenant_id}: moved {byte_size(r.bytes)} from {r.source} to {r.target} "
+                f"({r.mode}, {r.seconds:.1f}s)"
+            )
         else:
             say(f"tenant {tenant_id}: already on {r.target}; nothing moved")
         say(f"validate: {len(v.checks)} checks, {'passed' if v.ok else v.error}")

@@ -136,7 +136,7 @@ EXCLUDE = Option(
 )
 JSON = Option(
     ("--json",),
-    {"action": "store_true", "help": "print one JSON object on stdout (with a \"command\" key) instead of text"},
+    {"action": "store_true", "help": 'print one JSON object on stdout (with a "command" key) instead of text'},
 )
 REPORT = Option(
     ("--report",),
@@ -252,4 +252,3 @@ def add_sample_size(parser: argparse.ArgumentParser, *, tenants: int, rows: int)
     TENANT_COUNT.add(parser).default = tenants
     ROWS.add(parser).default = rows
     SEED.add(parser)
-

@@ -33,8 +33,14 @@ def run(args: argparse.Namespace) -> Outcome:
             "placement (largest first)",
             ("tenant", "worker", "tables", "size", "rows at distribution", "moved"),
             [
-                (p.tenant_id, p.node or "?", p.tables, byte_size(p.bytes), p.rows_verified,
-                 f"{p.moved_at:%Y-%m-%d %H:%M}" if p.moved_at else "")
+                (
+                    p.tenant_id,
+                    p.node or "?",
+                    p.tables,
+                    byte_size(p.bytes),
+                    p.rows_verified,
+                    f"{p.moved_at:%Y-%m-%d %H:%M}" if p.moved_at else "",
+                )
                 for p in found
             ],
             right=("tables", "size", "rows at distribution"),

@@ -58,8 +58,10 @@ def print_plan(plan: Plan) -> None:
     say("objects: " + ", ".join(f"{plan.count(f)} {f}" for f in FATES))
     routine = sum(1 for t in plan.tables for f in t.fates if f.routine)
     if routine:
-        say(f"  every table: its tenant key column, and the indexes, CHECKs and foreign keys on the tenant key "
-            f"alone, are dropped ({routine} objects; --json lists them)")
+        say(
+            f"  every table: its tenant key column, and the indexes, CHECKs and foreign keys on the tenant key "
+            f"alone, are dropped ({routine} objects; --json lists them)"
+        )
     for t in plan.tables:
         shown = [f for f in t.fates if (f.fate != KEPT or f.caution or f.kind == "trigger") and not f.routine]
         if not shown:

@@ -35,7 +35,9 @@ def add_parser(subparsers: Any) -> None:
     options.add_manifest(p)
     options.add_tenants(p)
     p.add_argument(
-        "--credentials", type=Path, metavar="FILE",
+        "--credentials",
+        type=Path,
+        metavar="FILE",
         help="passwords of the tenant login roles (TOML, chmod 600; default $TENANCY_CREDENTIALS)",
     )
 

@@ -47,7 +47,9 @@ def add_parser(subparsers: Any) -> None:
     options.add_database(p)
     options.add_manifest(p)
     options.add_tenants(p, required=True)
-    p.add_argument("--force", action="store_true", help="drop tenant tables even if they hold rows the shared ones do not")
+    p.add_argument(
+        "--force", action="store_true", help="drop tenant tables even if they hold rows the shared ones do not"
+    )
     when = p.add_mutually_exclusive_group()
     options.DRY_RUN.add(when)
     options.YES.add(when)
@@ -58,7 +60,9 @@ def _rehearse(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
     started = time.monotonic()
     try:
         with typed_errors(), conn.transaction(force_rollback=True):
-            rows = conn.execute("SELECT table_name, action FROM tenancy.rollback_tenant(%s, false)", (tenant_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT table_name, action FROM tenancy.rollback_tenant(%s, false)", (tenant_id,)
+            ).fetchall()
     except (TenancyError, psycopg.Error) as e:
         return failed_result(tenant_id, e, started)
     return TenantResult(tenant_id, TenantOutcome.PLANNED, tables=[TableResult(r[0], r[1], 0, None) for r in rows])
@@ -90,7 +94,8 @@ def run(args: argparse.Namespace) -> Outcome:
                 say(line)
         if args.force:  # rows --force drops are part of its plan, not a refusal
             rehearsed = [
-                TenantResult(r.tenant_id, TenantOutcome.PLANNED, detail=r.detail) if r.sqlstate == "TY053" else r for r in rehearsed
+                TenantResult(r.tenant_id, TenantOutcome.PLANNED, detail=r.detail) if r.sqlstate == "TY053" else r
+                for r in rehearsed
             ]
         return finish_tenants("rollback --dry-run", chosen.merge(rehearsed), url)
     if args.force:

@@ -51,8 +51,10 @@ def run(args: argparse.Namespace) -> Outcome:
     plan = [
         f"uninstall removes schemas {', '.join(schemas) or '(none)'} and roles {', '.join(present) or '(none)'}; "
         "tenant schemas, tenant roles and data stay",
-        *(f"  {'dropped first (--force)' if args.force and b.kind != 'owned' else 'in the way'}: {b.describe()}"
-          for b in found),
+        *(
+            f"  {'dropped first (--force)' if args.force and b.kind != 'owned' else 'in the way'}: {b.describe()}"
+            for b in found
+        ),
     ]
     doc: dict[str, Any] = {
         "dry_run": args.dry_run,
@@ -71,8 +73,14 @@ def run(args: argparse.Namespace) -> Outcome:
             for line in plan:
                 say(line)
             if refused:
-                say("uninstall would refuse: " + ("objects are owned by a shared role" if args.force
-                                                  else "pass --force to drop what depends on it"))
+                say(
+                    "uninstall would refuse: "
+                    + (
+                        "objects are owned by a shared role"
+                        if args.force
+                        else "pass --force to drop what depends on it"
+                    )
+                )
         return Outcome(doc, 1 if refused else 0)
     if not refused:
         confirm(args, plan, "uninstall")
@@ -81,7 +89,9 @@ def run(args: argparse.Namespace) -> Outcome:
     if not args.json:
         for b in result.forced:
             say(f"forced: {b.describe()}")
-        say(f"uninstalled: schemas {', '.join(result.schemas) or '(none)'}; roles {', '.join(result.roles) or '(none)'}")
+        say(
+            f"uninstalled: schemas {', '.join(result.schemas) or '(none)'}; roles {', '.join(result.roles) or '(none)'}"
+        )
         for role in result.kept_roles:
             say(f"kept role {role}: it still holds privileges in another database (uninstall there too)")
     doc.update(schemas=list(result.schemas), roles=list(result.roles), kept_roles=list(result.kept_roles))

@@ -20,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
         "Check every migrated tenant row by row: counts, checksums, no tenant key, sequences, FKs.",
         run,
         details="Without --tenant: every tenant of the registry. A tenant never migrated is reported as\n"
-        "\"not migrated\" (not as invalid); like an invalid tenant it makes the exit code 1. Each result\n"
+        '"not migrated" (not as invalid); like an invalid tenant it makes the exit code 1. Each result\n'
         "is recorded: `tenancy status` shows it.",
         records=True,
     )

@@ -126,7 +126,9 @@ def table_recipes(conn: psycopg.Connection, manifest: Manifest) -> list[TableRec
     return recipes
 
 
-def initial_state(conn: psycopg.Connection, manifest: Manifest, recipes: list[TableRecipe], tenants: list[str]) -> State:
+def initial_state(
+    conn: psycopg.Connection, manifest: Manifest, recipes: list[TableRecipe], tenants: list[str]
+) -> State:
     """Every row of every recipe's shared table, by tenant: what the application starts from."""
     state: State = {(t, r.name): {} for t in tenants for r in recipes}
     for rec in recipes:
@@ -151,7 +153,9 @@ def application_login(conn: psycopg.Connection, manifest: Manifest, tenants: lis
     try:
         central = sql.Identifier(manifest.central_schema)
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(central, role))
-        conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(central, role))
+        conn.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(central, role)
+        )
         conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(central, role))
         # Routing by the ledger: tenancy.online_tenants is readable by every role.
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA tenancy TO {}").format(role))
@@ -200,8 +204,17 @@ class Application:
     latencies are counted in; `cut_over_at[tenant]` is set by whoever cuts a tenant over,
     when its cutover has returned."""
 
-    def __init__(self, dsn: str, manifest: Manifest, recipes: list[TableRecipe], state: State, *, seed: int,
-                 writers: int = WRITERS, groups: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        manifest: Manifest,
+        recipes: list[TableRecipe],
+        state: State,
+        *,
+        seed: int,
+        writers: int = WRITERS,
+        groups: dict[str, str] | None = None,
+    ) -> None:
         tenants = sorted({t for t, _ in state})
         self.dsn, self.manifest, self.recipes, self.seed = dsn, manifest, recipes, seed
         self.writers = [
@@ -213,7 +226,9 @@ class Application:
         self.cut_over_at: dict[str, float] = {}
         self.stop = threading.Event()
         self.failures: list[BaseException] = []
-        self.threads = [threading.Thread(target=self._run, args=(w, i), daemon=True) for i, w in enumerate(self.writers)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(w, i), daemon=True) for i, w in enumerate(self.writers)
+        ]
 
     def __enter__(self) -> Application:
         for t in self.threads:
@@ -291,7 +306,9 @@ class Application:
         self._record(w, step, returned)
 
     @staticmethod
-    def _in_schema(conn: psycopg.Connection, tenant: str, statement: sql.Composed, params: dict[str, Any]) -> Row | None:
+    def _in_schema(
+        conn: psycopg.Connection, tenant: str, statement: sql.Composed, params: dict[str, Any]
+    ) -> Row | None:
         """The statement in the tenant's schema, in one transaction with the check that the
         tenant is still cut over (a rollback after cutover waits for it, or is seen by it)."""
         with conn.transaction():
@@ -340,8 +357,9 @@ class Application:
 
     def latencies(self, phase: str) -> list[float]:
         """Every latency of the phase, in seconds."""
-        return [v for w in self.writers for key, values in w.latencies.items() if key.split(":")[0] == phase
-                for v in values]
+        return [
+            v for w in self.writers for key, values in w.latencies.items() if key.split(":")[0] == phase for v in values
+        ]
 
     def medians_ms(self) -> dict[str, float]:
         """Median latency per phase and per phase:group, in ms; a phase named `name.N` (its
@@ -387,8 +405,9 @@ def _cut_over(conn: psycopg.Connection, tenant: str | None = None) -> set[str]:
     }
 
 
-def probe_cut_over_tenant(app: psycopg.Connection, admin: psycopg.Connection, manifest: Manifest,
-                          recipes: Iterable[TableRecipe], tenant: str) -> Counter[str]:
+def probe_cut_over_tenant(
+    app: psycopg.Connection, admin: psycopg.Connection, manifest: Manifest, recipes: Iterable[TableRecipe], tenant: str
+) -> Counter[str]:
     """Every statement shape on a cut-over tenant's shared rows, each in a transaction rolled
     back: SELECT, SELECT FOR UPDATE, UPDATE and DELETE by tenant key and by primary key,
     INSERT of a new row, of a row whose id is taken, and of a child whose parent does not
@@ -420,7 +439,9 @@ def probe_cut_over_tenant(app: psycopg.Connection, admin: psycopg.Connection, ma
     return answers
 
 
-def _insert_probe(r: TableRecipe, parts: Mapping[str, sql.Composable], tenant_key: str, *, with_id: bool) -> sql.Composed:
+def _insert_probe(
+    r: TableRecipe, parts: Mapping[str, sql.Composable], tenant_key: str, *, with_id: bool
+) -> sql.Composed:
     """INSERT into the shared table of a copy of the tenant's row `id`: with its id (the key is
     taken) or without, its foreign keys to other moved tables pointing nowhere."""
     cols = [c for c in (("id",) if with_id else ()) + r.insert_columns if c != tenant_key]

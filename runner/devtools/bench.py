@@ -328,8 +328,9 @@ class _Rounds:
     noop: float = 0.0
 
 
-def _build(dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int,
-           out: Out) -> tuple[_Rounds, str, str]:
+def _build(
+    dsn: str, *, tenants: int, rows: int, seed: int, jobs: int, repeat: int, out: Out
+) -> tuple[_Rounds, str, str]:
     """The sample built and installed in the database given; (the rounds, source, admin)."""
     manifest = load_manifest(EXAMPLE_MANIFEST)
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -393,14 +394,18 @@ def _round_raw(r: _Rounds, copy: Callable[..., str], round_no: int, out: Out) ->
     b_dsn = copy(f"b{round_no}")
     b = measure_raw(b_dsn, r.manifest, r.tables, order, r.jobs)
     r.b.append(b)
-    out(f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
-        f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s")
+    out(
+        f"(b) round {round_no}: raw INSERT … SELECT, indexes after: {b.rows} rows in "
+        f"{b.seconds:.2f} s = {b.rows_per_s:,.0f} rows/s"
+    )
     settle_copy(b_dsn)
     d_dsn = copy(f"d{round_no}")
     d = _measure_split_raw(d_dsn, r.tables, order, r.jobs)
     r.d.append(d)
-    out(f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
-        f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s")
+    out(
+        f"(d) round {round_no}: raw one-pass split, indexes after: {d.rows} rows in "
+        f"{d.seconds:.2f} s = {d.rows_per_s:,.0f} rows/s"
+    )
     settle_copy(d_dsn)
 
 
@@ -410,9 +415,11 @@ def _naive(r: _Rounds, copy: Callable[..., str], out: Out) -> tuple[Timing, list
     subset = _naive_subset(order, r.summary.rows_by_tenant, NAIVE_MIN_ROWS)
     c = _measure_naive(copy("c"), r.manifest, r.tables, subset)
     first = order.index(subset[0]) + 1
-    out(f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
+    out(
+        f"(c) naive client copy, batches of {NAIVE_BATCH}, on tenants {first}–"
         f"{first + len(subset) - 1} of {len(order)} only: {c.rows} rows in "
-        f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s")
+        f"{c.seconds:.2f} s = {c.rows_per_s:,.0f} rows/s"
+    )
     return c, subset
 
 
@@ -423,7 +430,11 @@ def _result(r: _Rounds, c: Timing, subset: list[str], repeat: int) -> dict[str, 
     assert r.validate is not None  # set by the first round
     validate, failures, checks = r.validate
     return {
-        "schema": "sample", "rows": total, "tenants": len(order), "tables": len(r.tables), "jobs": r.jobs,
+        "schema": "sample",
+        "rows": total,
+        "tenants": len(order),
+        "tables": len(r.tables),
+        "jobs": r.jobs,
         "server_version": r.version,
         "migrate_rows_per_s": round(a.rows_per_s),
         "raw_rows_per_s": round(b.rows_per_s),
@@ -545,8 +556,10 @@ def profile_migrate(dsn: str, tenants: list[str], jobs: int, out: Out) -> list[d
             " WHERE schemaname = 'tenancy' ORDER BY self_time DESC, funcname LIMIT %s",
             (PROFILE_FUNCTIONS,),
         ).fetchall()
-    out(f"profile: migrate again with track_functions = 'pl': {migrate.seconds:.2f} s; "
-        "the functions that took the most time of their own:")
+    out(
+        f"profile: migrate again with track_functions = 'pl': {migrate.seconds:.2f} s; "
+        "the functions that took the most time of their own:"
+    )
     out(f"    {'function':<32} {'calls':>8} {'self s':>9} {'total s':>9}")
     for name, calls, own, total in rows:
         out(f"    {name:<32} {calls:>8} {own:>9.3f} {total:>9.3f}")
@@ -569,9 +582,7 @@ def measure_validate(dsn: str, tenants: list[str], jobs: int, rows: int) -> tupl
 # (b) ------------------------------------------------------------------------
 
 
-def measure_raw(
-    dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str], jobs: int
-) -> Timing:
+def measure_raw(dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str], jobs: int) -> Timing:
     """The raw floor: per tenant, one transaction: its schema, and per table the rendered
     DDL, a bare INSERT … SELECT and the rendered keys and indexes; then the rendered
     foreign keys (and NOT VALID checks), once every table has its keys."""
@@ -599,8 +610,7 @@ def measure_raw(
 def _insert_select(manifest: Manifest, table: MovedTable, schema: str) -> sql.Composed:
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
     return sql.SQL(
-        "INSERT INTO {target} ({columns}){overriding} SELECT {columns} FROM {source}"
-        " WHERE {key} = %s"
+        "INSERT INTO {target} ({columns}){overriding} SELECT {columns} FROM {source} WHERE {key} = %s"
     ).format(
         target=sql.Identifier(schema, table.name),
         columns=columns,
@@ -686,9 +696,7 @@ def _naive_subset(order: list[str], rows_by_tenant: dict[str, int], least: int) 
     return subset
 
 
-def _measure_naive(
-    dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str]
-) -> Timing:
+def _measure_naive(dsn: str, manifest: Manifest, tables: Sequence[MovedTable], tenants: list[str]) -> Timing:
     moved = 0
     with psycopg.connect(dsn, autocommit=True) as conn:
         # json/jsonb back as their text, which goes back in as it came out.
@@ -776,9 +784,7 @@ def moved_tables(conn: psycopg.Connection[TupleRow], manifest: Manifest) -> list
 def _run_ddl(conn: psycopg.Connection[TupleRow], table: MovedTable, step: str, schema: str) -> None:
     """Run the DDL that the rendered tenancy.<prefix>__<step>(schema) returns."""
     conn.execute(
-        sql.SQL("SELECT tenancy.run_statements(tenancy.{}(%s))").format(
-            sql.Identifier(f"{table.fn_prefix}__{step}")
-        ),
+        sql.SQL("SELECT tenancy.run_statements(tenancy.{}(%s))").format(sql.Identifier(f"{table.fn_prefix}__{step}")),
         (schema,),
     )
 

@@ -82,18 +82,7 @@ def bench_database(
     tenancy cannot render for it), an empty registry, tenants already
     migrated there. Returns the dict printed as the last line.
     """
-    if jobs < 1 or repeat < 1 or (tenants is not None and tenants < 1):
-        raise TenancyError("--tenants, --jobs and --repeat must be 1 or more", hint="Pass whole numbers from 1 up.")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        version = conn.info.parameter_status("server_version") or "?"
-        source, admin = require_copies(conn, dsn)
-        registry, order, left_out = _tenants_to_bench(conn, manifest, tenants)
-        # What install would refuse, refused here: the catalog read in a
-        # read-only transaction, before any copy is made.
-        with conn.transaction():
-            conn.execute("SET TRANSACTION READ ONLY")
-            check_manifest(conn, manifest)
-            render_all(conn, manifest)
+    version, source, admin, registry, order, left_out = _refuse_early(dsn, manifest, tenants, jobs, repeat)
     out(
         f"PostgreSQL {version}; database {source}: {len(order)} of the registry's {len(registry)} tenants, "
         f"{jobs} job(s), {repeat} round(s)"
@@ -106,8 +95,18 @@ def bench_database(
         runs = _rounds(copy, base, manifest, tables, order, jobs, repeat, out)
         functions = profile_migrate(copy("p", base), order, jobs, out) if profile else None
         load_after = os.getloadavg()[0]
-    result = _result(runs, schema=schema, source=source, version=version, order=order, registry=registry,
-                     tables=len(tables), jobs=jobs, repeat=repeat, install_seconds=install_seconds)
+    result = _result(
+        runs,
+        schema=schema,
+        source=source,
+        version=version,
+        order=order,
+        registry=registry,
+        tables=len(tables),
+        jobs=jobs,
+        repeat=repeat,
+        install_seconds=install_seconds,
+    )
     if functions is not None:
         result["profile"] = functions
     result["loadavg_before"], result["loadavg_after"] = round(load_before, 2), round(load_after, 2)
@@ -122,8 +121,39 @@ def bench_database(
     return result
 
 
-def _result(runs: _Runs, *, schema: str, source: str, version: str, order: list[str], registry: list[str],
-            tables: int, jobs: int, repeat: int, install_seconds: float) -> dict[str, object]:
+def _refuse_early(
+    dsn: str, manifest: Manifest, tenants: int | None, jobs: int, repeat: int
+) -> tuple[str, str, str, list[str], list[str], list[tuple[str, str]]]:
+    """Everything refused before a copy is made; (server version, database, maintenance
+    DSN, registry, tenants to bench, tenants left out and why)."""
+    if jobs < 1 or repeat < 1 or (tenants is not None and tenants < 1):
+        raise TenancyError("--tenants, --jobs and --repeat must be 1 or more", hint="Pass whole numbers from 1 up.")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        version = conn.info.parameter_status("server_version") or "?"
+        source, admin = require_copies(conn, dsn)
+        registry, order, left_out = _tenants_to_bench(conn, manifest, tenants)
+        # What install would refuse, refused here: the catalog read in a
+        # read-only transaction, before any copy is made.
+        with conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            check_manifest(conn, manifest)
+            render_all(conn, manifest)
+    return version, source, admin, registry, order, left_out
+
+
+def _result(
+    runs: _Runs,
+    *,
+    schema: str,
+    source: str,
+    version: str,
+    order: list[str],
+    registry: list[str],
+    tables: int,
+    jobs: int,
+    repeat: int,
+    install_seconds: float,
+) -> dict[str, object]:
     """The JSON document of the bench: the medians of the rounds, the validation of the first."""
     a, b = median(runs.a), median(runs.b)
     validate, failures, checks = runs.validate
@@ -153,8 +183,9 @@ def _result(runs: _Runs, *, schema: str, source: str, version: str, order: list[
     }
 
 
-def _base_copy(copy: Callable[..., str], source: str, manifest: Manifest,
-               out: Out) -> tuple[str, list[MovedTable], float]:
+def _base_copy(
+    copy: Callable[..., str], source: str, manifest: Manifest, out: Out
+) -> tuple[str, list[MovedTable], float]:
     """The copy every method starts from, with tenancy installed: (its name, the moved
     tables, seconds the install took)."""
     base_dsn = copy("base")
@@ -178,8 +209,16 @@ class _Runs:
     validate: tuple[Timing, int, int]  # after the first (a): the time, failures, checks
 
 
-def _rounds(copy: Callable[..., str], base: str, manifest: Manifest, tables: list[MovedTable], order: list[str],
-            jobs: int, repeat: int, out: Out) -> _Runs:
+def _rounds(
+    copy: Callable[..., str],
+    base: str,
+    manifest: Manifest,
+    tables: list[MovedTable],
+    order: list[str],
+    jobs: int,
+    repeat: int,
+    out: Out,
+) -> _Runs:
     """(a) and (b), alternating `repeat` times, each in a copy of the base."""
     runs = _Runs([], [], (Timing(0, 0.0), 0, 0))
     for round_no in range(1, repeat + 1):
@@ -190,8 +229,10 @@ def _rounds(copy: Callable[..., str], base: str, manifest: Manifest, tables: lis
         if round_no == 1:
             runs.validate = measure_validate(a_dsn, order, jobs, migrate.rows)
             validate, failures, checks = runs.validate
-            out(f"    then validate again, both sides read: {validate.seconds:.2f} s, "
-                f"{checks} checks, {failures} failed")
+            out(
+                f"    then validate again, both sides read: {validate.seconds:.2f} s, "
+                f"{checks} checks, {failures} failed"
+            )
         settle_copy(a_dsn)
         b_dsn = copy(f"b{round_no}", base)
         raw = measure_raw(b_dsn, manifest, tables, order, jobs)
@@ -296,4 +337,3 @@ def bench_wide(
         return build_and_bench(dsn)
     with embedded_database(out) as bench_dsn:
         return build_and_bench(bench_dsn)
-

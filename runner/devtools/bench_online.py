@@ -149,8 +149,9 @@ def _bench(dsn: str, *, tenants: int, rows: int, seed: int, variant: str, out: O
     return result
 
 
-def _prepare(admin: psycopg.Connection, manifest: Manifest, *, tenants: int, rows: int, seed: int,
-             out: Out) -> list[str]:
+def _prepare(
+    admin: psycopg.Connection, manifest: Manifest, *, tenants: int, rows: int, seed: int, out: Out
+) -> list[str]:
     """The sample, installed, every tenant provisioned; the capture triggers off (phase 1
     turns them on). Returns the tenant ids."""
     summary = build_sample(admin, tenants=tenants, rows=rows, seed=seed, progress=lambda m: out(f"  {m}"))
@@ -193,14 +194,22 @@ def _migrate_in_halves(dsn: str, app: Application, halves: list[list[str]], out:
         out(f"migrate --online of {len(group)} tenants, the application going on")
         failed = [r for r in migrate_online(dsn, group) if not r.ok]
         if failed:
-            raise TenancyError(f"migrate --online failed for {failed[0].tenant_id}: {failed[0].error}",
-                               hint=failed[0].hint)
+            raise TenancyError(
+                f"migrate --online failed for {failed[0].tenant_id}: {failed[0].error}", hint=failed[0].hint
+            )
         app.phase = then
         time.sleep(PHASE_SECONDS)
 
 
-def _cut_over(dsn: str, admin: psycopg.Connection, app: Application, recipes: list[TableRecipe], ids: list[str],
-              variant: str, out: Out) -> Cutovers:
+def _cut_over(
+    dsn: str,
+    admin: psycopg.Connection,
+    app: Application,
+    recipes: list[TableRecipe],
+    ids: list[str],
+    variant: str,
+    out: Out,
+) -> Cutovers:
     """Phase 4: the cutovers, each followed by the probes of the tenants it cut over."""
     app.phase = "cutover"
     out(f"cutover ({variant}), the application going on")

@@ -416,8 +416,9 @@ class _Generator:
     def _break_cycle(self, pending: list[str], edges: dict[str, dict[str, list[ForeignKey]]]) -> str:
         for name in pending:
             waiting = {p: fks for p, fks in edges.get(name, {}).items() if p in pending}
-            if all(not self.tables[name].column(c).not_null for fks in waiting.values() for fk in fks
-                   for c in fk.columns):
+            if all(
+                not self.tables[name].column(c).not_null for fks in waiting.values() for fk in fks for c in fk.columns
+            ):
                 for parent, fks in waiting.items():
                     self.deferred.update((name, fk.name) for fk in fks)
                     del edges[name][parent]
@@ -504,7 +505,8 @@ class _Generator:
         t = self.tables[name]
         check = next((c for c in t.checks if c.name == e.diag.constraint_name), None)
         spare = [
-            c for c in (check.columns if check else ())
+            c
+            for c in (check.columns if check else ())
             if not t.column(c).not_null and c not in nulls and c in plan.values and c != self.key
         ]
         if not spare:
@@ -531,9 +533,7 @@ class _Generator:
         if name == self.registry:
             plan.values.setdefault(self.registry_id, sql.SQL("s.tenant"))
         elif self.keyed(name):
-            plan.values.setdefault(
-                self.key, sql.SQL("CAST(s.tenant AS {})").format(sql.SQL(t.column(self.key).type))
-            )
+            plan.values.setdefault(self.key, sql.SQL("CAST(s.tenant AS {})").format(sql.SQL(t.column(self.key).type)))
         # Foreign keys: a lateral lookup of one parent row each, composite ones first.
         looked_up: list[ForeignKey] = []
         for fk in sorted(t.foreign_keys, key=lambda k: (-len(k.columns), k.name)):
@@ -573,9 +573,7 @@ class _Generator:
                     )
                 continue
             if not col.not_null and col.name not in keys | checked | set(digits):
-                value = sql.SQL("CASE WHEN s.g % {} = 0 THEN NULL ELSE {} END").format(
-                    sql.Literal(NULLS_EVERY), value
-                )
+                value = sql.SQL("CASE WHEN s.g % {} = 0 THEN NULL ELSE {} END").format(sql.Literal(NULLS_EVERY), value)
             plan.values[col.name] = value
         return plan
 
@@ -617,8 +615,10 @@ class _Generator:
             for c in key.columns:
                 col = t.column(c)
                 fk = next((k for k in looked_up if c in k.columns), None) if c in plan.picked else None
-                if parts is None or (c == self.key and self.keyed(t.name)) or (
-                    t.name == self.registry and c == self.registry_id
+                if (
+                    parts is None
+                    or (c == self.key and self.keyed(t.name))
+                    or (t.name == self.registry and c == self.registry_id)
                 ):
                     continue
                 if fk is not None:
@@ -647,7 +647,9 @@ class _Generator:
         )
         return digits, cap
 
-    def _lateral(self, name: str, fk: ForeignKey, alias: str, plan: _Plan, digit: sql.Composable | None) -> sql.Composable:
+    def _lateral(
+        self, name: str, fk: ForeignKey, alias: str, plan: _Plan, digit: sql.Composable | None
+    ) -> sql.Composable:
         """LEFT JOIN LATERAL (one row of the parent) AS fk_<i>: of the same tenant, matching the
         columns given already, the row number's turn among the candidates."""
         parent = self.tables[fk.ref_table]
@@ -797,9 +799,7 @@ _NUMBERS: dict[str, sql.Composable] = {
 }
 _TIMES: dict[str, sql.Composable] = {
     "timestamp with time zone": sql.SQL("timestamptz {} + s.n * interval '1 second'").format(sql.Literal(EPOCH)),
-    "timestamp without time zone": sql.SQL("timestamp {} + s.n * interval '1 second'").format(
-        sql.Literal(EPOCH[:19])
-    ),
+    "timestamp without time zone": sql.SQL("timestamp {} + s.n * interval '1 second'").format(sql.Literal(EPOCH[:19])),
     "date": sql.SQL("date {} + s.n % 365").format(sql.Literal(EPOCH[:10])),
     "time without time zone": sql.SQL("time '00:00' + (s.n % 86400) * interval '1 second'"),
     "time with time zone": sql.SQL("(time '00:00' + (s.n % 86400) * interval '1 second')::timetz"),

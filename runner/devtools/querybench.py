@@ -53,8 +53,7 @@ THEMES_FOR_INDEX_TEST = 10_000
 # into the same index without tenant_id in the tenant tables.
 EXTRA_INDEXES: tuple[LiteralString, ...] = (
     "CREATE INDEX component_themes_tenant_default_idx ON public.component_themes (tenant_id, is_default)",
-    "CREATE INDEX component_themes_tenant_created_idx"
-    " ON public.component_themes (tenant_id, created_at DESC)",
+    "CREATE INDEX component_themes_tenant_created_idx ON public.component_themes (tenant_id, created_at DESC)",
 )
 
 # (name, query on the shared table with $tenant, same query in the tenant schema)
@@ -67,8 +66,7 @@ QUERIES: tuple[tuple[str, LiteralString, LiteralString], ...] = (
     ),
     (
         "themes name pattern, newest 50",
-        "SELECT * FROM {t} WHERE tenant_id = %(tenant)s AND name LIKE %(pattern)s"
-        " ORDER BY created_at DESC LIMIT 50",
+        "SELECT * FROM {t} WHERE tenant_id = %(tenant)s AND name LIKE %(pattern)s ORDER BY created_at DESC LIMIT 50",
         "SELECT * FROM {t} WHERE name LIKE %(pattern)s ORDER BY created_at DESC LIMIT 50",
     ),
     (
@@ -116,13 +114,16 @@ def _time(conn: psycopg.Connection[Any], query: sql.Composed | sql.SQL, params: 
     return time.perf_counter() - start
 
 
-def prepare(conn: psycopg.Connection[Any], manifest_path: Path, tenants: int, rows: int, seed: int,
-            say: Callable[[str], None]) -> dict[str, str]:
+def prepare(
+    conn: psycopg.Connection[Any], manifest_path: Path, tenants: int, rows: int, seed: int, say: Callable[[str], None]
+) -> dict[str, str]:
     """Build, index, install, migrate the measured tenants; returns role -> tenant id."""
     started = time.monotonic()
     summary = build_sample(conn, tenants=tenants, rows=rows, seed=seed)
-    say(f"sample: {len(summary.tenants)} tenants, {summary.moved_rows:,} shared rows "
-        f"({time.monotonic() - started:.1f}s)")
+    say(
+        f"sample: {len(summary.tenants)} tenants, {summary.moved_rows:,} shared rows "
+        f"({time.monotonic() - started:.1f}s)"
+    )
     # Registry order is largest first (Zipf); pick by analytics rows to be exact.
     by_size = sorted(summary.tenants, key=lambda t: (summary.rows_by_tenant[t], t))
     chosen = {
@@ -157,8 +158,9 @@ def prepare(conn: psycopg.Connection[Any], manifest_path: Path, tenants: int, ro
     return chosen
 
 
-def bench_tenant_queries(conn: psycopg.Connection[Any], tenant: str, iterations: int
-                         ) -> dict[str, tuple[Timing, Timing]]:
+def bench_tenant_queries(
+    conn: psycopg.Connection[Any], tenant: str, iterations: int
+) -> dict[str, tuple[Timing, Timing]]:
     """(before, after) timings per query for one tenant, calls alternating."""
     schema = tenant_schema(tenant)
     slug_row = conn.execute(
@@ -265,7 +267,7 @@ def _seed_loop(conn: psycopg.Connection[Any], tenants: Sequence[str], params: di
         ).format(sql.Identifier(tenant_schema(t), "graduates"))
         merged += [(r[1], t, r[0]) for r in conn.execute(q, {"name": params["name"], "year": params["year"]})]
     merged.sort()
-    del merged[params["limit"]:]
+    del merged[params["limit"] :]
     return time.perf_counter() - start
 
 
@@ -283,8 +285,16 @@ def require_empty(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, tenants: int, rows: int, seed: int,
-                  iterations: int, say: Callable[[str], None] = print) -> bool:
+def run_benchmark(
+    dsn: str | None,
+    *,
+    manifest_path: Path = EXAMPLE_MANIFEST,
+    tenants: int,
+    rows: int,
+    seed: int,
+    iterations: int,
+    say: Callable[[str], None] = print,
+) -> bool:
     """Run all three parts and print them; returns whether the original plan's claim held.
 
     With a dsn, it works inside that database, which must be empty (it is never
@@ -296,8 +306,10 @@ def run_benchmark(dsn: str | None, *, manifest_path: Path = EXAMPLE_MANIFEST, te
         if dsn:
             require_empty(conn)
         server = conn.execute("SHOW server_version").fetchone()
-        say(f"PostgreSQL {server[0] if server else '?'}; {tenants} tenants, {rows:,} rows, seed {seed}, "
-            f"{iterations} calls per query and side")
+        say(
+            f"PostgreSQL {server[0] if server else '?'}; {tenants} tenants, {rows:,} rows, seed {seed}, "
+            f"{iterations} calls per query and side"
+        )
         chosen = prepare(conn, manifest_path, tenants, rows, seed, say)
         holds = _report_typical_queries(conn, chosen, iterations, say)
         _report_index_test(conn, chosen["index-test"], say)
@@ -330,8 +342,10 @@ def _report_typical_queries(
     holds = all(v >= CLAIM_LOW for v in per.values())
     say(f"   over the three tenants: {overall_b:.3f} ms -> {overall_a:.3f} ms, improvement {overall:+.0%}")
     verdict = "HOLDS" if holds else "DOES NOT HOLD"
-    say(f"   VERDICT: the original plan's claim of a 25-40% improvement in average query time {verdict} on this data"
-        f" (per tenant: {', '.join(f'{r} {v:+.0%}' for r, v in per.items())}).")
+    say(
+        f"   VERDICT: the original plan's claim of a 25-40% improvement in average query time {verdict} on this data"
+        f" (per tenant: {', '.join(f'{r} {v:+.0%}' for r, v in per.items())})."
+    )
     return holds
 
 
@@ -343,8 +357,10 @@ def _report_tenant_queries(
     say(f"     {'query':32} {'before p50/p95 ms':>18} {'after p50/p95 ms':>17} {'p50 ratio':>9} {'p95 ratio':>9}")
     res = bench_tenant_queries(conn, tenant, iterations)
     for name, (b, a) in res.items():
-        say(f"     {name:32} {b.p50_ms:8.3f}/{b.p95_ms:<9.3f} {a.p50_ms:8.3f}/{a.p95_ms:<8.3f}"
-            f" {a.p50_ms / b.p50_ms:9.2f} {a.p95_ms / b.p95_ms:9.2f}")
+        say(
+            f"     {name:32} {b.p50_ms:8.3f}/{b.p95_ms:<9.3f} {a.p50_ms:8.3f}/{a.p95_ms:<8.3f}"
+            f" {a.p50_ms / b.p50_ms:9.2f} {a.p95_ms / b.p95_ms:9.2f}"
+        )
     geo = statistics.geometric_mean(a.p50_ms / b.p50_ms for b, a in res.values())
     say(f"     p50 ratio, geometric mean over the five queries (each weighs the same): {geo:.2f}")
     mb = statistics.fmean(b.mean_ms for b, _ in res.values())
@@ -370,5 +386,7 @@ def _report_federated_search(
     say("")
     say(f"3. Federated search across {tenants} tenants: one query over the tenant schemas vs one central table")
     for label, fed, cen, loop in bench_federated_search(conn, max(10, iterations // 10)):
-        say(f"   {label:30} federated {fed:8.2f} ms  central {cen:8.2f} ms  ratio {fed / cen:6.2f}"
-            f"  | original plan's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)")
+        say(
+            f"   {label:30} federated {fed:8.2f} ms  central {cen:8.2f} ms  ratio {fed / cen:6.2f}"
+            f"  | original plan's loop of {tenants} queries {loop:8.2f} ms ({loop / fed:.1f}x the federated query)"
+        )

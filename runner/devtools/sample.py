@@ -174,11 +174,7 @@ def _finish_shared_tables(conn: psycopg.Connection[Any], say: Callable[[str], No
     conn.execute(_read("constraints.sql"))
     say("sequences and statistics")
     _reset_sequences(conn)
-    conn.execute(
-        sql.SQL("ANALYZE {}").format(
-            sql.SQL(", ").join(sql.Identifier(t) for t in _all_tables())
-        )
-    )
+    conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in _all_tables())))
 
 
 def _create_tenant_schemas(
@@ -209,10 +205,7 @@ def plan_rows(tenants: int, rows: int) -> dict[str, list[int]]:
     that ``rows`` does not count (PER_TENANT_EXTRA).
     """
     shares = tenant_shares(tenants)
-    budgets = [
-        ROWS_PER_TENANT_MIN + extra
-        for extra in _apportion(rows - ROWS_PER_TENANT_MIN * tenants, shares)
-    ]
+    budgets = [ROWS_PER_TENANT_MIN + extra for extra in _apportion(rows - ROWS_PER_TENANT_MIN * tenants, shares)]
     table_weights = [share for share, _ in MOVED_MIX.values()]
     plan: dict[str, list[int]] = {table: [] for table in MOVED_MIX}
     for budget in budgets:
@@ -317,10 +310,7 @@ def _clear_or_refuse(conn: psycopg.Connection[Any], replace: bool) -> None:
 
 def _load_plan(conn: psycopg.Connection[Any], plan: dict[str, list[int]]) -> None:
     """COPY the plan into sample_counts, numbering each table's rows across tenants."""
-    conn.execute(
-        "CREATE TEMP TABLE sample_counts"
-        " (tbl text, ord integer, n integer, first_id bigint) ON COMMIT DROP"
-    )
+    conn.execute("CREATE TEMP TABLE sample_counts (tbl text, ord integer, n integer, first_id bigint) ON COMMIT DROP")
     with (
         conn.cursor() as cur,
         cur.copy("COPY sample_counts (tbl, ord, n, first_id) FROM STDIN") as copy,
@@ -352,9 +342,7 @@ def _summarize(conn: psycopg.Connection[Any]) -> SampleSummary:
     for table in MOVED_TABLES:
         counts = _rows(
             conn,
-            sql.SQL("SELECT tenant_id, count(*) FROM {} GROUP BY tenant_id").format(
-                sql.Identifier("public", table)
-            ),
+            sql.SQL("SELECT tenant_id, count(*) FROM {} GROUP BY tenant_id").format(sql.Identifier("public", table)),
         )
         by_table[table] = sum(n for _, n in counts)
         for tenant_id, n in counts:
@@ -367,8 +355,7 @@ def _create_helpers(conn: psycopg.Connection[Any], **constants: int) -> list[str
     for name, value in constants.items():
         conn.execute(
             sql.SQL(
-                "CREATE FUNCTION pg_temp.{}() RETURNS bigint"
-                " LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN {}::bigint"
+                "CREATE FUNCTION pg_temp.{}() RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN {}::bigint"
             ).format(sql.Identifier(name), sql.Literal(value))
         )
     script = _read("functions.sql")

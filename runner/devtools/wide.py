@@ -88,7 +88,7 @@ def _foreign_key(i: int) -> str:
         return "FOREIGN KEY (parent_id) REFERENCES countries (code)"
     parent = f"t{i - 1:03d}"
     ref = _primary_key(i - 1)[1]
-    mine = ("org_id", "parent_id", "parent_position") if len(ref) == 3 else ("org_id", "parent_id")[-len(ref):]
+    mine = ("org_id", "parent_id", "parent_position") if len(ref) == 3 else ("org_id", "parent_id")[-len(ref) :]
     cascade = " ON DELETE CASCADE" if len(ref) == 2 else ""
     return f"FOREIGN KEY ({', '.join(mine)}) REFERENCES {parent} ({', '.join(ref)}){cascade}"
 
@@ -146,6 +146,4 @@ def build_wide(
 ) -> FillSummary:
     """Create the wide schema in the connected database's public schema and fill it."""
     conn.execute(wide_schema(tables).encode())
-    return fill_tenants(
-        conn, tenant_key=TENANT_KEY, registry=REGISTRY, tenants=tenants, rows=rows, seed=seed
-    )
+    return fill_tenants(conn, tenant_key=TENANT_KEY, registry=REGISTRY, tenants=tenants, rows=rows, seed=seed)

@@ -274,12 +274,7 @@ def _read_columns(conn: psycopg.Connection, oid: int) -> tuple[Column, ...]:
     columns = []
     for r in fetch_all(conn, ColumnRow, read_query("queries/catalog_columns.sql"), {"oid": oid}):
         default = r.default_expr
-        serial = bool(
-            r.owned_seq
-            and not r.attidentity
-            and default is not None
-            and default.startswith("nextval(")
-        )
+        serial = bool(r.owned_seq and not r.attidentity and default is not None and default.startswith("nextval("))
         columns.append(
             Column(
                 name=r.attname,
@@ -397,9 +392,7 @@ def _read_triggers(conn: psycopg.Connection, oid: int, schema: str) -> tuple[Tri
             trusted=r.trusted,
             source=r.source or "",
         )
-        for r in fetch_all(
-            conn, TriggerRow, read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema}
-        )
+        for r in fetch_all(conn, TriggerRow, read_query("queries/catalog_triggers.sql"), {"oid": oid, "schema": schema})
     )
 
 

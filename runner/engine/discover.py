@@ -202,7 +202,9 @@ def propose_manifest(
     if not facts.columns:
         raise DiscoveryError(f"schema {schema} has no tables", hint="Name the schema that holds the shared tables.")
     if registry is not None and registry not in facts.columns:
-        raise DiscoveryError(f'no table "{schema}.{registry}" (--registry)', hint="Name the table that lists the tenants.")
+        raise DiscoveryError(
+            f'no table "{schema}.{registry}" (--registry)', hint="Name the table that lists the tenants."
+        )
     undecided: list[Decision] = []
     key, key_reason = _tenant_key(facts, tenant_key, registry, undecided)
     _look_alikes(facts, key, undecided)
@@ -230,9 +232,7 @@ def _single_column_references(facts: Facts) -> dict[str, Counter[str]]:
     return out
 
 
-def _tenant_key(
-    facts: Facts, given: str | None, registry: str | None, undecided: list[Decision]
-) -> tuple[str, str]:
+def _tenant_key(facts: Facts, given: str | None, registry: str | None, undecided: list[Decision]) -> tuple[str, str]:
     """The tenant key column and why."""
     if given is not None:
         carriers = facts.carriers(given)
@@ -253,7 +253,8 @@ def _tenant_key(
         candidates = {col: registry for col in candidates}
     # A column whose table itself carries another candidate names something inside a tenant.
     roots = {
-        col: target for col, target in candidates.items()
+        col: target
+        for col, target in candidates.items()
         if not any(facts.column(target, other) for other in candidates if other != col)
     }
     ranked = sorted(roots, key=lambda c: (-len(facts.carriers(c)), c))
@@ -302,9 +303,7 @@ def _look_alikes(facts: Facts, key: str, undecided: list[Decision]) -> None:
 # -- registry ---------------------------------------------------------------------------
 
 
-def _registry(
-    facts: Facts, key: str, given: str | None, undecided: list[Decision]
-) -> tuple[str, str, str, set[str]]:
+def _registry(facts: Facts, key: str, given: str | None, undecided: list[Decision]) -> tuple[str, str, str, set[str]]:
     """(registry, its id column, why, the tables that reference it by the tenant key alone)."""
     by_fk: dict[str, set[str]] = {}
     id_columns: dict[str, str] = {}
@@ -402,7 +401,9 @@ def _fates(
             fates.append(Fate(t, CENTRAL, "the tenant registry"))
         elif t not in keyed:
             users = sorted({fk.table for fk in facts.foreign_keys if fk.ref_table == t and fk.table in moved})
-            fates.append(Fate(t, CENTRAL, f"no {key}" + (f"; referenced by moved tables: {_some(users)}" if users else "")))
+            fates.append(
+                Fate(t, CENTRAL, f"no {key}" + (f"; referenced by moved tables: {_some(users)}" if users else ""))
+            )
     return tuple(fates)
 
 
@@ -476,8 +477,11 @@ def _close_over_references(facts: Facts, key: str, keyed: list[str], shared: dic
             stays = fk.table not in keyed_set or fk.table in shared
             target = fk.ref_table
             if (
-                stays and fk.ref_schema == facts.schema and target in keyed_set
-                and target not in shared and target != fk.table
+                stays
+                and fk.ref_schema == facts.schema
+                and target in keyed_set
+                and target not in shared
+                and target != fk.table
             ):
                 how = "central" if fk.table not in keyed_set else "shared"
                 shared[target] = (

@@ -95,9 +95,7 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(tenant_id: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders the digit runs of ids as numbers: 1, 2, 10, 11, a2, a10."""
-    return tuple(
-        (0, int(part), part) if part.isdigit() else (1, 0, part) for part in _DIGITS.split(tenant_id) if part
-    )
+    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in _DIGITS.split(tenant_id) if part)
 
 
 def natural_order(tenant_ids: Iterable[str]) -> list[str]:
@@ -383,8 +381,11 @@ def _collect(
     if run.error is not None:
         raise run.error
     why = (
-        f"not started: stopped by {interrupt}" if interrupt
-        else f"not started: {run.server_lost}" if run.server_lost else ""
+        f"not started: stopped by {interrupt}"
+        if interrupt
+        else f"not started: {run.server_lost}"
+        if run.server_lost
+        else ""
     )
     if len(done) < len(tenants):
         if not_run is None:

@@ -70,7 +70,11 @@ def read_history(
             conn,
             Event,
             read_query("queries/history_events.sql"),
-            {"tenants": list(tenants) if tenants else None, "exclude": list(exclude), "command": command,
-             "most": limit},
+            {
+                "tenants": list(tenants) if tenants else None,
+                "exclude": list(exclude),
+                "command": command,
+                "most": limit,
+            },
         )
     return list(reversed(events))

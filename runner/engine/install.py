@@ -180,6 +180,30 @@ def _replace_routines(conn: psycopg.Connection, parts: list[tuple[str, str]]) ->
     return changes
 
 
+def _after_routines(conn: psycopg.Connection) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a real install does once the routines are in place: statistics, the hardening,
+    the runner's grants, first stamps of older tenant tables, the row-level security of
+    the hybrid tables. Returns (stamps, row-security changes), each as lines."""
+    # Statistics for the two small tables only install writes: autovacuum never
+    # analyzes a table of a few rows, and without statistics the planner takes
+    # them for hundreds of rows and scans whole catalogs where an index would do.
+    conn.execute("ANALYZE tenancy.settings, tenancy.moved_tables")
+    run_script(conn, read_query("install/hardening.sql"))
+    # After the hardening: the runner's role gets EXECUTE on every routine, and
+    # its rights on tables an upgrade added.
+    conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
+    # Tenant tables an older version made get their first stamp (as the installer).
+    stamps = tuple(
+        f"{s.tenant_id}.{s.table_name}: {s.action}"
+        for s in fetch_all(conn, Stamp, read_query("queries/install_stamp_unstamped.sql"))
+    )
+    row_security = tuple(
+        f"{c.object_name}: {c.action}"
+        for c in fetch_all(conn, PolicyChange, read_query("queries/install_refresh_hybrid_policies.sql"))
+    )
+    return stamps, row_security
+
+
 def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: bool = False) -> InstallResult:
     """Install (or upgrade to) these files in the caller's transaction, which must be a
     transaction of its own, not a savepoint (the routine check compares catalog rows with
@@ -201,25 +225,17 @@ def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: 
         conn.execute("SET LOCAL tenancy.plan_only = on")
     changes = _replace_routines(conn, parts)
     if plan_only:
-        return InstallResult(__version__, checksum, True, len(parts), rendering, in_place.version if in_place else None,
-                             applied_ledger, changes)
-    # Statistics for the two small tables only install writes: autovacuum never
-    # analyzes a table of a few rows, and without statistics the planner takes
-    # them for hundreds of rows and scans whole catalogs where an index would do.
-    conn.execute("ANALYZE tenancy.settings, tenancy.moved_tables")
-    run_script(conn, read_query("install/hardening.sql"))
-    # After the hardening: the runner's role gets EXECUTE on every routine, and
-    # its rights on tables an upgrade added.
-    conn.execute("SELECT count(*) FROM tenancy.grant_runner_privileges()")
-    # Tenant tables an older version made get their first stamp (as the installer).
-    stamps = tuple(
-        f"{s.tenant_id}.{s.table_name}: {s.action}"
-        for s in fetch_all(conn, Stamp, read_query("queries/install_stamp_unstamped.sql"))
-    )
-    row_security = tuple(
-        f"{c.object_name}: {c.action}"
-        for c in fetch_all(conn, PolicyChange, read_query("queries/install_refresh_hybrid_policies.sql"))
-    )
+        return InstallResult(
+            __version__,
+            checksum,
+            True,
+            len(parts),
+            rendering,
+            in_place.version if in_place else None,
+            applied_ledger,
+            changes,
+        )
+    stamps, row_security = _after_routines(conn)
     previous = in_place.version if in_place else None
     conn.execute(
         "SELECT tenancy.record_install(%s, %s, %s, %s, %s)",
@@ -255,8 +271,7 @@ def describe_install(result: InstallResult) -> list[str]:
         f"{r.unchanged} unchanged",
     ]
     if result.previous_version is not None:
-        lines += [f"  {what} {name}" for what, names in (("added", r.added), ("dropped", r.dropped))
-                  for name in names]
+        lines += [f"  {what} {name}" for what, names in (("added", r.added), ("dropped", r.dropped)) for name in names]
     lines += [f"  row-level security: {change}" for change in result.row_security]
     lines += [f"  tenant table {stamp}" for stamp in result.stamps]
     return lines

@@ -53,7 +53,8 @@ def global_preflight(conn: psycopg.Connection) -> None:
         problems = fetch_all(conn, PreflightProblem, read_query("queries/migrate_preflight.sql"))
     if problems:
         lines = [
-            f"{p.table_name}: {p.check_name}" + (f", {p.problem_rows} rows" if p.problem_rows is not None else "")
+            f"{p.table_name}: {p.check_name}"
+            + (f", {p.problem_rows} rows" if p.problem_rows is not None else "")
             + f" ({p.detail})"
             for p in problems
         ]
@@ -166,9 +167,7 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
     except (TenancyError, psycopg.Error) as e:
         if conn.broken or received() is not None:
             # The session is gone, or a stop signal cancelled the batch: no retry.
-            return [
-                tenant_failed(conn, t, e, started, remains=_what_remains(None), progress=progress) for t in batch
-            ]
+            return [tenant_failed(conn, t, e, started, remains=_what_remains(None), progress=progress) for t in batch]
         conn.rollback()
         return [_migrate_one(conn, t, None, progress) for t in batch]
     share = (time.monotonic() - started) / len(batch)
@@ -191,7 +190,11 @@ def _migrate_batch(conn: psycopg.Connection, batch: list[str], progress: Progres
             tables = table_results(mine)
             skipped = bool(mine) and all(r.action == "skipped" for r in mine)
             result = TenantResult(
-                t, TenantOutcome.SKIPPED if skipped else TenantOutcome.MIGRATED, rows=sum(x.rows for x in tables), seconds=share, tables=tables
+                t,
+                TenantOutcome.SKIPPED if skipped else TenantOutcome.MIGRATED,
+                rows=sum(x.rows for x in tables),
+                seconds=share,
+                tables=tables,
             )
         if progress:
             progress.finish(result)

@@ -117,7 +117,9 @@ def migrate_online(
             # in a short transaction of its own, never under a cutover's fence.
             guard_shared_tables(conn)
     pending = [t for t in tenants if t not in done]
-    results = {r.tenant_id: r for r in for_each_tenant(dsn, pending, lambda c, t: _migrate_one_online(c, t, progress), jobs)}
+    results = {
+        r.tenant_id: r for r in for_each_tenant(dsn, pending, lambda c, t: _migrate_one_online(c, t, progress), jobs)
+    }
     return [results.get(t) or TenantResult(t, TenantOutcome.SKIPPED) for t in tenants]
 
 
@@ -164,9 +166,7 @@ def _cutover_one(conn: psycopg.Connection, tenant_id: str, lock_timeout: str) ->
     )
 
 
-def cutover_tenants(
-    dsn: str, tenants: Sequence[str], *, jobs: int = 1, lock_timeout: str = "5s"
-) -> list[TenantResult]:
+def cutover_tenants(dsn: str, tenants: Sequence[str], *, jobs: int = 1, lock_timeout: str = "5s") -> list[TenantResult]:
     """Fence, drain, validate and cut over each tenant. The guard of the shared tables
     (TY050 for a cut-over tenant's rows) goes on first, in a short transaction of its own."""
     with connect(dsn) as conn, typed_errors():

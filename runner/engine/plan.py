@@ -144,8 +144,14 @@ class Plan:
                     "table": t.name,
                     "captured": t.captured,
                     "fates": [
-                        {"kind": f.kind, "name": f.name, "fate": f.fate, "how": f.how, "hint": f.hint,
-                         "caution": f.caution}
+                        {
+                            "kind": f.kind,
+                            "name": f.name,
+                            "fate": f.fate,
+                            "how": f.how,
+                            "hint": f.hint,
+                            "caution": f.caution,
+                        }
                         for f in t.fates
                     ],
                 }
@@ -154,8 +160,9 @@ class Plan:
         }
 
 
-def choose_tenants(conn: psycopg.Connection, manifest: Manifest, requested: Sequence[str] | None,
-                   exclude: Sequence[str]) -> list[str]:
+def choose_tenants(
+    conn: psycopg.Connection, manifest: Manifest, requested: Sequence[str] | None, exclude: Sequence[str]
+) -> list[str]:
     """The registry's tenants (natural order), or the requested ones, each checked: an id the
     tool refuses or one not in the registry is bad input (exit 2); less the excluded ones."""
     for t in requested or ():
@@ -190,18 +197,20 @@ def plan_database(
     copies them); per_tenant: also each tenant's rows to move and DDL."""
     with connect(dsn) as conn:
         problems: list[Problem] = [
-            Problem(MANIFEST, None, "manifest", p,
-                    "Correct the names in the manifest (or create what is missing); `tenancy install` refuses "
-                    "until then.")
+            Problem(
+                MANIFEST,
+                None,
+                "manifest",
+                p,
+                "Correct the names in the manifest (or create what is missing); `tenancy install` refuses until then.",
+            )
             for p in catalog.manifest_problems(conn, manifest)
         ]
         columns = catalog.table_columns(conn, manifest.central_schema, list(manifest.move))
         movable = [t for t in manifest.move if manifest.tenant_key in columns.get(t, [])]
         tables = derive_all(conn, manifest, movable)
         for t in tables:
-            problems += [
-                Problem(RENDER, t.name, f"{f.kind} {f.name}", f.how, f.hint) for f in t.refused
-            ]
+            problems += [Problem(RENDER, t.name, f"{f.kind} {f.name}", f.how, f.hint) for f in t.refused]
         warnings = [
             f"table {manifest.central_schema}.{name} has a {manifest.tenant_key} column but is not in the manifest"
             for name in catalog.unlisted_tenant_tables(conn, manifest)
@@ -257,7 +266,8 @@ def _installable(
             move=tuple(move),
             central=tuple(dict.fromkeys(central)),
             hybrid=tuple(dict.fromkeys([*hybrid, *shared])),
-            registry=reg if reg.name_column is None or reg.name_column in cols.get(reg.table, [])
+            registry=reg
+            if reg.name_column is None or reg.name_column in cols.get(reg.table, [])
             else dataclasses.replace(reg, name_column=None),
             public_column={t: c for t, c in manifest.public_column.items() if c in cols.get(t, [])},
             extra_unique={t: u for t, u in manifest.extra_unique.items() if t in move},
@@ -293,14 +303,18 @@ def _preflight(
             invalid.append(t)
     if invalid:
         reg = manifest.registry
-        plan.problems.append(Problem(
-            PREFLIGHT, None, "invalid tenant id",
-            "the tool refuses these ids (lowercase letters, digits, '_' and '-', within the length the schema "
-            "pattern allows)",
-            f"Change them in the registry table ({manifest.central_schema}.{reg.table}), or leave them out with "
-            "--exclude.",
-            tenants=invalid,
-        ))
+        plan.problems.append(
+            Problem(
+                PREFLIGHT,
+                None,
+                "invalid tenant id",
+                "the tool refuses these ids (lowercase letters, digits, '_' and '-', within the length the schema "
+                "pattern allows)",
+                f"Change them in the registry table ({manifest.central_schema}.{reg.table}), or leave them out with "
+                "--exclude.",
+                tenants=invalid,
+            )
+        )
     reduced, shared = _installable(conn, manifest, plan.tables)
     plan.left_shared = shared
     try:
@@ -309,9 +323,7 @@ def _preflight(
             if how is not None:
                 _run_preflight(conn, plan, valid, shared, per_tenant)
                 plan.tenants = valid
-                plan.preflight = how + (
-                    f"; left shared for it: {', '.join(shared)}" if shared else ""
-                )
+                plan.preflight = how + (f"; left shared for it: {', '.join(shared)}" if shared else "")
             raise psycopg.Rollback()
     except (TenancyError, psycopg.Error) as e:
         sqlstate = getattr(e, "sqlstate", None)
@@ -319,8 +331,11 @@ def _preflight(
             message, hint = e.diag.message_primary or str(e).strip(), e.diag.message_hint
         else:
             message, hint = str(e), e.hint
-        plan.problems.append(Problem(INSTALL, None, "install" + (f" ({sqlstate})" if sqlstate else ""), message,
-                                     hint or hint_for(sqlstate)))
+        plan.problems.append(
+            Problem(
+                INSTALL, None, "install" + (f" ({sqlstate})" if sqlstate else ""), message, hint or hint_for(sqlstate)
+            )
+        )
         plan.preflight = "not run: schema tenancy could not be installed (above)"
         plan.per_tenant.clear()
 
@@ -330,19 +345,25 @@ def _install_for_preflight(conn: psycopg.Connection, manifest: Manifest, reduced
     it is this manifest's, else installed now (rolled back with the transaction). None when an
     install would refuse (a problem added)."""
     installed = installed_checksum(conn)
-    if reduced == manifest and installed is not None and installed == checksum_of(
-        install_parts(conn, render_all(conn, manifest))
+    if (
+        reduced == manifest
+        and installed is not None
+        and installed == checksum_of(install_parts(conn, render_all(conn, manifest)))
     ):
         return "on the installed schema tenancy, in a transaction that was rolled back"
     if fetch_value(conn, "SELECT to_regclass('tenancy.online_tenants') IS NOT NULL") is True:
         in_flight = fetch_value(conn, read_query("queries/plan_online_in_flight.sql"))
         uncaptured = [t.name for t in plan.tables if not t.refused and not t.captured]
         if in_flight is True and uncaptured:
-            plan.problems.append(Problem(
-                INSTALL, None, "install (TY059)",
-                f"it would stop the change capture of {', '.join(uncaptured)} while tenants are migrated online",
-                CATALOGUE["TY059"].hint,
-            ))
+            plan.problems.append(
+                Problem(
+                    INSTALL,
+                    None,
+                    "install (TY059)",
+                    f"it would stop the change capture of {', '.join(uncaptured)} while tenants are migrated online",
+                    CATALOGUE["TY059"].hint,
+                )
+            )
             return None
     with typed_errors():
         apply_install(conn, render_all(conn, reduced, capture_triggers=False), plan_only=True)
@@ -359,18 +380,32 @@ def _run_preflight(
             referencing = next((s for s in shared if detail.startswith(f"{s} references")), None)
             if referencing:
                 detail += f" (while {referencing} stays shared, as this plan takes it: it is refused above)"
-            plan.problems.append(Problem(PREFLIGHT, problem.table_name, problem.check_name, detail, problem.hint,
-                                         every_tenant=True, rows=problem.problem_rows))
+            plan.problems.append(
+                Problem(
+                    PREFLIGHT,
+                    problem.table_name,
+                    problem.check_name,
+                    detail,
+                    problem.hint,
+                    every_tenant=True,
+                    rows=problem.problem_rows,
+                )
+            )
         groups: dict[str, list[str]] = {}
         for collision in fetch_all(conn, SchemaCollision, read_query("queries/migrate_schema_collisions.sql")):
             groups.setdefault(collision.schema_name, []).append(collision.tenant_id)
         for schema, ids in groups.items():
             ids = natural_order(ids)
-            plan.problems.append(Problem(
-                PREFLIGHT, None, "schema name shared",
-                f"tenant ids {', '.join(repr(i) for i in ids)} all map to schema {schema}",
-                CATALOGUE["TY030"].hint, tenants=ids,
-            ))
+            plan.problems.append(
+                Problem(
+                    PREFLIGHT,
+                    None,
+                    "schema name shared",
+                    f"tenant ids {', '.join(repr(i) for i in ids)} all map to schema {schema}",
+                    CATALOGUE["TY030"].hint,
+                    tenants=ids,
+                )
+            )
         grouped: dict[tuple[str | None, str], Problem] = {}
         preflight_tenant = read_query("queries/plan_preflight_tenant.sql")
         plan_tenant = read_query("queries/plan_tenant_tables.sql")
@@ -381,8 +416,9 @@ def _run_preflight(
                 key = (r.table_name, r.check_name)
                 p = grouped.get(key)
                 if p is None:
-                    p = grouped[key] = Problem(PREFLIGHT, r.table_name, r.check_name, f"e.g. tenant {t}: {r.detail}",
-                                               r.hint)
+                    p = grouped[key] = Problem(
+                        PREFLIGHT, r.table_name, r.check_name, f"e.g. tenant {t}: {r.detail}", r.hint
+                    )
                     plan.problems.append(p)
                 p.tenants.append(t)
                 if r.problem_rows is not None:
@@ -417,4 +453,3 @@ def tenant_results(plan: Plan) -> list[TenantResult]:
             )
         )
     return results
-

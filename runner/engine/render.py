@@ -66,16 +66,16 @@ def _environment(reserved: frozenset[str]) -> jinja2.Environment:
     return env
 
 
-def derive_all(conn: psycopg.Connection, manifest: Manifest, tables: list[str] | None = None) -> tuple[TargetTable, ...]:
+def derive_all(
+    conn: psycopg.Connection, manifest: Manifest, tables: list[str] | None = None
+) -> tuple[TargetTable, ...]:
     """Read every moved table (or those of `tables`) and derive its tenant table, in FK order,
     the fate of each object with it: refused ones too (see derive_tables)."""
     names = list(manifest.move) if tables is None else tables
     with conn.transaction():
         conn.execute("SET LOCAL search_path = pg_catalog")
         shapes = {t: catalog.read_table(conn, manifest.central_schema, t) for t in names}
-        hashable = catalog.hashable_types(
-            conn, {c.type for s in shapes.values() for c in s.columns}
-        )
+        hashable = catalog.hashable_types(conn, {c.type for s in shapes.values() for c in s.columns})
     moved = set(manifest.move)
     refs = {
         name: {

@@ -296,8 +296,17 @@ class _Derivation:
         self.key = manifest.tenant_key
         self.fates: list[ObjectFate] = []
 
-    def fate(self, kind: str, name: str, fate: str, how: str, *, hint: str | None = None,
-             caution: str | None = None, routine: bool = False) -> None:
+    def fate(
+        self,
+        kind: str,
+        name: str,
+        fate: str,
+        how: str,
+        *,
+        hint: str | None = None,
+        caution: str | None = None,
+        routine: bool = False,
+    ) -> None:
         self.fates.append(ObjectFate(self.shape.name, kind, name, fate, how, hint, caution, routine))
 
     def refuse(self, kind: str, name: str, why: str, hint: str) -> None:
@@ -330,8 +339,14 @@ def _rewrite_key(d: _Derivation, k: KeyConstraint) -> TargetKey:
     kind, source = _key_kind(k), _cols(k.columns)
     include = f"; INCLUDE loses {key}" if key in k.include else ""
     if not target.columns:
-        d.fate(kind, k.name, REWRITTEN, f"{source} → at most one row per tenant: UNIQUE INDEX ((true))"
-               + ("; the tenant table has no primary key" if k.primary else "") + include)
+        d.fate(
+            kind,
+            k.name,
+            REWRITTEN,
+            f"{source} → at most one row per tenant: UNIQUE INDEX ((true))"
+            + ("; the tenant table has no primary key" if k.primary else "")
+            + include,
+        )
     elif key in k.columns:
         d.fate(kind, k.name, REWRITTEN, f"{source} → {_cols(target.columns)}{include}")
     elif include:
@@ -349,25 +364,35 @@ def _rewrite_index(d: _Derivation, idx: Index) -> TargetIndex | None:
     kind = "unique index" if idx.unique else "index"
     plain = {k.column for k in idx.keys if k.column}
     if key in idx.referenced_columns and key not in plain and key not in idx.include:
-        d.refuse(kind, idx.name, f"uses {key} in an expression or predicate",
-                 "Drop or rewrite that index before the migration; it cannot be rewritten without the tenant key.")
+        d.refuse(
+            kind,
+            idx.name,
+            f"uses {key} in an expression or predicate",
+            "Drop or rewrite that index before the migration; it cannot be rewritten without the tenant key.",
+        )
         return None
     keys = tuple(k for k in idx.keys if k.column != key)
     source = _cols(tuple(k.expression for k in idx.keys))
     where = f" where {idx.predicate}" if idx.predicate else ""
     include = f"; INCLUDE loses {key}" if key in idx.include else ""
     if not keys and not idx.unique:
-        d.fate(kind, idx.name, DROPPED, f"on {key} alone: every row of a tenant table has the same tenant",
-               routine=True)
+        d.fate(
+            kind, idx.name, DROPPED, f"on {key} alone: every row of a tenant table has the same tenant", routine=True
+        )
         return None
     if not keys:
-        d.fate(kind, idx.name, REWRITTEN,
-               f"{source}{where} → at most one row per tenant{where}: UNIQUE INDEX ((true)){include}")
+        d.fate(
+            kind,
+            idx.name,
+            REWRITTEN,
+            f"{source}{where} → at most one row per tenant{where}: UNIQUE INDEX ((true)){include}",
+        )
     elif len(keys) < len(idx.keys):
         d.fate(kind, idx.name, REWRITTEN, f"{source} → {_cols(tuple(k.expression for k in keys))}{where}{include}")
     elif idx.unique:
-        d.fate(kind, idx.name, REWRITTEN,
-               f"unique {source}{where} across all tenants is now unique per tenant{include}")
+        d.fate(
+            kind, idx.name, REWRITTEN, f"unique {source}{where} across all tenants is now unique per tenant{include}"
+        )
     else:
         d.fate(kind, idx.name, REWRITTEN if include else KEPT, f"{source}{where}{include}")
     return TargetIndex(
@@ -384,7 +409,7 @@ def _rewrite_index(d: _Derivation, idx: Index) -> TargetIndex | None:
 
 def _mentions(text: str, name: str) -> bool:
     """Whether SQL text names the column (as a whole word, quoted or not)."""
-    return re.search(rf'(?<![\w$]){re.escape(name)}(?![\w$])', text, re.IGNORECASE) is not None
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text, re.IGNORECASE) is not None
 
 
 def _rewrite_exclusion(d: _Derivation, x: Exclusion) -> TargetExclusion | None:
@@ -427,65 +452,82 @@ def _rewrite_exclusion(d: _Derivation, x: Exclusion) -> TargetExclusion | None:
     )
 
 
-def _rewrite_fk(d: _Derivation, fk: ForeignKey, manifest: Manifest, moved: set[str]) -> TargetForeignKey | None:
-    key = manifest.tenant_key
-    kind = "foreign key"
-    if fk.columns == (key,):
-        d.fate(kind, fk.name, DROPPED,
-               f"({key}) → {fk.ref_table}: every row of a tenant table belongs to its tenant", routine=True)
-        return None
-    local = fk.ref_schema == manifest.central_schema and fk.ref_table in moved
-    pairs = list(zip(fk.columns, fk.ref_columns, strict=True))
-    if local:
-        for mine, theirs in pairs:
-            if (mine == key) != (theirs == key):
-                d.refuse(kind, fk.name, f"pairs {mine} with {theirs}",
-                         "Tenant-local foreign keys must pair the tenant key with the tenant key.")
-                return None
-        kept = [(m, t) for m, t in pairs if m != key]
-        if len(kept) < len(pairs):
-            local_columns = _cols(tuple(m for m, _ in kept))
-            how = f"to moved table {fk.ref_table} becomes tenant-local: {_cols(fk.columns)} → {local_columns}"
-        else:
-            how = (f"to moved table {fk.ref_table} becomes tenant-local {_cols(fk.columns)} "
-                   "(preflight checks that each parent row belongs to the same tenant)")
-        d.fate(kind, fk.name, REWRITTEN, how + ("" if fk.validated else ", NOT VALID"))
-        return TargetForeignKey(
-            name=fk.name,
-            columns=tuple(m for m, _ in kept),
-            ref_schema=None,
-            ref_table=fk.ref_table,
-            ref_columns=tuple(t for _, t in kept),
-            on_update=fk.on_update,
-            on_delete=fk.on_delete,
-            match_full=fk.match_full,
-            deferrable=fk.deferrable,
-            deferred=fk.deferred,
-            validated=fk.validated,
-            # A NOT VALID key stays NOT VALID: existing rows are not checked,
-            # so there is nothing for preflight to find.
-            enforced_by_source=not fk.validated or len(kept) < len(pairs),
-        )
-    if key in fk.columns:
-        d.refuse(kind, fk.name, f'uses {key} to reference "{fk.ref_schema}.{fk.ref_table}", which is not moved',
-                 "Move the referenced table too, or drop the tenant key from that foreign key first.")
-        return None
-    d.fate(kind, fk.name, KEPT, f"{_cols(fk.columns)} to central table {fk.ref_schema}.{fk.ref_table}"
-           + ("" if fk.validated else ", NOT VALID"))
+def _target_fk(
+    fk: ForeignKey, columns: tuple[str, ...], ref_schema: str | None, ref_columns: tuple[str, ...], enforced: bool
+) -> TargetForeignKey:
+    """The tenant table's foreign key: `fk` with these columns and target (ref_schema None: the tenant's own)."""
     return TargetForeignKey(
         name=fk.name,
-        columns=fk.columns,
-        ref_schema=fk.ref_schema,
+        columns=columns,
+        ref_schema=ref_schema,
         ref_table=fk.ref_table,
-        ref_columns=fk.ref_columns,
+        ref_columns=ref_columns,
         on_update=fk.on_update,
         on_delete=fk.on_delete,
         match_full=fk.match_full,
         deferrable=fk.deferrable,
         deferred=fk.deferred,
         validated=fk.validated,
-        enforced_by_source=True,
+        enforced_by_source=enforced,
     )
+
+
+def _local_fk(d: _Derivation, fk: ForeignKey, key: str) -> TargetForeignKey | None:
+    """A foreign key to another moved table: tenant-local, without the tenant key."""
+    pairs = list(zip(fk.columns, fk.ref_columns, strict=True))
+    for mine, theirs in pairs:
+        if (mine == key) != (theirs == key):
+            d.refuse(
+                "foreign key",
+                fk.name,
+                f"pairs {mine} with {theirs}",
+                "Tenant-local foreign keys must pair the tenant key with the tenant key.",
+            )
+            return None
+    kept = [(m, t) for m, t in pairs if m != key]
+    if len(kept) < len(pairs):
+        how = f"to moved table {fk.ref_table} becomes tenant-local: {_cols(fk.columns)} → {_cols(tuple(m for m, _ in kept))}"
+    else:
+        how = (
+            f"to moved table {fk.ref_table} becomes tenant-local {_cols(fk.columns)} "
+            "(preflight checks that each parent row belongs to the same tenant)"
+        )
+    d.fate("foreign key", fk.name, REWRITTEN, how + ("" if fk.validated else ", NOT VALID"))
+    # A NOT VALID key stays NOT VALID: existing rows are not checked, so there is
+    # nothing for preflight to find.
+    enforced = not fk.validated or len(kept) < len(pairs)
+    return _target_fk(fk, tuple(m for m, _ in kept), None, tuple(t for _, t in kept), enforced)
+
+
+def _rewrite_fk(d: _Derivation, fk: ForeignKey, manifest: Manifest, moved: set[str]) -> TargetForeignKey | None:
+    key = manifest.tenant_key
+    if fk.columns == (key,):
+        d.fate(
+            "foreign key",
+            fk.name,
+            DROPPED,
+            f"({key}) → {fk.ref_table}: every row of a tenant table belongs to its tenant",
+            routine=True,
+        )
+        return None
+    if fk.ref_schema == manifest.central_schema and fk.ref_table in moved:
+        return _local_fk(d, fk, key)
+    if key in fk.columns:
+        d.refuse(
+            "foreign key",
+            fk.name,
+            f'uses {key} to reference "{fk.ref_schema}.{fk.ref_table}", which is not moved',
+            "Move the referenced table too, or drop the tenant key from that foreign key first.",
+        )
+        return None
+    d.fate(
+        "foreign key",
+        fk.name,
+        KEPT,
+        f"{_cols(fk.columns)} to central table {fk.ref_schema}.{fk.ref_table}"
+        + ("" if fk.validated else ", NOT VALID"),
+    )
+    return _target_fk(fk, fk.columns, fk.ref_schema, fk.ref_columns, True)
 
 
 def _split_at(text: str, marker: str, cut: int) -> tuple[str, str] | None:
@@ -496,54 +538,83 @@ def _split_at(text: str, marker: str, cut: int) -> tuple[str, str] | None:
     return text[:at], text[at:]
 
 
-def _rewrite_trigger(d: _Derivation, trig: Trigger, manifest: Manifest, moved: set[str]) -> TargetTrigger | None:
-    """The trigger on the tenant table: its definition with the tenant schema in place of the
-    central one for the table it is on (and for a moved FROM table of a constraint trigger)."""
-    key, kind = d.key, "trigger"
-    keep_shared = "Or keep the table shared ([hybrid])."
+_KEEP_SHARED = "Or keep the table shared ([hybrid])."
+
+
+def _trigger_refused(d: _Derivation, trig: Trigger) -> bool:
+    """Refuse a trigger that needs the tenant key, or runs code a role other than a trusted one controls."""
+    key = d.key
     if key in trig.update_columns:
-        d.refuse(kind, trig.name, f"fires on UPDATE OF {key}, a column the tenant table has not",
-                 f"Drop {key} from its column list (or drop the trigger) before the migration. {keep_shared}")
-        return None
-    if trig.has_when and key in trig.referenced_columns:
-        d.refuse(kind, trig.name, f"has a WHEN clause that uses {key}, a column the tenant table has not",
-                 f"Rewrite the WHEN clause without {key} (or drop the trigger) before the migration. {keep_shared}")
-        return None
-    if not trig.trusted:
-        d.refuse(kind, trig.name,
-                 f"calls {trig.function}, which (or whose schema) belongs to a role other than a superuser, the "
-                 "owner of the central schema or the table's owner: every tenant table would run code that such "
-                 "a role controls",
-                 f"Give the function and its schema to the owner of the shared tables. {keep_shared}")
-        return None
+        why = f"fires on UPDATE OF {key}, a column the tenant table has not"
+        hint = f"Drop {key} from its column list (or drop the trigger) before the migration."
+    elif trig.has_when and key in trig.referenced_columns:
+        why = f"has a WHEN clause that uses {key}, a column the tenant table has not"
+        hint = f"Rewrite the WHEN clause without {key} (or drop the trigger) before the migration."
+    elif not trig.trusted:
+        why = (
+            f"calls {trig.function}, which (or whose schema) belongs to a role other than a superuser, the "
+            "owner of the central schema or the table's owner: every tenant table would run code that such "
+            "a role controls"
+        )
+        hint = "Give the function and its schema to the owner of the shared tables."
+    else:
+        return False
+    d.refuse("trigger", trig.name, why, f"{hint} {_KEEP_SHARED}")
+    return True
+
+
+def _trigger_parts(d: _Derivation, trig: Trigger, manifest: Manifest, moved: set[str]) -> list[str] | None:
+    """The definition cut where the tenant schema goes: before the table it is on (and a
+    moved FROM table of a constraint trigger); None (refused) when that cannot be done."""
     # The table the trigger is on: " ON schema.table ", the schema to be the tenant's.
     on = _split_at(trig.definition, f" ON {trig.on_name} ", len(" ON "))
     if on is None:
-        d.refuse(kind, trig.name, f"names {trig.on_name} more than once in its definition: it cannot be rewritten",
-                 f"Rename the trigger or its columns before the migration. {keep_shared}")
+        d.refuse(
+            "trigger",
+            trig.name,
+            f"names {trig.on_name} more than once in its definition: it cannot be rewritten",
+            f"Rename the trigger or its columns before the migration. {_KEEP_SHARED}",
+        )
         return None
-    head, rest = on[0], on[1][len(trig.on_schema):]
+    head, rest = on[0], on[1][len(trig.on_schema) :]
     parts = [head]
     if trig.from_name and trig.from_schema == manifest.central_schema and trig.from_table in moved:
         # A moved table of the central schema: its schema is written as the table's own.
         frm = _split_at(rest, f" FROM {trig.from_name} ", len(" FROM "))
         if frm is None:
-            d.refuse(kind, trig.name, f"names {trig.from_name} more than once in its definition: it cannot be "
-                     "rewritten", f"Rename the trigger before the migration. {keep_shared}")
+            d.refuse(
+                "trigger",
+                trig.name,
+                f"names {trig.from_name} more than once in its definition: it cannot be rewritten",
+                f"Rename the trigger before the migration. {_KEEP_SHARED}",
+            )
             return None
         parts.append(frm[0])
-        rest = frm[1][len(trig.on_schema):]
+        rest = frm[1][len(trig.on_schema) :]
     parts.append(rest)
+    return parts
+
+
+def _rewrite_trigger(d: _Derivation, trig: Trigger, manifest: Manifest, moved: set[str]) -> TargetTrigger | None:
+    """The trigger on the tenant table: its definition with the tenant schema in place of the
+    central one for the table it is on (and for a moved FROM table of a constraint trigger)."""
+    if _trigger_refused(d, trig):
+        return None
+    parts = _trigger_parts(d, trig, manifest, moved)
+    if parts is None:
+        return None
     how = f"recreated after the copy, with {trig.function}"
     if trig.from_name and len(parts) == 3:
         how += f"; FROM the tenant's {trig.from_table}"
     if trig.enabled in _TRIGGER_STATES:
         how += f"; {_TRIGGER_STATES[trig.enabled].split(' TRIGGER')[0].lower()}d as in the shared table"
     caution = None
-    if _mentions(trig.source, key):
-        caution = (f"its function names {key}, which the tenant table has not: check that it still works there "
-                   "(it runs with the search_path of the role that writes, tenant schema first)")
-    d.fate(kind, trig.name, KEPT, how, caution=caution)
+    if _mentions(trig.source, d.key):
+        caution = (
+            f"its function names {d.key}, which the tenant table has not: check that it still works there "
+            "(it runs with the search_path of the role that writes, tenant schema first)"
+        )
+    d.fate("trigger", trig.name, KEPT, how, caution=caution)
     return TargetTrigger(trig.name, tuple(parts), _TRIGGER_STATES.get(trig.enabled))
 
 
@@ -551,18 +622,34 @@ def _column(d: _Derivation, c: Column, hashable: set[str]) -> TargetColumn:
     ctype = c.type
     if c.serial:
         if ctype not in _SERIAL_TYPES:
-            d.refuse("column", c.name, f"owns a sequence but is of type {ctype}",
-                     "Only smallint, integer and bigint serial columns are supported.")
+            d.refuse(
+                "column",
+                c.name,
+                f"owns a sequence but is of type {ctype}",
+                "Only smallint, integer and bigint serial columns are supported.",
+            )
         else:
             ctype = _SERIAL_TYPES[ctype]
-            d.fate("column", c.name, REWRITTEN, f"{c.type} serial → {ctype}: a sequence of the tenant table's own, "
-                   "set past the largest copied value")
+            d.fate(
+                "column",
+                c.name,
+                REWRITTEN,
+                f"{c.type} serial → {ctype}: a sequence of the tenant table's own, set past the largest copied value",
+            )
     elif c.identity:
-        d.fate("column", c.name, KEPT, f"{c.type} identity: a sequence of the tenant table's own, set past the "
-               "largest copied value")
+        d.fate(
+            "column",
+            c.name,
+            KEPT,
+            f"{c.type} identity: a sequence of the tenant table's own, set past the largest copied value",
+        )
     elif c.default and "nextval(" in c.default:
-        d.fate("column", c.name, KEPT, f"{c.type} keeps its default {c.default} (a sequence it does not own, "
-               "shared by every tenant table)")
+        d.fate(
+            "column",
+            c.name,
+            KEPT,
+            f"{c.type} keeps its default {c.default} (a sequence it does not own, shared by every tenant table)",
+        )
     else:
         d.fate("column", c.name, KEPT, c.type + (f" COLLATE {c.collation}" if c.collation else ""))
     return TargetColumn(
@@ -597,15 +684,20 @@ def _tenant_key(d: _Derivation, shape: TableShape, key: str) -> Column:
             hint="Every table under [move] must carry the tenant key named in [tenancy] tenant_key.",
         ) from None
     if key_col.generated:
-        d.refuse("column", key, "is the tenant key and a generated column",
-                 "Make it a plain column, or keep the table shared.")
+        d.refuse(
+            "column",
+            key,
+            "is the tenant key and a generated column",
+            "Make it a plain column, or keep the table shared.",
+        )
     else:
         d.fate("column", key, DROPPED, "the tenant key: a tenant table holds one tenant's rows", routine=True)
     return key_col
 
 
-def _extra_uniques(d: _Derivation, shape: TableShape, manifest: Manifest,
-                   columns: tuple[TargetColumn, ...]) -> list[TargetKey]:
+def _extra_uniques(
+    d: _Derivation, shape: TableShape, manifest: Manifest, columns: tuple[TargetColumn, ...]
+) -> list[TargetKey]:
     """The unique constraints [move.unique] adds per tenant."""
     names = {c.name for c in columns}
     source_keys = [set(k.columns) for k in (shape.primary_key, *shape.uniques) if k]
@@ -614,13 +706,21 @@ def _extra_uniques(d: _Derivation, shape: TableShape, manifest: Manifest,
         name = f"{shape.name}_tenant_unique_{i + 1}"[:MAX_IDENTIFIER_BYTES]
         missing = [c for c in cols if c not in names]
         if missing:
-            d.refuse("unique constraint", name,
-                     f"is from [move.unique] {shape.name}, which names unknown column(s) {', '.join(missing)}",
-                     f"Columns of {shape.name}: {', '.join(sorted(names))}.")
+            d.refuse(
+                "unique constraint",
+                name,
+                f"is from [move.unique] {shape.name}, which names unknown column(s) {', '.join(missing)}",
+                f"Columns of {shape.name}: {', '.join(sorted(names))}.",
+            )
             continue
         enforced = any(s <= set(cols) | {manifest.tenant_key} for s in source_keys)
-        d.fate("unique constraint", name, ADDED, f"{_cols(cols)} unique per tenant, from [move.unique]"
-               + ("" if enforced else "; preflight looks for duplicates"))
+        d.fate(
+            "unique constraint",
+            name,
+            ADDED,
+            f"{_cols(cols)} unique per tenant, from [move.unique]"
+            + ("" if enforced else "; preflight looks for duplicates"),
+        )
         added.append(TargetKey(name=name, primary=False, columns=cols, enforced_by_source=enforced))
     return added
 
@@ -633,8 +733,12 @@ def _checks(d: _Derivation, shape: TableShape, key: str) -> tuple[Check, ...]:
             if set(chk.columns) == {key}:
                 d.fate("check constraint", chk.name, DROPPED, f"on {key} alone: {chk.definition}", routine=True)
                 continue
-            d.refuse("check constraint", chk.name, f"uses {key} with other columns: {chk.definition}",
-                     "Drop or rewrite it before the migration.")
+            d.refuse(
+                "check constraint",
+                chk.name,
+                f"uses {key} with other columns: {chk.definition}",
+                "Drop or rewrite it before the migration.",
+            )
             continue
         later = "" if chk.validated else ", added after the copy NOT VALID"
         d.fate("check constraint", chk.name, KEPT, chk.definition + later)
@@ -651,8 +755,12 @@ def _partitioning(d: _Derivation, shape: TableShape, key: str) -> tuple[str | No
     if not partition_key:
         return None, ()
     for sub in shape.subpartitioned:
-        d.refuse("partition", sub, "is partitioned again; sub-partitioning is not supported",
-                 "Attach its rows to a plain partition (or use one partitioning level) before the migration.")
+        d.refuse(
+            "partition",
+            sub,
+            "is partitioned again; sub-partitioning is not supported",
+            "Attach its rows to a plain partition (or use one partitioning level) before the migration.",
+        )
     partitions = tuple(
         TargetPartition(p.name, p.bound, d.options(p.options, "partition", p.name)) for p in shape.partitions
     )
@@ -664,24 +772,41 @@ def _left_behind(d: _Derivation, shape: TableShape) -> None:
     """Row security (refused when it hides rows from the copy), and the objects not recreated."""
     policies = [lb.name for lb in shape.left_behind if lb.kind == "policy" and not lb.on_partition]
     if shape.row_security and (policies or not shape.guard_open):
-        d.refuse("table", shape.name,
-                 "has row-level security on: the tool reads the shared rows as tenancy_engine, whose rows its "
-                 "policies filter" + (f" ({', '.join(policies)})" if policies else " (none: every row hidden)")
-                 + ", so rows would be left behind",
-                 f"Disable it for the migration (ALTER TABLE {shape.schema}.{shape.name} DISABLE ROW LEVEL "
-                 "SECURITY; each tenant schema holds one tenant's rows afterwards), or keep the table shared.")
+        d.refuse(
+            "table",
+            shape.name,
+            "has row-level security on: the tool reads the shared rows as tenancy_engine, whose rows its "
+            "policies filter"
+            + (f" ({', '.join(policies)})" if policies else " (none: every row hidden)")
+            + ", so rows would be left behind",
+            f"Disable it for the migration (ALTER TABLE {shape.schema}.{shape.name} DISABLE ROW LEVEL "
+            "SECURITY; each tenant schema holds one tenant's rows afterwards), or keep the table shared.",
+        )
     for lb in shape.left_behind:
         if lb.on_partition:
-            d.fate(lb.kind, lb.name, DROPPED, f"on partition {lb.relation} only: define it on the partitioned table "
-                   "to keep it")
+            d.fate(
+                lb.kind,
+                lb.name,
+                DROPPED,
+                f"on partition {lb.relation} only: define it on the partitioned table to keep it",
+            )
         elif lb.kind == "policy":
-            d.fate(lb.kind, lb.name, DROPPED, "row-level security policy: not recreated (the tenant schema "
-                   "separates tenants)")
+            d.fate(
+                lb.kind,
+                lb.name,
+                DROPPED,
+                "row-level security policy: not recreated (the tenant schema separates tenants)",
+            )
         elif lb.kind == "rule":
             d.fate(lb.kind, lb.name, DROPPED, "not recreated: a tenant table gets no rules")
         else:
-            d.fate(lb.kind, lb.name, DROPPED, "extended statistics: not recreated (CREATE STATISTICS in the "
-                   "tenant schemas after the migration if the planner needs them)")
+            d.fate(
+                lb.kind,
+                lb.name,
+                DROPPED,
+                "extended statistics: not recreated (CREATE STATISTICS in the "
+                "tenant schemas after the migration if the planner needs them)",
+            )
 
 
 def derive(shape: TableShape, manifest: Manifest, position: int, hashable: set[str]) -> TargetTable:
@@ -737,9 +862,7 @@ def refusal(table: TargetTable) -> RenderError:
     )
 
 
-def derive_table(
-    shape: TableShape, manifest: Manifest, position: int, hashable: set[str]
-) -> TargetTable:
+def derive_table(shape: TableShape, manifest: Manifest, position: int, hashable: set[str]) -> TargetTable:
     """The tenant table; RenderError when any object of the shared table is refused."""
     table = derive(shape, manifest, position, hashable)
     if table.refused:

@@ -92,8 +92,7 @@ def uninstall(conn: psycopg.Connection, manifest: Manifest, *, force: bool) -> U
                 "roles and data stay.",
             )
         schemas = tuple(
-            s for s in TOOL_SCHEMAS
-            if conn.execute("SELECT to_regnamespace(%s)", (s,)).fetchone() != (None,)
+            s for s in TOOL_SCHEMAS if conn.execute("SELECT to_regnamespace(%s)", (s,)).fetchone() != (None,)
         )
         for s in schemas:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(s)))

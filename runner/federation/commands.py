@@ -66,9 +66,7 @@ def _federation_errors() -> Iterator[None]:
 def call(conn: psycopg.Connection[Any], function: str, **params: Any) -> Rows:
     """SELECT * FROM tenancy_federation.<function>(p_<name> => $n, ...); None params are left out."""
     given = {k: v for k, v in params.items() if v is not None}
-    args = sql.SQL(", ").join(
-        sql.SQL("{} => {}").format(sql.Identifier(f"p_{k}"), sql.Placeholder()) for k in given
-    )
+    args = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(f"p_{k}"), sql.Placeholder()) for k in given)
     query = sql.SQL("SELECT * FROM {}({})").format(sql.Identifier(SCHEMA, function), args)
     with _federation_errors(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query, list(given.values()))
@@ -116,9 +114,7 @@ def public_jobs(
     salary_min: int | None = None,
     limit: int = 100,
 ) -> Rows:
-    return call(
-        conn, "public_jobs", location=location, job_type=job_type, salary_min=salary_min, limit=limit
-    )
+    return call(conn, "public_jobs", location=location, job_type=job_type, salary_min=salary_min, limit=limit)
 
 
 # -- Output -------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_refused_without_consent_changes_nothing(
             "CREATE POLICY audit_subquery ON public.domains FOR SELECT TO tenancy_app"
             " USING (tenant_id IN (SELECT id FROM public.tenants))"
         )
-        conn.execute("CREATE POLICY audit_restrictive ON public.domains AS RESTRICTIVE FOR ALL TO tenancy_app USING (true)")
+        conn.execute(
+            "CREATE POLICY audit_restrictive ON public.domains AS RESTRICTIVE FOR ALL TO tenancy_app USING (true)"
+        )
     with_policies = _state(dsn)
     with pytest.raises(DistributeRefused) as refused:
         distribute(dsn, example_manifest, tenants=None, make_reference=["users"])

@@ -185,8 +185,9 @@ WHERE i.indrelid = %(rel)s::regclass
 """
 
 
-def assert_kept_or_named(conn: psycopg.Connection, manifest: Manifest, tables: tuple[TargetTable, ...],
-                         tenant: str) -> dict[str, int]:
+def assert_kept_or_named(
+    conn: psycopg.Connection, manifest: Manifest, tables: tuple[TargetTable, ...], tenant: str
+) -> dict[str, int]:
     """Every trigger, primary key, unique constraint, exclusion constraint and unique index of
     every moved table is on the tenant's table (by name), or the plan's fates name it as not
     kept; each one on the tenant table has a fate (kept or rewritten). Returns how many of

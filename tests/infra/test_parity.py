@@ -68,9 +68,7 @@ def test_pulumi_matrix_equals_the_live_matrix_after_the_sql_path(
     with db.connect() as conn:  # type: ignore[attr-defined]
         live = read_catalog(conn, model, all_tenants=False)
     resources, _ = run_program(
-        Settings(
-            MANIFEST, db.name, tuple(tenants), {t: {"app": "a", "readonly": "r"} for t in tenants}
-        )  # type: ignore[attr-defined]
+        Settings(MANIFEST, db.name, tuple(tenants), {t: {"app": "a", "readonly": "r"} for t in tenants})  # type: ignore[attr-defined]
     )
     declared = expand(declared_facts(resources), live.objects)
     found = {p for p in live.privileges if _pulumi_can_declare(p)}
@@ -87,6 +85,4 @@ def test_pulumi_matrix_equals_the_live_matrix_after_the_sql_path(
     assert Privilege("tenancy_engine", "role", "", f"{s}_owner", "MEMBER") in found
     assert Privilege("tenancy_migrator", "role", "", f"{s}_owner", "MEMBER") not in found
     assert Privilege(f"{s}_owner", OWNER, s, "", "OWNER") in found
-    assert (
-        Privilege(f"{s}_app", "role attribute", "", f"{s}_app", f"search_path={s}, public") in found
-    )
+    assert Privilege(f"{s}_app", "role attribute", "", f"{s}_app", f"search_path={s}, public") in found

@@ -113,9 +113,7 @@ def test_roles_have_login_limits_search_path_and_no_powers() -> None:
     assert ro["connectionLimit"] == MANIFEST.roles.readonly_connection_limit
     for spec in (app, ro):
         assert spec["statementTimeout"] == MANIFEST.roles.statement_timeout
-        assert spec["idleInTransactionSessionTimeout"] == (
-            MANIFEST.roles.idle_in_transaction_session_timeout
-        )
+        assert spec["idleInTransactionSessionTimeout"] == (MANIFEST.roles.idle_in_transaction_session_timeout)
     assert "statementTimeout" not in owner
     script = plain(r["tenant-role-settings"].inputs["create"])
     assert f'ALTER ROLE "tenant_abc123_app" SET lock_timeout = {MANIFEST.roles.lock_timeout};' in script
@@ -225,9 +223,7 @@ def test_exports_name_schema_and_roles_per_tenant() -> None:
 
 
 def _set_config(values: dict[str, object], secrets: list[str]) -> None:
-    pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}, secrets
-    )
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}, secrets)
 
 
 def test_tenants_come_from_stack_config() -> None:

@@ -138,9 +138,7 @@ def test_admin_password_only_in_a_secret_environment() -> None:
 
 def test_no_rls_command_without_hybrid_tables() -> None:
     resources, built = run_program(
-        _settings(
-            manifest=dataclasses.replace(MANIFEST, hybrid=(), public_column={}, central_access={})
-        )
+        _settings(manifest=dataclasses.replace(MANIFEST, hybrid=(), public_column={}, central_access={}))
     )
     assert [r.name for r in resources if r.type == COMMAND] == ["tenant-role-settings"]
     assert built.row_level_security is None
@@ -333,9 +331,7 @@ def test_the_role_settings_command_sets_what_the_sql_path_sets(
         by_sql = {r.name: settings_of(r.name) for r in plan.roles}
         for role in (plan.app, plan.readonly):
             conn.execute(f"ALTER ROLE {role.name} RESET lock_timeout")
-        resources, _ = run_program(
-            _settings(tenants=(tenant,), database=database, connection=_live_connection(conn))
-        )
+        resources, _ = run_program(_settings(tenants=(tenant,), database=database, connection=_live_connection(conn)))
         command = next(r for r in resources if r.name == "tenant-role-settings")
         done = _run(command)
         assert done.returncode == 0, done.stderr

@@ -38,14 +38,10 @@ STACK_POLICY = BY_NAME["tenant-complete-set"]
 
 
 def _opts(secret_outputs: list[str] | None = None) -> PolicyResourceOptions:
-    return PolicyResourceOptions(
-        False, [], None, [], PolicyCustomTimeouts(0, 0, 0), secret_outputs or []
-    )
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), secret_outputs or [])
 
 
-def _args(
-    rtype: str, props: dict[str, Any], secret_outputs: list[str] | None = None
-) -> ResourceValidationArgs:
+def _args(rtype: str, props: dict[str, Any], secret_outputs: list[str] | None = None) -> ResourceValidationArgs:
     name = str(props.get("name", "res"))
     return ResourceValidationArgs(
         rtype,
@@ -68,10 +64,7 @@ def _violations(policy_name: str, args: ResourceValidationArgs) -> list[str]:
 def _stack_violations(resources: list[Declared]) -> list[str]:
     found: list[str] = []
     assert isinstance(STACK_POLICY, StackValidationPolicy)
-    prs = [
-        PolicyResource(r.type, r.inputs, f"urn:{r.name}", r.name, _opts(), None, None, [], {})
-        for r in resources
-    ]
+    prs = [PolicyResource(r.type, r.inputs, f"urn:{r.name}", r.name, _opts(), None, None, [], {}) for r in resources]
     STACK_POLICY.validate(StackValidationArgs(prs), lambda message, urn=None: found.append(message))
     return found
 
@@ -114,17 +107,11 @@ def test_no_public_grants(rtype: str) -> None:
     assert _violations("no-public-grants", _args(rtype, {**bad, "privileges": []})) == []
 
 
-@pytest.mark.parametrize(
-    "flag", ["superuser", "createRole", "createDatabase", "replication", "bypassRowLevelSecurity"]
-)
+@pytest.mark.parametrize("flag", ["superuser", "createRole", "createDatabase", "replication", "bypassRowLevelSecurity"])
 def test_no_elevated_role_attributes(flag: str) -> None:
-    msgs = _violations(
-        "no-elevated-role-attributes", _args(ROLE_TYPE, _role("tenant_abc_app", **{flag: True}))
-    )
+    msgs = _violations("no-elevated-role-attributes", _args(ROLE_TYPE, _role("tenant_abc_app", **{flag: True})))
     assert len(msgs) == 1 and f"{flag}=False" in msgs[0]
-    assert (
-        _violations("no-elevated-role-attributes", _args(ROLE_TYPE, _role("tenant_abc_app"))) == []
-    )
+    assert _violations("no-elevated-role-attributes", _args(ROLE_TYPE, _role("tenant_abc_app"))) == []
 
 
 def test_tenant_role_limits_follow_the_manifest() -> None:
@@ -148,9 +135,7 @@ def test_tenant_role_limits_follow_the_manifest() -> None:
     assert _violations("tenant-role-limits", _args(ROLE_TYPE, _role("tenancy_app"))) == []
 
 
-@pytest.mark.parametrize(
-    "bad", ["Tenant_ABC", "abc", "tenant_", "tenant_a-b", "tenant_" + "x" * 60]
-)
+@pytest.mark.parametrize("bad", ["Tenant_ABC", "abc", "tenant_", "tenant_a-b", "tenant_" + "x" * 60])
 def test_tenant_schema_names_refuses_bad_names(bad: str) -> None:
     msgs = _violations("tenant-schema-names", _args(SCHEMA_TYPE, {"name": bad, "owner": "x"}))
     assert len(msgs) == 1 and "tenant_{id}" in msgs[0] and "Fix:" in msgs[0]
@@ -228,9 +213,7 @@ def test_no_cross_tenant_privileges_refuses(rtype: str, props: dict[str, Any]) -
         (SCHEMA_TYPE, {"name": "tenant_def", "owner": "tenant_def_owner"}),
     ],
 )
-def test_no_cross_tenant_privileges_allows_own_and_shared(
-    rtype: str, props: dict[str, Any]
-) -> None:
+def test_no_cross_tenant_privileges_allows_own_and_shared(rtype: str, props: dict[str, Any]) -> None:
     assert _violations("no-cross-tenant-privileges", _args(rtype, props)) == []
 
 
@@ -238,9 +221,7 @@ def test_login_password_from_secret() -> None:
     policy = "login-password-from-secret"
     missing = _violations(policy, _args(ROLE_TYPE, _role("tenant_abc_app", login=True)))
     assert len(missing) == 1 and "--secret" in missing[0]
-    plain_text = _violations(
-        policy, _args(ROLE_TYPE, _role("tenant_abc_app", login=True, password="pw"))
-    )
+    plain_text = _violations(policy, _args(ROLE_TYPE, _role("tenant_abc_app", login=True, password="pw")))
     assert len(plain_text) == 1 and "plain config" in plain_text[0]
     as_secret = _args(ROLE_TYPE, _role("tenant_abc_app", login=True, password="pw"), SECRET_OUTPUTS)
     assert _violations(policy, as_secret) == []

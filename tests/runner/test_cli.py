@@ -171,7 +171,10 @@ def test_status_lists_every_registry_tenant_in_natural_order_with_its_validation
     assert out.returncode == 1
     table = [line.split() for line in out.stdout.splitlines()[3:7]]
     assert [(t[0], " ".join(t[1:-2])) for t in table] == [
-        ("1", "validated"), ("2", "not migrated"), ("10", "validated"), ("11", "not migrated")
+        ("1", "validated"),
+        ("2", "not migrated"),
+        ("10", "validated"),
+        ("11", "not migrated"),
     ]
     assert "2 validated, 2 not migrated" in out.stdout or "2 not migrated" in out.stdout
     assert "FAILED: tenant 2: not migrated (state new)" in out.stderr

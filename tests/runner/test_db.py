@@ -12,8 +12,7 @@ from tests.runner.cli.tenancy import refused, tenancy
 
 
 def test_libpq_environment_alone_names_the_database(db: Database, pg_server: Server) -> None:
-    env = {"PGHOST": pg_server.host, "PGPORT": str(pg_server.port), "PGUSER": pg_server.user,
-           "PGDATABASE": db.name}
+    env = {"PGHOST": pg_server.host, "PGPORT": str(pg_server.port), "PGUSER": pg_server.user, "PGDATABASE": db.name}
     out = tenancy("status", "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["tenants"]) == 4
@@ -22,8 +21,7 @@ def test_libpq_environment_alone_names_the_database(db: Database, pg_server: Ser
 def test_a_service_file_names_the_database(db: Database, pg_server: Server, tmp_path: Path) -> None:
     services = tmp_path / "pg_service.conf"
     services.write_text(
-        f"[tenancy_test]\nhost={pg_server.host}\nport={pg_server.port}\nuser={pg_server.user}\n"
-        f"dbname={db.name}\n"
+        f"[tenancy_test]\nhost={pg_server.host}\nport={pg_server.port}\nuser={pg_server.user}\ndbname={db.name}\n"
     )
     out = tenancy("status", "--json", env={"PGSERVICEFILE": str(services), "PGSERVICE": "tenancy_test"})
     assert out.returncode == 0, out.stderr

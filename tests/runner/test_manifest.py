@@ -32,7 +32,10 @@ def test_example_manifest_lists_the_alumate_tables() -> None:
     assert m.public_column == {"jobs": "is_public"}
     users = m.access("users")
     assert (users.mode, users.column, users.via_table, users.via_key) == (
-        "rows", "institution_id", "institutions", "id"
+        "rows",
+        "institution_id",
+        "institutions",
+        "id",
     )
     assert m.access("permissions").mode == "none" and m.access("roles").mode == "all"
     assert m.access("companies").columns == ("id", "name")
@@ -115,9 +118,7 @@ def test_invalid_toml_and_missing_file_are_clear(tmp_path: Path) -> None:
     assert "--manifest" in e.value.hint
 
 
-@pytest.mark.parametrize(
-    "tenant_id", ["", "a'b", "a;drop table x", "a b", "ABC", "x" * 64, "-abc", "a\x00b", "ünï"]
-)
+@pytest.mark.parametrize("tenant_id", ["", "a'b", "a;drop table x", "a b", "ABC", "x" * 64, "-abc", "a\x00b", "ünï"])
 def test_hostile_tenant_ids_are_refused(tenant_id: str) -> None:
     m = parse_manifest(_doc())
     with pytest.raises(ManifestError):
@@ -131,8 +132,13 @@ def test_the_manifest_comes_from_tenancy_manifest_when_no_flag_names_it(tmp_path
     elsewhere = tmp_path / "work"
     elsewhere.mkdir()
     # No ./tenancy.toml here: $TENANCY_MANIFEST is read (the refusal after it is the database's).
-    out = tenancy("render", "--dsn", "host=/nonexistent-socket-dir", cwd=elsewhere,
-                  env={"TENANCY_MANIFEST": str(REPO / "tenancy.toml")})
+    out = tenancy(
+        "render",
+        "--dsn",
+        "host=/nonexistent-socket-dir",
+        cwd=elsewhere,
+        env={"TENANCY_MANIFEST": str(REPO / "tenancy.toml")},
+    )
     assert refused(out) and "cannot connect to the database" in out.stderr, out.stderr
     # Nowhere to be found: the error lists every place looked at.
     out = tenancy("render", "--dsn", "host=/nonexistent-socket-dir", cwd=elsewhere)

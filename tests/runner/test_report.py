@@ -35,9 +35,7 @@ def run_in_terminal(code: str, columns: int = 80) -> str:
     """Run Python code with stdout and stderr on a pseudo-terminal; return what it wrote."""
     master, slave = os.openpty()
     env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env
-    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env)
     os.close(slave)
     chunks = []
     while True:
@@ -92,7 +90,10 @@ def test_a_table_longer_than_a_screenful_prints_plain_on_a_terminal(monkeypatch:
         text = out.getvalue()
         assert ("┃" in text) is boxed, n
         if not boxed:
-            assert text.splitlines()[-1] == plain_table("t", ("tenant", "rows"), [[str(n - 1), str(n - 1)]], {"rows"}).splitlines()[-1]
+            assert (
+                text.splitlines()[-1]
+                == plain_table("t", ("tenant", "rows"), [[str(n - 1), str(n - 1)]], {"rows"}).splitlines()[-1]
+            )
 
 
 def test_json_keeps_numbers_as_numbers() -> None:

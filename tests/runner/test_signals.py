@@ -24,7 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 def _tenancy(dsn: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "runner.cli", *args, "--dsn", dsn],
-        cwd=REPO, env=dict(os.environ, COLUMNS="200"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env=dict(os.environ, COLUMNS="200"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -77,7 +77,11 @@ def stage(pg_server: Server, sample_db: Database, manifest: Manifest) -> Iterato
         admin.execute(f"GRANT INSERT ON {SPY} TO PUBLIC")
         try:
             yield Stage(
-                admin, sample_db, _login(pg_server, sample_db, runner), _login(pg_server, sample_db, owner), owner,
+                admin,
+                sample_db,
+                _login(pg_server, sample_db, runner),
+                _login(pg_server, sample_db, owner),
+                owner,
                 tenants,
             )
         finally:
@@ -111,12 +115,15 @@ def _plant_payload(stage: Stage, tenant: str) -> None:
 def _nobody_ran_it(stage: Stage) -> None:
     """The planted function ran in no session but the owner login's own (building a planted
     index runs it there, as the table's owner: its own doing)."""
-    assert stage.admin.execute(
-        sql.SQL("SELECT * FROM {} WHERE session_role <> %s").format(sql.SQL(SPY)), (stage.owner_role,)
-    ).fetchall() == []
-    assert stage.admin.execute(
-        "SELECT rolsuper FROM pg_roles WHERE rolname = %s", (stage.owner_role,)
-    ).fetchone() == (False,)
+    assert (
+        stage.admin.execute(
+            sql.SQL("SELECT * FROM {} WHERE session_role <> %s").format(sql.SQL(SPY)), (stage.owner_role,)
+        ).fetchall()
+        == []
+    )
+    assert stage.admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (stage.owner_role,)).fetchone() == (
+        False,
+    )
 
 
 def _sqlstate(dsn: str, stmt: sql.Composable | str, params: tuple[object, ...] = ()) -> str | None:
@@ -152,9 +159,9 @@ def test_a_migrator_login_cannot_act_as_a_tenant_owner_nor_write_the_ledger(stag
             "INSERT INTO tenancy.change_log (tenant_id, table_name, row_key) VALUES ('x', 'y', '[]')"
         ),
         "stamp a table it changed": sql.SQL("SELECT tenancy.stamp_tenant_tables(ARRAY[{}])").format(sql.Literal(t)),
-        "call the tool's internals to act as the owner": sql.SQL(
-            "SELECT tenancy.run_statements(ARRAY[{}])"
-        ).format(sql.Literal(f"ALTER TABLE {s}.brand_colors ADD CHECK (true)")),
+        "call the tool's internals to act as the owner": sql.SQL("SELECT tenancy.run_statements(ARRAY[{}])").format(
+            sql.Literal(f"ALTER TABLE {s}.brand_colors ADD CHECK (true)")
+        ),
         "call the contract routine directly": sql.SQL("SELECT * FROM tenancy.contract_shared_tables(NULL)"),
         "read the moved tables": sql.SQL("SELECT * FROM public.brand_colors LIMIT 1"),
         "delete shared rows": sql.SQL("DELETE FROM public.brand_colors WHERE false"),
@@ -201,9 +208,7 @@ def test_code_planted_on_a_syncing_tenant_never_runs_as_the_dba(stage: Stage, pl
         "(SELECT min(id) FROM public.brand_colors WHERE tenant_id = %s)",
         (t,),
     )
-    stage.admin.execute(
-        "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'new', '#000000')", (t,)
-    )
+    stage.admin.execute("INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'new', '#000000')", (t,))
     (result,) = online.cutover_tenants(stage.db.dsn, [t])
     assert result.state == "failed" and result.sqlstate == "TY040", result
     assert "brand_colors" in (result.detail or "")
@@ -273,8 +278,11 @@ def test_a_table_swapped_for_a_view_while_validate_waits_is_not_read(stage: Stag
     stage.admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (t,)).fetchall()
     _plant_payload(stage, t)
     rows = _swap_while_waiting(
-        stage, t, "component_themes",
-        "SELECT table_name, check_name, actual, passed FROM tenancy.validate_tenant(%s)", (t,),
+        stage,
+        t,
+        "component_themes",
+        "SELECT table_name, check_name, actual, passed FROM tenancy.validate_tenant(%s)",
+        (t,),
     )
     failed = [r for r in rows if isinstance(r, tuple) and r[3] is False]
     assert [(r[0], r[1]) for r in failed] == [("component_themes", "what tenancy made")]  # type: ignore[index]
@@ -290,8 +298,11 @@ def test_a_table_swapped_for_a_view_during_a_federated_read_is_left_out(stage: S
         stage.admin.execute("SELECT * FROM tenancy.migrate_tenant(%s)", (t,)).fetchall()
         _plant_payload(stage, t)
         got = _swap_while_waiting(
-            stage, t, "analytics_events",
-            "SELECT tenant_id, events_in_schema FROM tenancy_federation.analytics_summary(ARRAY[%s])", (t,),
+            stage,
+            t,
+            "analytics_events",
+            "SELECT tenant_id, events_in_schema FROM tenancy_federation.analytics_summary(ARRAY[%s])",
+            (t,),
         )
         assert (t, False) in got
         assert any(isinstance(g, str) and "analytics_events left out" in g for g in got), got
@@ -333,9 +344,11 @@ def test_tenant_logins_cannot_log_in_until_given_a_credential(
     stage.admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
     stage.tenants.append(t)  # deprovisioned with the others
     app, ro = f"tenant_{t}_app", f"tenant_{t}_ro"
-    logins = dict(stage.admin.execute(
-        "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY (%s)", ([app, ro],)
-    ).fetchall())
+    logins = dict(
+        stage.admin.execute(
+            "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY (%s)", ([app, ro],)
+        ).fetchall()
+    )
     assert logins == {app: False, ro: False}
     with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
         psycopg.connect(_login(pg_server, stage.db, app)).close()
@@ -343,28 +356,53 @@ def test_tenant_logins_cannot_log_in_until_given_a_credential(
     creds = tmp_path / "credentials.toml"
     creds.write_text(f'[{t}]\napp = "s3cret-app"\nvalid_until = 2099-01-01\n')
     creds.chmod(0o600)
-    code = main(["provision", "--dsn", stage.db.dsn, "--manifest", str(REPO / "tenancy.toml"),
-                 "--tenant", t, "--credentials", str(creds)])
+    code = main(
+        [
+            "provision",
+            "--dsn",
+            stage.db.dsn,
+            "--manifest",
+            str(REPO / "tenancy.toml"),
+            "--tenant",
+            t,
+            "--credentials",
+            str(creds),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "s3cret" not in out + err
     row = stage.admin.execute(
         "SELECT rolcanlogin, rolpassword LIKE 'SCRAM-SHA-256$%%', rolvaliduntil::date::text FROM pg_authid "
-        "WHERE rolname = %s", (app,)
+        "WHERE rolname = %s",
+        (app,),
     ).fetchone()
     assert row == (True, True, "2099-01-01")
     # The read-only login was given nothing: it still cannot log in, and provisioning again
     # changes neither.
     stage.admin.execute("SELECT * FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
-    assert dict(stage.admin.execute(
-        "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY (%s)", ([app, ro],)
-    ).fetchall()) == {app: True, ro: False}
+    assert dict(
+        stage.admin.execute(
+            "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY (%s)", ([app, ro],)
+        ).fetchall()
+    ) == {app: True, ro: False}
     # A login without a password (an older version made them so): provisioning stops it.
     stage.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(ro)))
     changes = stage.admin.execute("SELECT object_name, action FROM tenancy.provision_tenant(%s)", (t,)).fetchall()
     assert (ro, "login disabled: it had no credential (tenancy.set_tenant_credential)") in changes
     # A credentials file others may read is refused before anything changes.
     creds.chmod(0o644)
-    code = main(["provision", "--dsn", stage.db.dsn, "--manifest", str(REPO / "tenancy.toml"),
-                 "--tenant", t, "--credentials", str(creds)])
+    code = main(
+        [
+            "provision",
+            "--dsn",
+            stage.db.dsn,
+            "--manifest",
+            str(REPO / "tenancy.toml"),
+            "--tenant",
+            t,
+            "--credentials",
+            str(creds),
+        ]
+    )
     assert code == 2 and "chmod 600" in capsys.readouterr().err

@@ -89,13 +89,11 @@ def add_tenant(conn: psycopg.Connection[Any], tenant_id: str, name: str) -> str:
     return schema
 
 
-def add_graduate(
-    conn: psycopg.Connection[Any], schema: str, name: str, year: int, user_id: int | None = None
-) -> int:
+def add_graduate(conn: psycopg.Connection[Any], schema: str, name: str, year: int, user_id: int | None = None) -> int:
     row = conn.execute(
-        sql.SQL(
-            "INSERT INTO {} (name, email, graduation_year, user_id) VALUES (%s, %s, %s, %s) RETURNING id"
-        ).format(sql.Identifier(schema, "graduates")),
+        sql.SQL("INSERT INTO {} (name, email, graduation_year, user_id) VALUES (%s, %s, %s, %s) RETURNING id").format(
+            sql.Identifier(schema, "graduates")
+        ),
         (name, f"g{next(_names)}@example.edu", year, user_id),
     ).fetchone()
     assert row is not None
@@ -103,9 +101,7 @@ def add_graduate(
 
 
 def search(conn: psycopg.Connection[Any], **filters: Any) -> list[dict[str, Any]]:
-    args = sql.SQL(", ").join(
-        sql.SQL("{} => {}").format(sql.Identifier(f"p_{k}"), sql.Placeholder()) for k in filters
-    )
+    args = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(f"p_{k}"), sql.Placeholder()) for k in filters)
     q = sql.SQL("SELECT * FROM tenancy_federation.search_graduates({})").format(args)
     return conn.execute(q, list(filters.values())).fetchall()
 
@@ -138,9 +134,9 @@ def test_tenant_data_complete_isolation(db: psycopg.Connection[Any]) -> None:
     b = add_tenant(db, "univ-b", "University B")
     for schema, theme, graduate in ((a, "Tenant 1 Theme", "John Doe"), (b, "Tenant 2 Theme", "Jane Smith")):
         db.execute(
-            sql.SQL(
-                "INSERT INTO {} (name, slug, config, created_at) VALUES (%s, %s, '{{}}', now())"
-            ).format(sql.Identifier(schema, "component_themes")),
+            sql.SQL("INSERT INTO {} (name, slug, config, created_at) VALUES (%s, %s, '{{}}', now())").format(
+                sql.Identifier(schema, "component_themes")
+            ),
             (theme, theme.lower().replace(" ", "-")),
         )
         add_graduate(db, schema, graduate, 2023)
@@ -175,8 +171,7 @@ def test_no_tenant_id_columns_in_tenant_tables(db: psycopg.Connection[Any]) -> N
             columns = [
                 r["column_name"]
                 for r in db.execute(
-                    "SELECT column_name FROM information_schema.columns"
-                    " WHERE table_schema = %s AND table_name = %s",
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
                     (f"tenant_{tenant}", table),
                 )
             ]
@@ -369,7 +364,9 @@ def test_analytics_summary_counts(db: psycopg.Connection[Any]) -> None:
     for tenant in ids:
         r = per_tenant[tenant]
         schema = f"tenant_{tenant}"
-        grads = db.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(schema, "graduates"))).fetchone()
+        grads = db.execute(
+            sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(schema, "graduates"))
+        ).fetchone()
         assert grads is not None and r["graduates"] == grads["n"]
         migrated = tenant in ids[:MIGRATED]
         assert r["events_in_schema"] is migrated

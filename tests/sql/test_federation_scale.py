@@ -83,9 +83,9 @@ def test_federated_reads_hold_no_lock_per_tenant_and_match_the_schemas(sample_db
         assert all("grad 2" in str(r[1]).lower() for r in found)
         oracle = conn.execute(
             sql.SQL(" UNION ALL ").join(
-                sql.SQL("SELECT {t}::text AS tenant_id, name::text AS name, id FROM {g} WHERE name ILIKE '%%grad 2%%'").format(
-                    t=sql.Literal(f"many-{i:03d}"), g=sql.Identifier(f"tenant_many_{i:03d}", "graduates")
-                )
+                sql.SQL(
+                    "SELECT {t}::text AS tenant_id, name::text AS name, id FROM {g} WHERE name ILIKE '%%grad 2%%'"
+                ).format(t=sql.Literal(f"many-{i:03d}"), g=sql.Identifier(f"tenant_many_{i:03d}", "graduates"))
                 for i in range(EXTRA)
             )
             + sql.SQL(" ORDER BY name, tenant_id, id LIMIT 7")

@@ -75,9 +75,7 @@ def _dsn_as(db: object, role: str) -> str:
     return f"{db.dsn} user={role}"  # type: ignore[attr-defined]
 
 
-def _denied(
-    conn: psycopg.Connection, stmt: sql.Composable, params: tuple[object, ...] = ()
-) -> bool:
+def _denied(conn: psycopg.Connection, stmt: sql.Composable, params: tuple[object, ...] = ()) -> bool:
     """Run ``stmt`` in a transaction that is rolled back; True when PostgreSQL refused it.
 
     Any other error (a constraint, say) means the privilege check passed: not denied.
@@ -90,9 +88,7 @@ def _denied(
     return False
 
 
-def _affects_nothing(
-    conn: psycopg.Connection, stmt: sql.Composable, params: tuple[object, ...]
-) -> bool:
+def _affects_nothing(conn: psycopg.Connection, stmt: sql.Composable, params: tuple[object, ...]) -> bool:
     """For RLS: a statement that runs but must see or change no row. Denied counts too."""
     try:
         with conn.transaction(force_rollback=True):
@@ -210,11 +206,7 @@ def test_every_cross_tenant_attempt_is_denied(migrated: tuple[object, list[str]]
                     t = sql.Identifier(central, table)
                     key = sql.Identifier(MANIFEST.tenant_key)
                     public = MANIFEST.public_column.get(table)
-                    private = (
-                        sql.SQL(" AND NOT {}").format(sql.Identifier(public))
-                        if public
-                        else sql.SQL("")
-                    )
+                    private = sql.SQL(" AND NOT {}").format(sql.Identifier(public)) if public else sql.SQL("")
                     col = sql.Identifier(_first_column_cached(db, central, table))
                     for other in tenants:
                         if other == plan.tenant_id:
@@ -226,9 +218,7 @@ def test_every_cross_tenant_attempt_is_denied(migrated: tuple[object, list[str]]
                             ),
                             (
                                 "UPDATE",
-                                sql.SQL("UPDATE {} SET {} = {} WHERE {} = %s").format(
-                                    t, col, col, key
-                                ),
+                                sql.SQL("UPDATE {} SET {} = {} WHERE {} = %s").format(t, col, col, key),
                             ),
                             ("DELETE", sql.SQL("DELETE FROM {} WHERE {} = %s").format(t, key)),
                         ]
@@ -237,18 +227,16 @@ def test_every_cross_tenant_attempt_is_denied(migrated: tuple[object, list[str]]
                                 f"{role.name} {op} {table} rows of {other}",
                                 _affects_nothing(conn, stmt, (other,)),
                             )
-                        stmt = sql.SQL(
-                            "INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} = %s LIMIT 1"
-                        ).format(t, key, sql.Literal(other), t, key)
+                        stmt = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} = %s LIMIT 1").format(
+                            t, key, sql.Literal(other), t, key
+                        )
                         tally.record(
                             f"{role.name} INSERT {table} row of {other}",
                             _denied(conn, stmt, (plan.tenant_id,)),
                         )
                 # CREATE in any schema, its own included.
                 for schema in all_schemas:
-                    stmt = sql.SQL("CREATE TABLE {} (x int)").format(
-                        sql.Identifier(schema, "intruder")
-                    )
+                    stmt = sql.SQL("CREATE TABLE {} (x int)").format(sql.Identifier(schema, "intruder"))
                     tally.record(f"{role.name} CREATE in {schema}", _denied(conn, stmt))
 
                 # Its own tables: reads always, writes for the application role only.
@@ -294,10 +282,7 @@ def _first_column_cached(db: object, schema: str, table: str) -> str:
 
 def _check_own_writes(conn: psycopg.Connection, tenant_id: str, writer: bool) -> None:
     """Insert, update and delete a row of its own moved table and of a hybrid table."""
-    insert_theme = (
-        "INSERT INTO component_themes (name, slug, config) VALUES ('t', 'isolation-test', '{}')"
-        " RETURNING id"
-    )
+    insert_theme = "INSERT INTO component_themes (name, slug, config) VALUES ('t', 'isolation-test', '{}') RETURNING id"
     if not writer:
         assert _denied(conn, sql.SQL(insert_theme))
         assert _denied(conn, sql.SQL("INSERT INTO jobs (tenant_id) VALUES (%s)"), (tenant_id,))
@@ -305,9 +290,7 @@ def _check_own_writes(conn: psycopg.Connection, tenant_id: str, writer: bool) ->
     with conn.transaction(force_rollback=True):
         row = conn.execute(insert_theme).fetchone()
         assert row is not None
-        assert (
-            conn.execute("UPDATE component_themes SET name = 'u' WHERE id = %s", row).rowcount == 1
-        )
+        assert conn.execute("UPDATE component_themes SET name = 'u' WHERE id = %s", row).rowcount == 1
         assert conn.execute("DELETE FROM component_themes WHERE id = %s", row).rowcount == 1
         job = conn.execute(
             "INSERT INTO jobs (tenant_id, title, job_type, created_at)"
@@ -328,12 +311,8 @@ def test_tenant_sees_own_and_public_hybrid_rows(migrated: tuple[object, list[str
             " count(*) FILTER (WHERE is_public AND tenant_id <> %s) FROM public.jobs",
             [plan.tenant_id, plan.tenant_id],
         ).fetchone()
-        leads = admin.execute(
-            "SELECT count(*) FROM public.leads WHERE tenant_id = %s", [plan.tenant_id]
-        ).fetchone()
-    assert expected is not None and expected[1] > 0, (
-        "the sample must hold other tenants' public jobs"
-    )
+        leads = admin.execute("SELECT count(*) FROM public.leads WHERE tenant_id = %s", [plan.tenant_id]).fetchone()
+    assert expected is not None and expected[1] > 0, "the sample must hold other tenants' public jobs"
     for role in (plan.app, plan.readonly):
         with psycopg.connect(_dsn_as(db, role.name), autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (expected[0],)
@@ -462,8 +441,11 @@ def _with_attacker_login(
             )
     else:
         admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE tenancy_migrator").format(sql.Identifier(name)))
-    admin.execute(sql.SQL("CREATE TABLE IF NOT EXISTS public.{} (current_role_name text, session_role_name text)").format(
-        sql.Identifier(PLANTED_LOG)))
+    admin.execute(
+        sql.SQL("CREATE TABLE IF NOT EXISTS public.{} (current_role_name text, session_role_name text)").format(
+            sql.Identifier(PLANTED_LOG)
+        )
+    )
     admin.execute(sql.SQL("GRANT INSERT ON public.{} TO PUBLIC").format(sql.Identifier(PLANTED_LOG)))
     try:
         yield admin, name, tenants
@@ -561,8 +543,7 @@ def test_planted_view_trigger_rule_and_index_never_run_as_another_role(
     with _as(admin, mallory) as m:
         m.execute(
             sql.SQL(
-                "CREATE TRIGGER spy BEFORE INSERT ON {s}.templates"
-                " FOR EACH ROW EXECUTE FUNCTION {s}.pwn_trigger()"
+                "CREATE TRIGGER spy BEFORE INSERT ON {s}.templates FOR EACH ROW EXECUTE FUNCTION {s}.pwn_trigger()"
             ).format(s=sql.Identifier(c.schema))
         )
     for step in (
@@ -583,9 +564,7 @@ def test_planted_view_trigger_rule_and_index_never_run_as_another_role(
         with _as(admin, member) as f:
             warnings: list[str] = []
             f.add_notice_handler(lambda d: warnings.append(d.message_primary or ""))
-            found = {
-                r[0] for r in f.execute("SELECT tenant_id FROM tenancy_federation.search_graduates()")
-            }
+            found = {r[0] for r in f.execute("SELECT tenant_id FROM tenancy_federation.search_graduates()")}
             f.execute("SELECT * FROM tenancy_federation.analytics_summary()").fetchall()
             f.execute("SELECT * FROM tenancy_federation.user_tenants(1)").fetchall()
         assert a.tenant_id not in found and b.tenant_id in found
@@ -704,7 +683,9 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
                         f"{who} COPY {model.tenant(other).schema}.templates",
                         _denied(
                             conn,
-                            sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(model.tenant(other).schema, "templates")),
+                            sql.SQL("COPY {} TO STDOUT").format(
+                                sql.Identifier(model.tenant(other).schema, "templates")
+                            ),
                         ),
                     )
                 # A hidden and a missing employer fail alike (no existence oracle).
@@ -767,13 +748,13 @@ def test_attack_suite_references_leaks_copy_sequences_and_tool_objects(
                         continue
                     may = conn.execute("SELECT has_function_privilege(%s::oid, 'EXECUTE')", [oid]).fetchone()
                     tally.record(f"{who} EXECUTE {fn}", may == (False,))
-                tally.record(f"{who} USAGE on schema tenancy", conn.execute(
-                    "SELECT has_schema_privilege('tenancy', 'USAGE')").fetchone() == (False,))
+                tally.record(
+                    f"{who} USAGE on schema tenancy",
+                    conn.execute("SELECT has_schema_privilege('tenancy', 'USAGE')").fetchone() == (False,),
+                )
                 for table in tool_tables:
                     tally.record(f"{who} SELECT {table}", _denied(conn, sql.SQL(f"SELECT * FROM {table}")))  # noqa: S608
-                tally.record(
-                    f"{who} CREATE TEMP TABLE", _denied(conn, sql.SQL("CREATE TEMP TABLE t (x int)"))
-                )
+                tally.record(f"{who} CREATE TEMP TABLE", _denied(conn, sql.SQL("CREATE TEMP TABLE t (x int)")))
                 tally.record(
                     f"{who} CREATE pg_temp function",
                     _denied(conn, sql.SQL("CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")),
@@ -863,8 +844,10 @@ def test_the_contract_routine_drops_or_moves_the_shared_tables_only_and_runs_no_
             ("the guard", "SELECT * FROM tenancy.shared_guard(false)"),
         ):
             tally.record(what, _denied(m, sql.SQL(stmt).format(t=shared, s=s, o=sql.Identifier(a.owner.name))))
-        tally.record("grant itself TRIGGER", _denied(m, sql.SQL("GRANT TRIGGER ON {} TO {}").format(
-            shared, sql.Identifier(mallory))))
+        tally.record(
+            "grant itself TRIGGER",
+            _denied(m, sql.SQL("GRANT TRIGGER ON {} TO {}").format(shared, sql.Identifier(mallory))),
+        )
         assert m.execute("SELECT has_table_privilege(%s, 'public.brand_colors', 'TRIGGER')", [mallory]).fetchone() == (
             False,
         )

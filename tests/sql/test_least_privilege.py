@@ -178,7 +178,9 @@ def _only(sums: Sums, tenants: list[str]) -> Sums:
     return {k: v for k, v in sums.items() if k[0] in tenants}
 
 
-def _states_seen_by_both(capsys: pytest.CaptureFixture[str], dsn: list[str], admin: psycopg.Connection) -> dict[str, str]:
+def _states_seen_by_both(
+    capsys: pytest.CaptureFixture[str], dsn: list[str], admin: psycopg.Connection
+) -> dict[str, str]:
     """The tenant states as `tenancy status --json` shows them to the migrator login, checked
     against the ledger as the administrator reads it."""
     code = main(["status", *dsn, "--json"])
@@ -295,7 +297,9 @@ def app_owner(pg_server: Server, sample_db: Database, manifest: Manifest) -> Ite
         conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
     with sample_db.connect() as conn:
         for table in {*manifest.move, *manifest.central, *manifest.hybrid, manifest.registry.table}:
-            conn.execute(sql.SQL("ALTER TABLE public.{} OWNER TO {}").format(sql.Identifier(table), sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("ALTER TABLE public.{} OWNER TO {}").format(sql.Identifier(table), sql.Identifier(name))
+            )
     try:
         yield name
     finally:
@@ -344,7 +348,9 @@ def test_contract_runs_as_the_owner_of_the_shared_tables(
             # That owner may not create a schema in this database: refused with the statement that helps.
             assert main(["contract", "--archive", "kept", *dsn]) == 2
             err = " ".join(capsys.readouterr().err.split())
-            assert f"FAILED: role {app_owner}, the owner of the shared tables, may not create archive schema kept" in err
+            assert (
+                f"FAILED: role {app_owner}, the owner of the shared tables, may not create archive schema kept" in err
+            )
             assert f"CREATE SCHEMA kept AUTHORIZATION {app_owner}" in err and "Traceback" not in err
             assert snapshot(admin) == unchanged
             # A table whose owner changed since install: contract does not act for that owner.

@@ -19,7 +19,9 @@ IDS = ["ab-1", "x", "a-b-c", "q9_z"]
 
 
 def _manifest(tmp_path: Path, pattern: str, roles: str) -> Manifest:
-    text = (REPO / "tenancy.toml").read_text().replace('schema_pattern = "tenant_{id}"', f'schema_pattern = "{pattern}"')
+    text = (
+        (REPO / "tenancy.toml").read_text().replace('schema_pattern = "tenant_{id}"', f'schema_pattern = "{pattern}"')
+    )
     assert pattern in text
     path = tmp_path / "tenancy.toml"
     path.write_text(text + roles)
@@ -60,10 +62,7 @@ def test_sql_names_schemas_and_roles_as_python_does(
             conn.execute("SELECT * FROM tenancy.provision_tenant(%s)", (tenant_id,)).fetchall()
             expected = sorted(r.name for r in plan.roles)
             created = sorted(
-                r[0]
-                for r in conn.execute(
-                    "SELECT rolname FROM pg_roles WHERE rolname = ANY (%s)", (expected,)
-                )
+                r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY (%s)", (expected,))
             )
             assert created == expected
             # The hybrid tables' row policy finds the tenant from the app role's name.

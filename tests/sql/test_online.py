@@ -90,7 +90,8 @@ def _shared_vs_tenant(conn: psycopg.Connection, tenant: str, table: str) -> tupl
     ]
     collist = ", ".join(cols)
     shared = conn.execute(
-        f"SELECT {collist} FROM public.{table} WHERE tenant_id = %s ORDER BY 1", (tenant,)  # noqa: S608
+        f"SELECT {collist} FROM public.{table} WHERE tenant_id = %s ORDER BY 1",  # noqa: S608
+        (tenant,),
     ).fetchall()
     mine = conn.execute(f"SELECT {collist} FROM tenant_{tenant}.{table} ORDER BY 1").fetchall()  # noqa: S608
     return shared, mine
@@ -147,9 +148,7 @@ def test_online_copy_replays_a_row_updated_after_its_table_was_copied(db: Databa
         assert conn.execute("SELECT state FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("cut_over",)
         # Writes to its shared rows are refused with a hint; other tenants write on.
         with pytest.raises(TenantCutOver) as e, typed_errors():
-            conn.execute(
-                "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'late', '#000000')", (t,)
-            )
+            conn.execute("INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'late', '#000000')", (t,))
         assert "brand_colors" in str(e.value) and "schema" in e.value.hint
         conn.execute(
             "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'other', '#000000')", (tenants[1],)
@@ -221,7 +220,9 @@ def test_rollback_before_cutover_refuses_writes_made_only_in_the_tenant_schema(
     t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     with db.connect() as conn:
-        conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
+        conn.execute(
+            f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)"  # noqa: S608
+        )
     refused = migrate.rollback_tenants(db.dsn, [t])[0]
     assert (refused.state, refused.sqlstate) == ("failed", TenantOnlyWrites.sqlstate)
     assert "brand_colors: 1 rows" in (refused.detail or "")
@@ -240,7 +241,9 @@ def test_cutover_refuses_a_tenant_table_that_differs_from_its_shared_rows(db: Da
     t = registry_ids(db, manifest)[0]
     online.migrate_online(db.dsn, [t])
     with db.connect() as conn:
-        conn.execute(f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)")  # noqa: S608
+        conn.execute(
+            f"UPDATE tenant_{t}.brand_colors SET name = 'written in the schema' WHERE id = (SELECT min(id) FROM tenant_{t}.brand_colors)"  # noqa: S608
+        )
     (refused,) = online.cutover_tenants(db.dsn, [t])
     assert (refused.state, refused.sqlstate) == ("failed", "TY010"), refused
     assert "brand_colors does not match its shared rows under the fence" in (refused.error or "")
@@ -255,7 +258,10 @@ def test_rollback_after_cutover_copies_rows_back(db: Database, manifest: Manifes
     online.cutover_tenants(db.dsn, [t])
     with db.connect() as conn:
         free = conn.execute("SELECT max(id) + 1000 FROM public.brand_colors").fetchone()[0]  # type: ignore[index]
-        conn.execute(f"INSERT INTO tenant_{t}.brand_colors (id, name, hex) VALUES (%s, 'after cutover', '#222222')", (free,))  # noqa: S608
+        conn.execute(
+            f"INSERT INTO tenant_{t}.brand_colors (id, name, hex) VALUES (%s, 'after cutover', '#222222')",  # noqa: S608
+            (free,),
+        )
         expected = conn.execute(f"SELECT id, name, hex FROM tenant_{t}.brand_colors ORDER BY id").fetchall()  # noqa: S608
     result = migrate.rollback_tenants(db.dsn, [t])[0]
     assert result.state == "rolled back"
@@ -309,9 +315,7 @@ def test_contract_waits_for_every_tenant_then_archives(db: Database, manifest: M
             "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'archive.brand_colors'::regclass"
         ).fetchone() == (False, False)
         assert conn.execute("SELECT count(*) FROM tenancy.change_log").fetchone() == (0,)
-        assert conn.execute(
-            "SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture'"
-        ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'tenancy_capture'").fetchone() == (0,)
         assert {r[0] for r in conn.execute("SELECT state FROM tenancy.tenants").fetchall()} == {"contracted"}
     # After contract, validate still checks what is left to check (no shared side).
     checked = validate.validate_tenants(db.dsn, tenants)
@@ -346,7 +350,9 @@ def test_offline_migrate_refuses_a_syncing_tenant(db: Database, manifest: Manife
     assert result.state == "failed" and result.sqlstate == "TY008" and "--online" in (result.hint or "")
     with db.connect() as conn:
         # The failed attempt leaves the online migration as it was.
-        assert conn.execute("SELECT state, last_error IS NOT NULL FROM tenancy.tenants WHERE tenant_id = %s", (t,)).fetchone() == ("syncing", True)
+        assert conn.execute(
+            "SELECT state, last_error IS NOT NULL FROM tenancy.tenants WHERE tenant_id = %s", (t,)
+        ).fetchone() == ("syncing", True)
     (cut,) = online.cutover_tenants(db.dsn, [t])
     assert cut.state == "cut_over", cut
 

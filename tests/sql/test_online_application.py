@@ -37,8 +37,11 @@ def app(pg_server: Server, db: Database) -> Iterator[str]:
     name = f"app_{os.getpid()}_{next(_names)}"
     with db.connect() as admin:
         admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
-            sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(name)
+            )
+        )
         admin.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(sql.Identifier(name)))
     try:
         yield f"host={pg_server.host} port={pg_server.port} user={name} dbname={db.name}"
@@ -96,9 +99,9 @@ def test_every_statement_on_a_cut_over_tenants_shared_rows_answers_ty050(
         )
         # Another tenant's rows answer as before.
         assert _sqlstate(conn, "UPDATE public.brand_colors SET name = name WHERE tenant_id = %s", (other,)) is None
-        assert conn.execute("SELECT count(*) > 0 FROM public.brand_colors WHERE tenant_id = %s", (other,)).fetchone() == (
-            True,
-        )
+        assert conn.execute(
+            "SELECT count(*) > 0 FROM public.brand_colors WHERE tenant_id = %s", (other,)
+        ).fetchone() == (True,)
     assert answers == dict.fromkeys(answers, CUT_OVER)
 
 
@@ -119,7 +122,8 @@ def test_rollback_after_cutover_leaves_the_application_inserting(db: Database, m
     with psycopg.connect(app, autocommit=True) as conn:
         new = [
             conn.execute(
-                "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'next', '#222222') RETURNING id", (t,)
+                "INSERT INTO public.brand_colors (tenant_id, name, hex) VALUES (%s, 'next', '#222222') RETURNING id",
+                (t,),
             ).fetchone()[0]  # type: ignore[index]
             for _ in range(3)
         ]
@@ -183,8 +187,10 @@ def test_validate_judges_a_syncing_tenant_by_what_holds_while_it_syncs(
         # The application goes on writing; the change log holds what is not replayed yet.
         for t in tenants:
             conn.execute("UPDATE public.brand_colors SET name = name || '+' WHERE tenant_id = %s", (t,))
-            conn.execute("INSERT INTO public.templates (tenant_id, name, slug, structure) VALUES (%s, 'new', %s, '{}')",
-                         (t, f"new-{t}"))
+            conn.execute(
+                "INSERT INTO public.templates (tenant_id, name, slug, structure) VALUES (%s, 'new', %s, '{}')",
+                (t, f"new-{t}"),
+            )
     checked = validate.validate_tenants(db.dsn, tenants)
     assert [r.state for r in checked] == ["validated"] * len(tenants), [r.error for r in checked]
     for r in checked:
@@ -193,8 +199,10 @@ def test_validate_judges_a_syncing_tenant_by_what_holds_while_it_syncs(
         assert not [c for c in r.checks if c["passed"] is False]
     # A real difference (a row written in the tenant schema only, not awaiting replay) still fails.
     with db.connect() as admin:
-        admin.execute(f"UPDATE tenant_{tenants[0]}.templates SET name = 'only here' "  # noqa: S608
-                      f"WHERE id = (SELECT min(id) FROM tenant_{tenants[0]}.templates)")
+        admin.execute(
+            f"UPDATE tenant_{tenants[0]}.templates SET name = 'only here' "  # noqa: S608
+            f"WHERE id = (SELECT min(id) FROM tenant_{tenants[0]}.templates)"
+        )
     (bad,) = validate.validate_tenants(db.dsn, tenants[:1])
     assert bad.state == "invalid"
     assert [(c["table_name"], c["check_name"]) for c in bad.checks if c["passed"] is False] == [

@@ -68,7 +68,9 @@ def _load_installed(conn: psycopg.Connection) -> None:
     install(conn, manifest)
     provision_all(conn, manifest)
     # Contract is one short statement: slowed down (each drop 50 ms) so that kills land inside it.
-    conn.execute("CREATE FUNCTION public.slow_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN PERFORM pg_sleep(0.05); END$$")
+    conn.execute(
+        "CREATE FUNCTION public.slow_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN PERFORM pg_sleep(0.05); END$$"
+    )
     conn.execute("CREATE EVENT TRIGGER slow_drop ON sql_drop EXECUTE FUNCTION public.slow_drop()")
 
 

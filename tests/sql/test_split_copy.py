@@ -96,12 +96,16 @@ def test_sample_is_copied_in_one_pass_per_table_and_keeps_no_visible_tenant_key(
         ).fetchone() == ("r", False)
         # New rows go in with fresh ids, from a serial and from an identity column
         # (identity is dropped for the routed copy and added back after it).
-        for table, columns, values in (("brand_colors", "name, hex", "'x', '#000000'"), ("brand_fonts", "family", "'x'")):
+        for table, columns, values in (
+            ("brand_colors", "name, hex", "'x', '#000000'"),
+            ("brand_fonts", "family", "'x'"),
+        ):
             new = conn.execute(
                 f'INSERT INTO "{schema}".{table} ({columns}) VALUES ({values}) RETURNING id'  # noqa: S608
             ).fetchone()
             top = conn.execute(
-                f"SELECT max(id) FROM public.{table} WHERE tenant_id = %s", (tenants[0],)  # noqa: S608
+                f"SELECT max(id) FROM public.{table} WHERE tenant_id = %s",  # noqa: S608
+                (tenants[0],),
             ).fetchone()
             assert new is not None and top is not None and new[0] > (top[0] or 0), table
         assert conn.execute(
@@ -202,7 +206,7 @@ def test_split_copy_on_key_types_composite_keys_and_a_partitioned_source(
         # A sequence of its own per tenant, past the copied ids.
         s = f"org_{tenants[0].replace('-', '_')}"
         new = conn.execute(
-            f'INSERT INTO "{s}".events (item_id, at) VALUES (1, \'2025-02-02\') RETURNING id'  # noqa: S608
+            f"INSERT INTO \"{s}\".events (item_id, at) VALUES (1, '2025-02-02') RETURNING id"  # noqa: S608
         ).fetchone()
         top = conn.execute(
             f'SELECT max(id) FROM "{s}".events WHERE id < %s',  # noqa: S608
@@ -212,9 +216,7 @@ def test_split_copy_on_key_types_composite_keys_and_a_partitioned_source(
 
 
 def _tenant_rows(conn: psycopg.Connection) -> list[tuple[str, int]]:
-    return conn.execute(
-        "SELECT l.tenant_id, count(*)::int FROM tenancy.ledger AS l GROUP BY 1 ORDER BY 1"
-    ).fetchall()
+    return conn.execute("SELECT l.tenant_id, count(*)::int FROM tenancy.ledger AS l GROUP BY 1 ORDER BY 1").fetchall()
 
 
 def test_a_batch_killed_mid_way_leaves_nothing_and_resumes(db: Database, manifest: Manifest) -> None:
@@ -378,16 +380,20 @@ def test_a_tenant_whose_left_tables_were_planted_on_is_refused_alone_in_its_batc
             "$$ BEGIN RAISE EXCEPTION 'planted code ran'; END $$"
         )
         conn.execute(
-            sql.SQL("CREATE TRIGGER spy BEFORE INSERT ON {}.templates FOR EACH ROW EXECUTE FUNCTION public.planted()")
-            .format(sql.Identifier(f"tenant_{left}"))
+            sql.SQL(
+                "CREATE TRIGGER spy BEFORE INSERT ON {}.templates FOR EACH ROW EXECUTE FUNCTION public.planted()"
+            ).format(sql.Identifier(f"tenant_{left}"))
         )
         rows = conn.execute(
             "SELECT tenant_id, action, error_code, error_detail FROM tenancy.migrate_tenants(%s)", (tenants,)
         ).fetchall()
     refused = [(t, code) for t, action, code, _ in rows if action == "failed"]
     assert refused == [(left, "TY040")]
-    assert any("templates was changed since tenancy made it: its triggers differ" in (detail or "")
-               for t, _, _, detail in rows if t == left)
+    assert any(
+        "templates was changed since tenancy made it: its triggers differ" in (detail or "")
+        for t, _, _, detail in rows
+        if t == left
+    )
     assert {t for t, action, _, _ in rows if action == "migrated"} == set(tenants) - {left}
     with db.connect() as conn:
         # Nothing was copied into the planted-on tables.
@@ -396,9 +402,7 @@ def test_a_tenant_whose_left_tables_were_planted_on_is_refused_alone_in_its_batc
         ).fetchone() == (0,)
 
 
-def test_foreign_keys_to_central_tables_come_last_for_the_whole_batch(
-    sample_db: Database, manifest: Manifest
-) -> None:
+def test_foreign_keys_to_central_tables_come_last_for_the_whole_batch(sample_db: Database, manifest: Manifest) -> None:
     """Adding a foreign key to a central table locks it against writes until commit: a
     batch adds every tenant's tenant-local keys first and the central ones after them all."""
     with sample_db.connect() as conn:

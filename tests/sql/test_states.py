@@ -33,7 +33,9 @@ def _allowed(db: Database, table: str, constraint: str) -> set[str]:
         (PlacementState, "placements", "placements_state_check"),
     ],
 )
-def test_each_state_enum_is_its_check_constraint(db: Database, enum: type[StrEnum], table: str, constraint: str) -> None:
+def test_each_state_enum_is_its_check_constraint(
+    db: Database, enum: type[StrEnum], table: str, constraint: str
+) -> None:
     assert {s.value for s in enum} == _allowed(db, table, constraint)
 
 

@@ -86,9 +86,7 @@ def old_install(sample_db: Database, previous_release: Path, manifest: Manifest)
             conn.execute("SELECT tenancy.begin_tenant_migration(%s)", (tenants[2],))
         with conn.transaction():
             conn.execute("SELECT tenancy.lock_tenant(%s)", (tenants[2],))
-            first = conn.execute(
-                "SELECT table_name FROM tenancy.moved_tables ORDER BY position LIMIT 1"
-            ).fetchone()
+            first = conn.execute("SELECT table_name FROM tenancy.moved_tables ORDER BY position LIMIT 1").fetchone()
             assert first is not None
             conn.execute("SELECT tenancy.copy_tenant_table(%s, %s, 5)", (tenants[2], first[0]))
     yield sample_db
@@ -135,9 +133,12 @@ def test_upgrade_from_0_1_0_keeps_the_ledger_and_finishes_the_migration(
         lines = describe_install(result)
         assert lines[0].startswith(f"tenancy upgraded 0.1.0 -> {__version__}: 12 moved tables")
         assert "  added tenancy.record_install(text,text,text,text[],jsonb)" in lines
-        assert conn.execute(
-            "SELECT tenant_id, table_name, state, rows_copied FROM tenancy.ledger ORDER BY 1, 2"
-        ).fetchall() == ledger_before
+        assert (
+            conn.execute(
+                "SELECT tenant_id, table_name, state, rows_copied FROM tenancy.ledger ORDER BY 1, 2"
+            ).fetchall()
+            == ledger_before
+        )
         assert conn.execute(
             "SELECT version, previous_version FROM tenancy.installed ORDER BY installed_at DESC LIMIT 1"
         ).fetchone() == (__version__, "0.1.0")
@@ -208,14 +209,11 @@ def test_a_routine_used_elsewhere_is_replaced_in_place(sample_db: Database, mani
         assert conn.execute("SELECT s FROM public.schemas").fetchone() == ("tenant_x1",)
 
 
-def test_a_routine_the_new_version_drops_but_a_trigger_uses_is_refused(
-    sample_db: Database, manifest: Manifest
-) -> None:
+def test_a_routine_the_new_version_drops_but_a_trigger_uses_is_refused(sample_db: Database, manifest: Manifest) -> None:
     with sample_db.connect() as conn:
         install(conn, manifest)
         conn.execute(
-            "CREATE FUNCTION tenancy.capture_change() RETURNS trigger LANGUAGE plpgsql AS "
-            "'BEGIN RETURN NEW; END'"
+            "CREATE FUNCTION tenancy.capture_change() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'"
         )
         conn.execute(
             "CREATE TRIGGER capture AFTER INSERT ON public.brand_colors "

@@ -24,7 +24,9 @@ def add_parser(subparsers: Any) -> None:
     options.add_database(p)
     options.add_sample_size(p, tenants=20, rows=200_000)
     p.add_argument(
-        "--cutover", choices=("per-tenant", "all"), default="per-tenant",
+        "--cutover",
+        choices=("per-tenant", "all"),
+        default="per-tenant",
         help="one cutover call per tenant, writes going on in between, or one call for all (default per-tenant)",
     )
 

@@ -25,7 +25,10 @@ def add_parser(subparsers: Any) -> None:
     options.add_database(p)
     options.add_sample_size(p, tenants=200, rows=1_000_000)
     p.add_argument(
-        "--iterations", type=options.positive, default=300, metavar="N",
+        "--iterations",
+        type=options.positive,
+        default=300,
+        metavar="N",
         help="timed calls per query and side (default %(default)s)",
     )
 

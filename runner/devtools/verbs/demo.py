@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> None:
     options.JOBS.add(p).default = 2
     options.BATCH_SIZE.add(p)
     p.add_argument(
-        "--replace", action="store_true",
+        "--replace",
+        action="store_true",
         help="on a database given: rebuild an existing sample there (its tenant schemas and schema tenancy too)",
     )
 
@@ -81,7 +82,11 @@ def _build_and_install(url: str, args: argparse.Namespace) -> SampleSummary:
         require_writable(conn)
         info(f"2/6 building the sample: {args.tenants} tenants, about {args.rows:,} rows")
         summary = build_sample(
-            conn, tenants=args.tenants, rows=args.rows, seed=args.seed, replace=args.replace,
+            conn,
+            tenants=args.tenants,
+            rows=args.rows,
+            seed=args.seed,
+            replace=args.replace,
             progress=lambda m: info(f"  {m}"),
         )
         info("3/6 installing schema tenancy")

@@ -23,7 +23,9 @@ def add_parser(subparsers: Any) -> None:
     options.add_database(p)
     options.add_sample_size(p, tenants=20, rows=200_000)
     p.add_argument(
-        "--replace", action="store_true", help="drop an existing sample first: its tables, tenant schemas and schema tenancy"
+        "--replace",
+        action="store_true",
+        help="drop an existing sample first: its tables, tenant schemas and schema tenancy",
     )
 
 
@@ -34,13 +36,21 @@ def run(args: argparse.Namespace) -> Outcome:
         require_writable(conn)
         started = time.monotonic()
         summary = build_sample(
-            conn, tenants=args.tenants, rows=args.rows, seed=args.seed, replace=args.replace,
+            conn,
+            tenants=args.tenants,
+            rows=args.rows,
+            seed=args.seed,
+            replace=args.replace,
             progress=lambda m: info(f"  {m}"),
         )
     seconds = time.monotonic() - started
     if not args.json:
         say(f"sample: {len(summary.tenants)} tenants, {summary.moved_rows:,} rows in shared tables ({seconds:.1f}s)")
     return Outcome(
-        {"tenants": summary.tenants, "rows_by_table": summary.rows_by_table, "rows": summary.moved_rows,
-         "seconds": round(seconds, 3)}
+        {
+            "tenants": summary.tenants,
+            "rows_by_table": summary.rows_by_table,
+            "rows": summary.moved_rows,
+            "seconds": round(seconds, 3),
+        }
     )

@@ -40,9 +40,7 @@ def _verify(db: object, tenants: list[str], all_tenants: bool = True) -> list[Dr
 
 
 def _cli(db: object, *extra: str) -> int:
-    return main(
-        ["verify-grants", "--dsn", db.dsn, "--manifest", str(REPO / "tenancy.toml"), *extra]
-    )  # type: ignore[attr-defined]
+    return main(["verify-grants", "--dsn", db.dsn, "--manifest", str(REPO / "tenancy.toml"), *extra])  # type: ignore[attr-defined]
 
 
 def test_fresh_provision_has_no_drift(provisioned: tuple[object, list[str]]) -> None:
@@ -60,9 +58,7 @@ def test_a_grant_to_another_tenants_role_is_extra(provisioned: tuple[object, lis
     with db.connect() as conn:  # type: ignore[attr-defined]
         conn.execute(f"GRANT SELECT ON {a.schema}.courses TO {b.app.name}")
     drift = _verify(db, tenants)
-    assert drift == [
-        Drift(a.tenant_id, "extra", Privilege(b.app.name, "table", a.schema, "courses", "SELECT"))
-    ]
+    assert drift == [Drift(a.tenant_id, "extra", Privilege(b.app.name, "table", a.schema, "courses", "SELECT"))]
     # Seen from either tenant alone too.
     assert len(_verify(db, [a.tenant_id], all_tenants=False)) == 1
     assert len(_verify(db, [b.tenant_id], all_tenants=False)) == 1
@@ -137,9 +133,7 @@ def test_verify_grants_refuses_a_bad_tenant_id(provisioned: tuple[object, list[s
     db, _ = provisioned
     assert _cli(db, "--tenant", "Robert'); DROP TABLE tenants;--") == 2
     with db.connect() as conn:  # type: ignore[attr-defined]
-        assert conn.execute("SELECT to_regclass('public.tenants') IS NOT NULL").fetchone() == (
-            True,
-        )
+        assert conn.execute("SELECT to_regclass('public.tenants') IS NOT NULL").fetchone() == (True,)
     with db.connect() as conn:  # type: ignore[attr-defined]
         with pytest.raises(psycopg.Error) as err:
             conn.execute("SELECT * FROM tenancy.provision_tenant('x y')")
@@ -159,7 +153,9 @@ def test_what_the_attack_suite_relies_on_is_drift_when_changed_by_hand(
         conn.execute(f"ALTER FUNCTION tenancy_federation.{fed_fn} OWNER TO postgres")
         conn.execute("GRANT TEMPORARY ON DATABASE " + conn.info.dbname + " TO PUBLIC")
         # The insert policy without its tenant-safe reference check on employer_id.
-        conn.execute("ALTER POLICY tenancy_tenant_insert ON public.jobs WITH CHECK (tenant_id = tenancy.current_tenant_id())")
+        conn.execute(
+            "ALTER POLICY tenancy_tenant_insert ON public.jobs WITH CHECK (tenant_id = tenancy.current_tenant_id())"
+        )
         conn.execute("DROP POLICY tenancy_tenant_select ON public.users")
         conn.execute("REVOKE EXECUTE ON FUNCTION tenancy.current_tenant_id() FROM tenancy_readonly")
         conn.execute("GRANT USAGE ON SCHEMA tenancy TO tenancy_app")

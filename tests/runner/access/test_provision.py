@@ -141,7 +141,9 @@ def test_provision_command_isolates_a_failing_tenant(installed: tuple[Database, 
     """Two registry ids that map to one schema: the second is refused (TY007), the others are provisioned."""
     db, tenants = installed
     with db.connect() as conn:
-        conn.execute("INSERT INTO public.tenants (id, name, created_at) VALUES ('ab-1', 'a', now()), ('ab_1', 'b', now())")
+        conn.execute(
+            "INSERT INTO public.tenants (id, name, created_at) VALUES ('ab-1', 'a', now()), ('ab_1', 'b', now())"
+        )
     results = provision_tenants(db.dsn, [*tenants, "ab-1", "ab_1"])
     by_id = {r.tenant_id: r for r in results}
     assert [r.tenant_id for r in results] == [*tenants, "ab-1", "ab_1"]

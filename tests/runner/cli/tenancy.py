@@ -9,8 +9,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 # What tells libpq (and so the command) where a database is.
-CONNECTION_ENV = ("DATABASE_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE",
-                  "PGSERVICEFILE", "TENANCY_MANIFEST")
+CONNECTION_ENV = (
+    "DATABASE_URL",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "TENANCY_MANIFEST",
+)
 
 
 def tenancy(

@@ -35,4 +35,6 @@ def test_bash_completion_offers_what_the_parser_takes() -> None:
 
 def test_zsh_completion_is_the_bash_one_through_bashcompinit() -> None:
     zsh = tenancy("completion", "zsh").stdout
-    assert zsh == "#compdef tenancy\nautoload -U +X bashcompinit && bashcompinit\n" + tenancy("completion", "bash").stdout
+    assert (
+        zsh == "#compdef tenancy\nautoload -U +X bashcompinit && bashcompinit\n" + tenancy("completion", "bash").stdout
+    )

@@ -53,8 +53,14 @@ def test_contract_goes_ahead_when_yes_is_typed_on_a_terminal(cut_over: Database)
     def ask(answer: bytes) -> tuple[int, str]:
         master, slave = os.openpty()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {"DATABASE_URL": cut_over.dsn}
-        proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "contract"], stdin=slave, stdout=subprocess.PIPE,
-                                stderr=slave, cwd=REPO, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner.cli", "contract"],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            cwd=REPO,
+            env=env,
+        )
         os.close(slave)
         seen = b""
         while b"Type yes to go on" not in seen:

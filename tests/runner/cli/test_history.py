@@ -29,7 +29,9 @@ def test_history_records_what_ran_as_whom_and_the_outcome(db: Database, manifest
     events = _events(db.dsn)
     # The fixture installed through the engine, not the command: these three rows only.
     assert [(e["command"], e["tenant_id"], e["outcome"]) for e in events] == [
-        ("migrate", None, "ok"), ("migrate", None, "failed"), ("migrate", second, "failed")
+        ("migrate", None, "ok"),
+        ("migrate", None, "failed"),
+        ("migrate", second, "failed"),
     ]
     run, failed_run, failure = events[-3:]
     assert run["session_user"] == failed_run["session_user"] == pg_server.user

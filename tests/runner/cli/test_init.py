@@ -57,8 +57,9 @@ def test_a_manifest_proposed_from_the_database_with_its_questions(kratos: Databa
 
 def test_its_json_and_its_flags(kratos: Database, tmp_path: Path) -> None:
     path = tmp_path / "given.toml"
-    out = tenancy("init", "--from-database", "--tenant-key", "nid", "--registry", "networks", str(path), "--json",
-                  dsn=kratos.dsn)
+    out = tenancy(
+        "init", "--from-database", "--tenant-key", "nid", "--registry", "networks", str(path), "--json", dsn=kratos.dsn
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     with psycopg.connect(kratos.dsn) as conn:
@@ -66,7 +67,9 @@ def test_its_json_and_its_flags(kratos: Database, tmp_path: Path) -> None:
     assert doc["command"] == "init" and doc["source"] == "database" and doc["path"] == str(path)
     assert (doc["tenant_key"], doc["registry"]) == ("nid", "networks")
     assert (doc["move"], doc["hybrid"], doc["central"]) == (
-        proposal.tables("move"), proposal.tables("hybrid"), proposal.tables("central")
+        proposal.tables("move"),
+        proposal.tables("hybrid"),
+        proposal.tables("central"),
     )
     assert [q["question"] for q in doc["undecided"]] == [d.question for d in proposal.undecided]
     assert path.read_text() == proposal.toml()

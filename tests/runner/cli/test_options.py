@@ -10,11 +10,35 @@ from runner.cli import build_parser
 from tests.runner.cli.tenancy import refused, tenancy
 
 # The options every verb that has them must declare alike.
-SHARED = ("--dsn", "--lock-timeout", "--manifest", "--tenant", "--exclude", "--json", "--report", "--verbose",
-          "--quiet", "--traceback", "--jobs", "--batch-size", "--dry-run", "--yes")
+SHARED = (
+    "--dsn",
+    "--lock-timeout",
+    "--manifest",
+    "--tenant",
+    "--exclude",
+    "--json",
+    "--report",
+    "--verbose",
+    "--quiet",
+    "--traceback",
+    "--jobs",
+    "--batch-size",
+    "--dry-run",
+    "--yes",
+)
 # Verbs that work on the tenants of the registry, one by one.
-PER_TENANT = ("plan", "provision", "migrate", "cutover", "validate", "rollback", "status", "verify-grants", "distribute",
-              "history")
+PER_TENANT = (
+    "plan",
+    "provision",
+    "migrate",
+    "cutover",
+    "validate",
+    "rollback",
+    "status",
+    "verify-grants",
+    "distribute",
+    "history",
+)
 # Verbs that use no database (init uses one with --from-database only).
 NO_DATABASE = ("completion",)
 
@@ -38,8 +62,17 @@ def verbs() -> dict[str, argparse.ArgumentParser]:
 
 
 def _shape(action: argparse.Action) -> tuple[object, ...]:
-    return (tuple(action.option_strings), action.dest, action.metavar, action.help, action.type, action.nargs,
-            action.const, action.choices, type(action).__name__)
+    return (
+        tuple(action.option_strings),
+        action.dest,
+        action.metavar,
+        action.help,
+        action.type,
+        action.nargs,
+        action.const,
+        action.choices,
+        type(action).__name__,
+    )
 
 
 def test_every_verb_that_touches_a_database_takes_the_same_shared_options() -> None:

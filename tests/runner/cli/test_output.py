@@ -14,7 +14,9 @@ from tests.runner.cli.tenancy import REPO, tenancy
 def test_render_into_a_pipe_closed_early_stops_quietly(db: Database) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "runner.cli", "render", "--dsn", db.dsn],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
     )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline().startswith(b"-- Rendered from sql/templates/")
@@ -30,8 +32,10 @@ def test_provision_prints_a_short_line_per_tenant(db: Database) -> None:
     lines = out.stdout.splitlines()
     assert len(lines) == 4 and all(len(line) <= 80 for line in lines), lines
     # Counted by kind (roles made by another test of the cluster may exist already: fewer created).
-    assert all(re.fullmatch(rf"\[{i}/4 provision:[a-z0-9]+\] (\d+ created, )?\d+ granted or revoked(, \d+ other)?", line)
-               for i, line in enumerate(lines, 1)), lines
+    assert all(
+        re.fullmatch(rf"\[{i}/4 provision:[a-z0-9]+\] (\d+ created, )?\d+ granted or revoked(, \d+ other)?", line)
+        for i, line in enumerate(lines, 1)
+    ), lines
     # -v lists every change under its tenant.
     verbose = tenancy("provision", "-v", dsn=db.dsn).stdout
     assert verbose.count("] no change") == 4
@@ -48,9 +52,19 @@ def test_tables_on_a_terminal_keep_every_character(db: Database) -> None:
         )
     master, slave = os.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {
-        "DATABASE_URL": db.dsn, "COLUMNS": "80", "LINES": "40", "TERM": "xterm"}
-    proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "status"], stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=slave, cwd=REPO, env=env)
+        "DATABASE_URL": db.dsn,
+        "COLUMNS": "80",
+        "LINES": "40",
+        "TERM": "xterm",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner.cli", "status"],
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO,
+        env=env,
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -86,6 +100,8 @@ def test_quiet_and_verbose(db: Database, manifest: object) -> None:
     assert "migrate: 1 tenants: 1 migrated" in quiet.stdout  # the results stay
     verbose = tenancy("migrate", "-v", "--tenant", ids[1], "--tenant", ids[2], dsn=db.dsn)
     assert verbose.returncode == 0, verbose.stderr
-    assert f"[1/2 serial:{ids[1]}] migrated: " in verbose.stderr and f"[2/2 serial:{ids[2]}] migrated: " in verbose.stderr
+    assert (
+        f"[1/2 serial:{ids[1]}] migrated: " in verbose.stderr and f"[2/2 serial:{ids[2]}] migrated: " in verbose.stderr
+    )
     normal = tenancy("migrate", "--tenant", ids[3], dsn=db.dsn)
     assert normal.stderr.startswith("migrate: 1/1 tenants") and len(normal.stderr.splitlines()) == 1

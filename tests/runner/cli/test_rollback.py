@@ -26,12 +26,16 @@ def test_rollback_dry_run_and_force(db: Database, manifest: object) -> None:
     assert out.returncode == 1, out.stderr
     doc = json.loads(out.stdout)
     assert [(t["tenant_id"], t["state"], t["sqlstate"]) for t in doc["tenants"]] == [
-        (first, "failed", "TY053"), (second, "planned", None)
+        (first, "failed", "TY053"),
+        (second, "planned", None),
     ]
     assert len(doc["tenants"][1]["tables"]) == 12
     out = tenancy("rollback", "--tenant", first, "--force", "--dry-run", dsn=db.dsn)
     assert out.returncode == 0, out.stderr
-    assert f"tenant {first}: --force drops its tenant tables and the rows only they hold (brand_fonts: 1 rows)" in out.stdout
+    assert (
+        f"tenant {first}: --force drops its tenant tables and the rows only they hold (brand_fonts: 1 rows)"
+        in out.stdout
+    )
     out = tenancy("rollback", "--tenant", first, "--force", dsn=db.dsn)
     assert refused(out) and "rollback --force needs --yes" in out.stderr and "brand_fonts: 1 rows" in out.stderr
     with db.connect() as conn:

@@ -28,7 +28,9 @@ def test_uninstall_shows_what_it_removes_and_needs_yes(sample_db: Database, tmp_
     assert tenancy("install", *m, dsn=sample_db.dsn).returncode == 0
     with sample_db.connect() as conn:
         conn.execute("CREATE FUNCTION tenancy.note() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'")
-        conn.execute("CREATE TRIGGER note AFTER INSERT ON public.brand_colors FOR EACH ROW EXECUTE FUNCTION tenancy.note()")
+        conn.execute(
+            "CREATE TRIGGER note AFTER INSERT ON public.brand_colors FOR EACH ROW EXECUTE FUNCTION tenancy.note()"
+        )
         before = snapshot(conn)
     out = tenancy("uninstall", *m, "--dry-run", dsn=sample_db.dsn)
     assert out.returncode == 1 and "in the way: dependent: trigger note on table public.brand_colors" in out.stdout

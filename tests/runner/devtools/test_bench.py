@@ -63,7 +63,8 @@ def test_bench_runs_every_method_and_ends_with_json(blank_db: Database) -> None:
     assert result["schema"] == "sample" and result["tables"] == 12
     # ratio_vs_raw: raw's time over migrate's; migrate_over_raw: the inverse.
     assert result["migrate_over_raw"] == pytest.approx(
-        result["migrate_seconds"] / result["raw_seconds"], rel=0.01  # type: ignore[operator]
+        result["migrate_seconds"] / result["raw_seconds"],
+        rel=0.01,  # type: ignore[operator]
     )
     assert result["ratio_vs_raw"] == pytest.approx(1 / result["migrate_over_raw"], rel=0.01)  # type: ignore[operator]
     assert result["estimate_seconds_for_registry"] == round(result["migrate_seconds"], 1)  # type: ignore[call-overload]
@@ -188,7 +189,6 @@ def test_bench_rounds_each_run_in_fresh_copies(blank_db: Database) -> None:
     tags = [line.split("__")[-1] for line in lines if line.strip().startswith("copy of ")]
     assert tags == ["a1", "b1", "d1", "a2", "b2", "d2", "a3", "b3", "d3", "c"]
     assert _copies_left(blank_db.dsn) == []
-
 
 
 def test_bench_with_jobs_times_one_job_too(blank_db: Database) -> None:

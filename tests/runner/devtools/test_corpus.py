@@ -72,8 +72,7 @@ def test_rows_keep_every_constraint_and_stay_in_their_tenant(empty_db: psycopg.C
     assert counts["boards"] == 12 and empty_db.execute("SELECT count(DISTINCT state) FROM boards").fetchone() == (3,)
     # References stay inside the tenant, also those that do not carry the tenant key.
     assert empty_db.execute(
-        "SELECT count(*) FROM tasks AS t JOIN projects AS p ON p.id = t.assignee_id "
-        "WHERE p.account_id <> t.account_id"
+        "SELECT count(*) FROM tasks AS t JOIN projects AS p ON p.id = t.assignee_id WHERE p.account_id <> t.account_id"
     ).fetchone() == (0,)
     # A CHECK's list, and CHECKs of several columns kept by leaving one column NULL.
     assert {r[0] for r in empty_db.execute("SELECT kind FROM projects")} == {"internal", "client"}
@@ -83,8 +82,11 @@ def test_rows_keep_every_constraint_and_stay_in_their_tenant(empty_db: psycopg.C
     assert empty_db.execute("SELECT count(*) FROM owners WHERE team_id IS NULL").fetchone() == (20,)
     assert empty_db.execute("SELECT count(*) FROM projects WHERE parent_id IS NOT NULL").fetchone() == (0,)
     # Triggers were off while the rows were written, and are back as they were.
-    modes = dict(empty_db.execute("SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'tasks'::regclass "
-                                  "AND NOT tgisinternal").fetchall())
+    modes = dict(
+        empty_db.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal"
+        ).fetchall()
+    )
     assert modes == {"refuse_always": "A", "refuse_off": "D"}
 
 
@@ -94,10 +96,12 @@ def test_same_seed_same_rows(empty_db: psycopg.Connection, blank_db: Database) -
         for conn in (empty_db, other):
             conn.execute(SCHEMA)
             _fill(conn, seed=5)
-            sums.append(conn.execute(
-                "SELECT (SELECT md5(string_agg(p::text, ',' ORDER BY p::text)) FROM projects AS p), "
-                "(SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM tasks AS t)"
-            ).fetchone())
+            sums.append(
+                conn.execute(
+                    "SELECT (SELECT md5(string_agg(p::text, ',' ORDER BY p::text)) FROM projects AS p), "
+                    "(SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM tasks AS t)"
+                ).fetchone()
+            )
     assert sums[0] == sums[1] and sums[0] is not None and None not in sums[0]
 
 
@@ -131,8 +135,12 @@ def test_a_check_it_cannot_keep_names_the_table_and_the_fix(empty_db: psycopg.Co
     assert "[columns]" in e.value.hint
     # Nothing of the failed fill stays.
     assert empty_db.execute("SELECT count(*) FROM orgs").fetchone() == (0,)
-    fill_tenants(empty_db, tenant_key="org_id", registry="orgs",
-                 spec=DataSpec(columns={("hooks", "url"): "'https://example.com/' || s.n"}))
+    fill_tenants(
+        empty_db,
+        tenant_key="org_id",
+        registry="orgs",
+        spec=DataSpec(columns={("hooks", "url"): "'https://example.com/' || s.n"}),
+    )
     assert empty_db.execute("SELECT count(*) FROM hooks").fetchone() == (90,)
 
 

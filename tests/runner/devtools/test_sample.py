@@ -68,9 +68,7 @@ def scalar(conn: psycopg.Connection, query: sql.Composable | str) -> object:
         (300, 1_000_000),
     ],
 )
-def test_plan_adds_up_to_rows_and_gives_every_tenant_rows_everywhere(
-    tenants: int, rows: int
-) -> None:
+def test_plan_adds_up_to_rows_and_gives_every_tenant_rows_everywhere(tenants: int, rows: int) -> None:
     plan = plan_rows(tenants, rows)
     assert sum(sum(plan[t]) for t in MOVED_TABLES) == rows
     for table, (_, floor) in MOVED_MIX.items():
@@ -145,8 +143,7 @@ def test_every_tenant_id_is_registered(empty_db: psycopg.Connection) -> None:
         orphans = scalar(
             empty_db,
             sql.SQL(
-                "SELECT count(*) FROM {} AS t WHERE NOT EXISTS"
-                " (SELECT FROM tenants WHERE tenants.id = t.tenant_id)"
+                "SELECT count(*) FROM {} AS t WHERE NOT EXISTS (SELECT FROM tenants WHERE tenants.id = t.tenant_id)"
             ).format(sql.Identifier(table)),
         )
         assert orphans == 0, table
@@ -180,9 +177,7 @@ def test_moved_table_parents_belong_to_the_same_tenant(empty_db: psycopg.Connect
             "SELECT count(*) FILTER (WHERE p.tenant_id IS DISTINCT FROM c.tenant_id),"
             " count(c.{col}) FROM {child} AS c LEFT JOIN {parent} AS p ON p.id = c.{col}"
             " WHERE c.{col} IS NOT NULL"
-        ).format(
-            child=sql.Identifier(child), parent=sql.Identifier(parent), col=sql.Identifier(column)
-        )
+        ).format(child=sql.Identifier(child), parent=sql.Identifier(parent), col=sql.Identifier(column))
         row = empty_db.execute(q).fetchone()
         assert row is not None
         wrong, linked = row
@@ -198,8 +193,7 @@ def test_moved_tables_have_a_tenant_key_and_an_index_leading_with_it(
         not_null = scalar(
             empty_db,
             sql.SQL(
-                "SELECT attnotnull FROM pg_attribute"
-                " WHERE attrelid = {}::regclass AND attname = 'tenant_id'"
+                "SELECT attnotnull FROM pg_attribute WHERE attrelid = {}::regclass AND attname = 'tenant_id'"
             ).format(sql.Literal(table)),
         )
         assert not_null is True, table
@@ -223,8 +217,7 @@ def test_moved_tables_have_a_tenant_key_and_an_index_leading_with_it(
     assert kinds["template_performance_dashboards.metrics"] == "json"
     identity = scalar(
         empty_db,
-        "SELECT attidentity FROM pg_attribute"
-        " WHERE attrelid = 'brand_fonts'::regclass AND attname = 'id'",
+        "SELECT attidentity FROM pg_attribute WHERE attrelid = 'brand_fonts'::regclass AND attname = 'id'",
     )
     assert identity == "d"
 
@@ -246,16 +239,12 @@ def test_tenant_schemas_hold_courses_and_graduates(empty_db: psycopg.Connection)
     summary = build_sample(empty_db, seed=3, tenants=TENANTS, rows=ROWS)
     schemas = [
         r[0]
-        for r in empty_db.execute(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'tenant_') ORDER BY 1"
-        )
+        for r in empty_db.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'tenant_') ORDER BY 1")
     ]
     assert schemas == sorted(f"tenant_{t}" for t in summary.tenants)
     reached: dict[int, set[str]] = {}
     for schema in schemas:
-        courses = scalar(
-            empty_db, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "courses"))
-        )
+        courses = scalar(empty_db, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "courses")))
         assert 5 <= courses <= 15  # type: ignore[operator]
         graduates = empty_db.execute(
             sql.SQL("SELECT name, graduation_year, course_id, user_id FROM {}").format(
@@ -277,8 +266,7 @@ def test_tenant_schemas_hold_courses_and_graduates(empty_db: psycopg.Connection)
     roles = {
         r[0]
         for r in empty_db.execute(
-            "SELECT DISTINCT r.name FROM users AS u JOIN roles AS r ON r.id = u.role_id"
-            " WHERE u.id = ANY(%s)",
+            "SELECT DISTINCT r.name FROM users AS u JOIN roles AS r ON r.id = u.role_id WHERE u.id = ANY(%s)",
             (list(reached),),
         )
     }
@@ -305,9 +293,7 @@ def test_central_and_hybrid_tables_look_like_the_app(empty_db: psycopg.Connectio
         " JOIN roles AS r ON r.id = u.role_id WHERE r.name = 'alumni'",
     )
     assert 0.35 <= unattached <= 0.65  # type: ignore[operator]
-    jobs, public = empty_db.execute(
-        "SELECT count(*), avg(is_public::int) FROM jobs"
-    ).fetchone() or (0, 0)
+    jobs, public = empty_db.execute("SELECT count(*), avg(is_public::int) FROM jobs").fetchone() or (0, 0)
     assert 100 <= jobs <= 1000
     assert 0.2 <= public <= 0.4
     assert scalar(empty_db, "SELECT count(DISTINCT job_type) FROM jobs") == 4

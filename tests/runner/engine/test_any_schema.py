@@ -105,8 +105,9 @@ def test_composite_keys_and_bigint_tenant_key_migrate_and_validate(other_db: tup
             "AND contype = 'f'"
         ).fetchone()
         assert fk == ("FOREIGN KEY (project_id) REFERENCES org_1002.projects(id) ON DELETE CASCADE",)
-        idx = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'tasks_org_lower_title' "
-                           "AND schemaname = 'org_1002'").fetchone()
+        idx = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'tasks_org_lower_title' AND schemaname = 'org_1002'"
+        ).fetchone()
         assert idx is not None and "(lower(title))" in idx[0]
         # Identity ALWAYS keeps working, past the copied ids.
         new_id = conn.execute(
@@ -128,9 +129,22 @@ def test_rendered_sql_for_another_schema_is_deterministic(other_db: tuple[Databa
     for n in (1, 2):
         out_dir = tmp_path / f"r{n}"
         done = subprocess.run(
-            [sys.executable, "-m", "runner.cli", "render", "--out", str(out_dir), "--dsn", db.dsn,
-             "--manifest", str(manifest_path)],
-            capture_output=True, text=True, cwd=REPO, check=False,
+            [
+                sys.executable,
+                "-m",
+                "runner.cli",
+                "render",
+                "--out",
+                str(out_dir),
+                "--dsn",
+                db.dsn,
+                "--manifest",
+                str(manifest_path),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         outs.append({p.name: p.read_text() for p in sorted(out_dir.iterdir())})
@@ -144,8 +158,10 @@ def test_central_fk_into_a_moved_table_blocks_every_tenant(other_db: tuple[Datab
     db, manifest_path = other_db
     manifest = load_manifest(manifest_path)
     with db.connect() as conn:
-        conn.execute("CREATE TABLE invoices (id int PRIMARY KEY, org bigint, project_id bigint, "
-                     "FOREIGN KEY (org, project_id) REFERENCES projects (org, id))")
+        conn.execute(
+            "CREATE TABLE invoices (id int PRIMARY KEY, org bigint, project_id bigint, "
+            "FOREIGN KEY (org, project_id) REFERENCES projects (org, id))"
+        )
         install(conn, manifest)
     with pytest.raises(PreflightFailed) as e:
         migrate.migrate_tenants(db.dsn, ["1001"])

@@ -25,7 +25,9 @@ _databases = itertools.count()
 
 
 @pytest.fixture
-def corpus_schema(request: pytest.FixtureRequest, pg_server: Server, make_template: Callable[..., str]) -> Iterator[Database]:
+def corpus_schema(
+    request: pytest.FixtureRequest, pg_server: Server, make_template: Callable[..., str]
+) -> Iterator[Database]:
     """A fresh database with one corpus schema as the application leaves it (no rows)."""
     app = request.param
 
@@ -54,7 +56,9 @@ def _installs(db: Database, p: Proposal, tmp_path: Path) -> None:
     path.write_text(p.toml())
     manifest = load_manifest(path)
     assert (list(manifest.move), list(manifest.hybrid), list(manifest.central)) == (
-        p.tables(MOVE), p.tables(HYBRID), p.tables(CENTRAL)
+        p.tables(MOVE),
+        p.tables(HYBRID),
+        p.tables(CENTRAL),
     )
     with db.connect() as conn:
         result = install(conn, manifest)
@@ -65,19 +69,33 @@ def _installs(db: Database, p: Proposal, tmp_path: Path) -> None:
 def test_lago_every_table_with_its_fate_and_three_questions(corpus_schema: Database, tmp_path: Path) -> None:
     with corpus_schema.connect() as conn:
         p = propose_manifest(conn)
-    assert (p.tenant_key, p.registry, p.registry_id, p.registry_name) == ("organization_id", "organizations", "id", "name")
+    assert (p.tenant_key, p.registry, p.registry_id, p.registry_name) == (
+        "organization_id",
+        "organizations",
+        "id",
+        "name",
+    )
     assert not [d for d in p.undecided if d.topic != "tables"]
     assert _questions(p) == [
         ("tables", ("roles",)),  # a CHECK reads organization_id with other columns
         ("tables", ("idempotency_records",)),  # organization_id may be NULL
         # organization_id without a foreign key to organizations
-        ("tables", ("cached_aggregations", "coupons", "enriched_events", "events", "membership_roles",
-                    "payment_intents")),
+        (
+            "tables",
+            ("cached_aggregations", "coupons", "enriched_events", "events", "membership_roles", "payment_intents"),
+        ),
     ]
     # Referenced by tables without organization_id (applied_add_ons, groups, group_properties)
     # or by those, in turn: they stay, with roles.
     assert p.tables(HYBRID) == [
-        "add_ons", "billable_metrics", "billing_entities", "charges", "customers", "dunning_campaigns", "plans", "roles",
+        "add_ons",
+        "billable_metrics",
+        "billing_entities",
+        "charges",
+        "customers",
+        "dunning_campaigns",
+        "plans",
+        "roles",
     ]
     assert "applied_add_ons (fk_rails_9c8e276cc0), which stays central" in p.fate("add_ons").reason
     assert "customers (fk_rails_bff25bb1bb), which stays shared" in p.fate("billing_entities").reason
@@ -93,7 +111,9 @@ def test_kratos_moves_every_table_with_nid(corpus_schema: Database, tmp_path: Pa
         p = propose_manifest(conn)
     assert (p.tenant_key, p.registry, p.registry_name) == ("nid", "networks", None)
     assert (len(p.tables(MOVE)), p.tables(HYBRID), p.tables(CENTRAL)) == (
-        24, [], ["identity_credential_types", "networks"]
+        24,
+        [],
+        ["identity_credential_types", "networks"],
     )
     # nid was never declared NOT NULL in 16 tables: one question naming them.
     ((topic, tables),) = _questions(p)
@@ -160,7 +180,9 @@ def test_a_table_a_central_table_references_stays_and_so_does_what_it_references
     p = _propose(empty_db, BASE + "CREATE TABLE reports (id int PRIMARY KEY, invoice_id bigint REFERENCES invoices);")
     assert p.tables(HYBRID) == ["customers", "invoices"]
     assert p.fate("invoices").reason.startswith("referenced by reports (reports_invoice_id_fkey), which stays central")
-    assert p.fate("customers").reason.startswith("referenced by invoices (invoices_customer_id_fkey), which stays shared")
+    assert p.fate("customers").reason.startswith(
+        "referenced by invoices (invoices_customer_id_fkey), which stays shared"
+    )
     assert p.tables(MOVE) == ["lines"]
 
 

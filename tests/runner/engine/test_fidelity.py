@@ -133,9 +133,7 @@ def test_a_partitioned_table_stays_partitioned_with_the_same_bounds(
         assert kind == ("p",)
         key = conn.execute("SELECT pg_get_partkeydef('org_1.events'::regclass)").fetchone()
         assert key == ("RANGE (happened)",)
-        assert _bounds(conn, "org_1.events") == [
-            (name, bound) for name, bound in _bounds(conn, "public.events")
-        ]
+        assert _bounds(conn, "org_1.events") == [(name, bound) for name, bound in _bounds(conn, "public.events")]
         assert [b[0] for b in _bounds(conn, "org_1.events")] == ["events_2024", "events_other"]
         assert _options(conn, "org_1.events_2024") == ["fillfactor=80"]
         # Rows landed in the partition their date says.
@@ -143,9 +141,10 @@ def test_a_partitioned_table_stays_partitioned_with_the_same_bounds(
             "SELECT tableoid::regclass::text, count(*) FROM org_2.events GROUP BY 1 ORDER BY 1"
         ).fetchall()
         assert [p[0] for p in per_part] == ["org_2.events_2024", "org_2.events_other"]
-        assert sum(p[1] for p in per_part) == conn.execute(
-            "SELECT count(*) FROM public.events WHERE org_id = 2"
-        ).fetchone()[0]  # type: ignore[index]
+        assert (
+            sum(p[1] for p in per_part)
+            == conn.execute("SELECT count(*) FROM public.events WHERE org_id = 2").fetchone()[0]
+        )  # type: ignore[index]
 
 
 def test_a_table_partitioned_by_the_tenant_key_becomes_a_plain_table(
@@ -205,9 +204,22 @@ def test_batch_size_on_a_table_without_a_primary_key_says_so_once(
     db, manifest = fidelity_db
     assert migrate.unbatched_tables(db.dsn) == ["notes"]
     run = subprocess.run(
-        [sys.executable, "-m", "runner.cli", "migrate", "--dsn", db.dsn, "--manifest", str(manifest.path),
-         "--batch-size", "7"],
-        capture_output=True, text=True, check=False, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "migrate",
+            "--dsn",
+            db.dsn,
+            "--manifest",
+            str(manifest.path),
+            "--batch-size",
+            "7",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = " ".join((run.stdout + run.stderr).split())
@@ -324,7 +336,10 @@ def test_uniqueness_that_narrows_to_the_tenant_is_named_in_the_rendered_sql(
     moved = {f.name.split("_", 1)[1]: f.text for f in rendering.files if f.template == "moved_table.sql.j2"}
     text = moved["providers.sql"]
     notes = _header(text)
-    assert "unique constraint providers_provider_key: unique (provider) across all tenants is now unique per tenant." in notes
+    assert (
+        "unique constraint providers_provider_key: unique (provider) across all tenants is now unique per tenant."
+        in notes
+    )
     assert "unique index providers_email: unique (lower(email)) across all tenants is now unique per tenant." in notes
     # A key that had the tenant key was per tenant already: rewritten, not narrowed.
     assert "unique constraint providers_org_id_code_key: (org_id, code) → (code)." in notes
@@ -341,10 +356,12 @@ def test_exclusion_constraints_and_collations_are_kept_and_enforced(objects_db: 
     db, manifest = objects_db
     _migrate_and_validate(db, manifest, tenants=3)
     with db.connect() as conn:
-        exclusions = dict(conn.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'org_1.providers'::regclass AND contype = 'x'"
-        ).fetchall())
+        exclusions = dict(
+            conn.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'org_1.providers'::regclass AND contype = 'x'"
+            ).fetchall()
+        )
         assert exclusions == {
             "providers_org_id_code_excl": "EXCLUDE USING btree (code WITH =)",
             "providers_during_excl": "EXCLUDE USING gist (during WITH &&) WHERE ((id < 1000))",
@@ -362,9 +379,14 @@ def test_what_a_tenant_table_does_not_get_is_named(objects_db: tuple[Database, M
     db, manifest = objects_db
     with db.connect() as conn:
         notes = dict(conn.execute("SELECT table_name, notes FROM tenancy.moved_tables").fetchall())
-    assert "policy providers_own: row-level security policy: not recreated (the tenant schema separates tenants)" in notes["providers"]
+    assert (
+        "policy providers_own: row-level security policy: not recreated (the tenant schema separates tenants)"
+        in notes["providers"]
+    )
     assert "rule providers_no_delete: not recreated: a tenant table gets no rules" in notes["providers"]
-    assert any(n.startswith("statistics providers_stats: extended statistics: not recreated") for n in notes["providers"])
+    assert any(
+        n.startswith("statistics providers_stats: extended statistics: not recreated") for n in notes["providers"]
+    )
     assert (
         "index readings_2024_value: on partition readings_2024 only: define it on the partitioned table to keep it"
         in notes["readings"]
@@ -386,7 +408,9 @@ def test_a_table_of_one_row_per_tenant_migrates_online(objects_db: tuple[Databas
     synced = online.migrate_online(db.dsn, tenants)
     assert [r.state for r in synced] == ["syncing"] * 3, [r.error for r in synced]
     with db.connect() as conn:
-        assert conn.execute("SELECT captured FROM tenancy.moved_tables WHERE table_name = 'settings'").fetchone() == (True,)
+        assert conn.execute("SELECT captured FROM tenancy.moved_tables WHERE table_name = 'settings'").fetchone() == (
+            True,
+        )
         conn.execute("UPDATE public.settings SET theme = 'blue' WHERE org_id = 1")
         conn.execute("DELETE FROM public.settings WHERE org_id = 2")
         conn.execute("INSERT INTO public.settings VALUES (3, 'new', 1)")
@@ -432,6 +456,10 @@ def test_online_mode_refuses_a_partitioned_table_without_a_key_naming_the_ways_o
         "visits: no primary key; partitioned by RANGE (at), so one must include those columns",
     ]
     assert result.hint is not None
-    for way in ("add a primary key", "include the partition key", "keep the table shared ([hybrid])",
-                "migrate without --online while writes are stopped"):
+    for way in (
+        "add a primary key",
+        "include the partition key",
+        "keep the table shared ([hybrid])",
+        "migrate without --online while writes are stopped",
+    ):
         assert way in result.hint, way

@@ -119,9 +119,13 @@ def test_every_planted_problem_in_one_run_and_nothing_changed(planted: tuple[Dat
     # One line per problem, with the tenants it affects.
     duplicates = by_check["unique members_tenant_unique_1"]
     assert (duplicates.tenants, duplicates.rows) == (["1", "2"], 5)
-    assert duplicates.line.startswith("members: unique members_tenant_unique_1: 2 tenants (1, 2), 5 rows: e.g. tenant 1:")
+    assert duplicates.line.startswith(
+        "members: unique members_tenant_unique_1: 2 tenants (1, 2), 5 rows: e.g. tenant 1:"
+    )
     assert by_check["tenant not in registry"].every_tenant and by_check["tenant not in registry"].rows == 2
-    assert by_check["central foreign key reports_project"].line.startswith("projects: central foreign key reports_project: every tenant:")
+    assert by_check["central foreign key reports_project"].line.startswith(
+        "projects: central foreign key reports_project: every tenant:"
+    )
     assert "RANGE (at)" in by_check["online mode"].detail
     assert all(p.hint for p in plan.problems)
     # The refused tables were left shared for the preflight, which covered the others.
@@ -169,7 +173,10 @@ def test_the_command_text_json_and_exit_codes(planted: tuple[Database, Manifest]
     assert "  problem: tags: index tags_by_org: uses org_id in an expression or predicate" in lines
     hint = lines[lines.index("  problem: tags: index tags_by_org: uses org_id in an expression or predicate") + 1]
     assert hint.startswith("    hint: Drop or rewrite that index")
-    assert "    refused: trigger notes_of_org: has a WHEN clause that uses org_id, a column the tenant table has not" in lines
+    assert (
+        "    refused: trigger notes_of_org: has a WHEN clause that uses org_id, a column the tenant table has not"
+        in lines
+    )
     doc = json.loads(tenancy("plan", "--manifest", path, "--json", dsn=db.dsn).stdout)
     assert doc["command"] == "plan" and doc["ok"] is False and doc["changed"] is False
     assert sorted((p["stage"], p["table"], p["check"]) for p in doc["problems"]) == sorted(PLANTED_PROBLEMS)
@@ -183,10 +190,15 @@ def test_the_command_text_json_and_exit_codes(planted: tuple[Database, Manifest]
     assert refused(tenancy("plan", "--manifest", str(Path(path).with_name("missing.toml")), dsn=db.dsn))
     # No problem: exit 0.
     with db.connect() as conn:
-        for ddl in ("ALTER TABLE quotas DROP CONSTRAINT quotas_above_org", "DROP INDEX tags_by_org",
-                    "DROP TRIGGER notes_of_org ON notes", "DELETE FROM files WHERE org_id = 99",
-                    "DROP TABLE reports", "DELETE FROM members WHERE id >= 100",
-                    "ALTER TABLE visits ADD PRIMARY KEY (org_id, at)"):
+        for ddl in (
+            "ALTER TABLE quotas DROP CONSTRAINT quotas_above_org",
+            "DROP INDEX tags_by_org",
+            "DROP TRIGGER notes_of_org ON notes",
+            "DELETE FROM files WHERE org_id = 99",
+            "DROP TABLE reports",
+            "DELETE FROM members WHERE id >= 100",
+            "ALTER TABLE visits ADD PRIMARY KEY (org_id, at)",
+        ):
             conn.execute(ddl)
     Path(path).write_text(MANIFEST.replace('"orgs", "reports"', '"orgs"'))
     out = tenancy("plan", "--manifest", path, dsn=db.dsn)
@@ -205,4 +217,3 @@ def test_what_the_plan_cannot_install_is_a_problem_not_a_crash(planted: tuple[Da
     assert (MANIFEST_STAGE, None, "manifest") in _problems(plan)
     assert plan.preflight == "not run: the registry table public.orgs does not exist"
     assert INSTALL not in {p.stage for p in plan.problems}
-

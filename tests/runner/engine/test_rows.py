@@ -157,9 +157,7 @@ def test_tenant_failed_adds_what_remains_to_the_detail(db: Database, manifest: M
     assert result.detail == "A re-run starts it again."
 
 
-def test_tenant_failed_without_rollback_leaves_the_transaction_to_the_caller(
-    db: Database, manifest: Manifest
-) -> None:
+def test_tenant_failed_without_rollback_leaves_the_transaction_to_the_caller(db: Database, manifest: Manifest) -> None:
     tenant = registry_ids(db, manifest)[0]
     with db.connect() as conn:
         error = _error(conn, in_transaction=True)
@@ -172,9 +170,7 @@ def test_tenant_failed_without_rollback_leaves_the_transaction_to_the_caller(
 
 
 @pytest.mark.parametrize("rollback", [False, True])
-def test_tenant_failed_on_a_closed_session_records_nothing(
-    db: Database, manifest: Manifest, rollback: bool
-) -> None:
+def test_tenant_failed_on_a_closed_session_records_nothing(db: Database, manifest: Manifest, rollback: bool) -> None:
     tenant = registry_ids(db, manifest)[0]
     conn = db.connect()
     conn.close()

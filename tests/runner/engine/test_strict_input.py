@@ -72,7 +72,10 @@ def test_a_table_added_to_move_later_is_moved_by_the_batched_path(sample_db: Dat
     path = tmp_path / "after.toml"
     run = subprocess.run(
         [sys.executable, "-m", "runner.cli", "install", "--dsn", sample_db.dsn, "--manifest", str(path)],
-        capture_output=True, text=True, check=False, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
     )
     assert run.returncode == 0, run.stderr
     assert f"{len(tenants)} migrated tenant(s) do not have brand_fonts yet" in " ".join(run.stdout.split())
@@ -82,16 +85,13 @@ def test_a_table_added_to_move_later_is_moved_by_the_batched_path(sample_db: Dat
     assert [v.state for v in validated] == ["validated"] * len(tenants), [v.error for v in validated]
 
 
-def test_two_tenant_ids_for_one_schema_fail_as_a_pair_and_the_run_goes_on(
-    sample_db: Database, tmp_path: Path
-) -> None:
+def test_two_tenant_ids_for_one_schema_fail_as_a_pair_and_the_run_goes_on(sample_db: Database, tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, EXAMPLE)
     with sample_db.connect() as conn:
         conn.execute("INSERT INTO tenants (id, name, created_at) VALUES ('ab-1', 'A', now()), ('ab_1', 'B', now())")
         # Rows for both, so that either one alone would migrate.
         conn.execute(
-            "INSERT INTO brand_fonts (tenant_id, family) "
-            "SELECT t, 'serif' FROM unnest(ARRAY['ab-1', 'ab_1']) AS t"
+            "INSERT INTO brand_fonts (tenant_id, family) SELECT t, 'serif' FROM unnest(ARRAY['ab-1', 'ab_1']) AS t"
         )
         install(conn, manifest)
         tenants = executor.registry_tenants(conn, manifest)
@@ -133,7 +133,10 @@ def test_a_dba_migrating_the_second_id_of_a_shared_schema_is_refused(sample_db: 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (('table = "tenants"', 'table = "tenant"'), '[registry] table "public.tenant" does not exist (did you mean tenants?)'),
+        (
+            ('table = "tenants"', 'table = "tenant"'),
+            '[registry] table "public.tenant" does not exist (did you mean tenants?)',
+        ),
         (('id_column = "id"', 'id_column = "uid"'), '[registry] id_column: table "public.tenants" has no column uid'),
         (('name_column = "name"', 'name_column = "nmae"'), "has no column nmae (did you mean name?)"),
         (('tenant_key = "tenant_id"', 'tenant_key = "org_id"'), "[tenancy] tenant_key: table"),
@@ -161,7 +164,9 @@ def test_a_tenant_key_missing_from_a_hybrid_table_is_named(sample_db: Database, 
     with sample_db.connect() as conn:
         conn.execute("ALTER TABLE leads RENAME COLUMN tenant_id TO tenant")
         before = snapshot(conn)
-        with pytest.raises(ManifestError, match=r'table "public\.leads" has no column tenant_id \(did you mean tenant\?\)'):
+        with pytest.raises(
+            ManifestError, match=r'table "public\.leads" has no column tenant_id \(did you mean tenant\?\)'
+        ):
             install(conn, manifest)
         assert snapshot(conn) == before
 
@@ -171,7 +176,10 @@ def test_cli_install_prints_failed_and_the_hint(sample_db: Database, tmp_path: P
     path.write_text(EXAMPLE.replace('id_column = "id"', 'id_column = "ident"'))
     run = subprocess.run(
         [sys.executable, "-m", "runner.cli", "install", "--dsn", sample_db.dsn, "--manifest", str(path)],
-        capture_output=True, text=True, check=False, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
     )
     assert run.returncode == 2, run.stderr
     assert "FAILED:" in run.stderr and "has no column ident" in run.stderr

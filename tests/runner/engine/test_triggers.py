@@ -113,7 +113,11 @@ tables = ["orgs", "fired"]
 """
 
 RECEIPT_TRIGGERS = [
-    "after_receipts_insert", "amount_changed", "before_receipt_insert", "receipts_amount", "receipts_off",
+    "after_receipts_insert",
+    "amount_changed",
+    "before_receipt_insert",
+    "receipts_amount",
+    "receipts_off",
     "receipts_replica",
 ]
 
@@ -138,7 +142,9 @@ def _triggers(conn: psycopg.Connection, table: str) -> dict[str, tuple[str, str]
         "WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal AND t.tgname NOT LIKE 'tenancy%%'",
         (table,),
     ).fetchall()
-    return {name: (state, definition.replace(f" ON {schema}.", " ON SCHEMA.")) for name, state, definition, schema in rows}
+    return {
+        name: (state, definition.replace(f" ON {schema}.", " ON SCHEMA.")) for name, state, definition, schema in rows
+    }
 
 
 def _fired(conn: psycopg.Connection) -> int:
@@ -268,7 +274,10 @@ def test_a_trigger_the_tenant_table_cannot_have_is_refused_by_name(blank_db: Dat
             (table,) = derive_all(conn, manifest)
         fates = {f.name: f for f in table.fates if f.kind == "trigger"}
         assert {n: f.fate for n, f in fates.items()} == {
-            "items_when": "refused", "items_of": "refused", "items_planted": "refused", "items_fine": "kept"
+            "items_when": "refused",
+            "items_of": "refused",
+            "items_planted": "refused",
+            "items_fine": "kept",
         }
         assert all(fates[n].hint for n in ("items_when", "items_of", "items_planted"))
     finally:

@@ -123,8 +123,9 @@ def test_uninstall_force_drops_dependents_but_keeps_tenant_data(
         assert "dependent: trigger note on table public.brand_colors" in (err.value.detail or "")
 
         tenant_rows = {
-            t: conn.execute(sql.SQL("SELECT count(*) FROM {}.brand_colors").format(sql.Identifier(f"tenant_{t}")))
-            .fetchone()
+            t: conn.execute(
+                sql.SQL("SELECT count(*) FROM {}.brand_colors").format(sql.Identifier(f"tenant_{t}"))
+            ).fetchone()
             for t in tenants
         }
         shared_rows = conn.execute("SELECT count(*) FROM public.brand_colors").fetchone()
@@ -173,6 +174,11 @@ def test_cli_uninstall_fails_with_a_hint(
 
 def test_shared_roles_come_from_the_manifest(manifest: Manifest) -> None:
     assert shared_roles(manifest) == (
-        "un_migrator", "tenancy_engine", "un_app", "un_readonly", "tenancy_federation_owner", "tenancy_federation",
+        "un_migrator",
+        "tenancy_engine",
+        "un_app",
+        "un_readonly",
+        "tenancy_federation_owner",
+        "tenancy_federation",
         "tenancy_capture",
     )

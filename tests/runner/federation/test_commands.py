@@ -61,7 +61,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_search_json_as_federation_member(fed: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "federation", "search", "--dsn", fed["member"], "--year", "2023", "--limit", "500", "--json")
+    code, out, _ = run(
+        capsys, "federation", "search", "--dsn", fed["member"], "--year", "2023", "--limit", "500", "--json"
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["command"] == "federation search" and doc["function"] == "search_graduates"
