@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from runner import __version__
@@ -55,6 +56,7 @@ from runner.engine.rows import (
     fetch_all,
     fetch_one,
     fetch_value,
+    fetch_values,
 )
 from runner.errors import ManifestError
 from runner.manifest import Manifest
@@ -204,6 +206,32 @@ def _after_routines(conn: psycopg.Connection) -> tuple[tuple[str, ...], tuple[st
     return stamps, row_security
 
 
+def _hold_off_autovacuum(conn: psycopg.Connection, rendering: Rendering) -> None:
+    """SHARE UPDATE EXCLUSIVE on every shared moved table, before anything of them changes.
+
+    Install grants on those tables (which writes their pg_class rows without locking
+    them) and later creates their capture triggers. An autovacuum ANALYZE that starts
+    in between holds its lock on the table and waits to write the same pg_class row,
+    while install waits for its trigger's lock: a deadlock, which PostgreSQL ends by
+    failing the install. Held first, this lock keeps autovacuum off the tables (one
+    already running is cancelled when it is in the way), and leaves the application's
+    reads and writes alone. Sorted, so two sessions take them in the same order."""
+    tables = sorted({(t.schema, t.name) for t in rendering.tables})
+    found = fetch_values(
+        conn,
+        "SELECT t.i FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t (s, n, i)"
+        " WHERE to_regclass(format('%%I.%%I', t.s, t.n)) IS NOT NULL ORDER BY t.i",
+        ([schema for schema, _ in tables], [name for _, name in tables]),
+    )
+    present = [tables[i - 1] for i in found]
+    if present:
+        conn.execute(
+            sql.SQL("LOCK TABLE {} IN SHARE UPDATE EXCLUSIVE MODE").format(
+                sql.SQL(", ").join(sql.Identifier(schema, name) for schema, name in present)
+            )
+        )
+
+
 def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: bool = False) -> InstallResult:
     """Install (or upgrade to) these files in the caller's transaction, which must be a
     transaction of its own, not a savepoint (the routine check compares catalog rows with
@@ -223,6 +251,8 @@ def apply_install(conn: psycopg.Connection, rendering: Rendering, *, plan_only: 
         return InstallResult(__version__, checksum, False, len(parts), rendering, __version__)
     if plan_only:
         conn.execute("SET LOCAL tenancy.plan_only = on")
+    else:
+        _hold_off_autovacuum(conn, rendering)
     changes = _replace_routines(conn, parts)
     if plan_only:
         return InstallResult(
