@@ -411,7 +411,9 @@ def probe_cut_over_tenant(
     """Every statement shape on a cut-over tenant's shared rows, each in a transaction rolled
     back: SELECT, SELECT FOR UPDATE, UPDATE and DELETE by tenant key and by primary key,
     INSERT of a new row, of a row whose id is taken, and of a child whose parent does not
-    exist. Counts the answers: TY050, `silently_ignored` (no error) or `wrong_error_first`."""
+    exist. Counts the answers: TY050, `silently_ignored` (no error) or `wrong_error_first`;
+    `no_row` for an INSERT that had no row to copy (the application deleted the tenant's row
+    in its schema since it was read: nothing was written, so nothing was probed)."""
     answers = Counter[str]()
     for r in recipes:
         shared = sql.Identifier(manifest.central_schema, r.name)
@@ -434,8 +436,8 @@ def probe_cut_over_tenant(
         statements = [sql.SQL(s).format(**parts) for s in shapes]
         if r.insertable:
             statements += [_insert_probe(r, parts, manifest.tenant_key, with_id=i) for i in (False, True)]
-        for statement in statements:
-            answers[_answer(app, statement, p)] += 1
+        for i, statement in enumerate(statements):
+            answers[_answer(app, statement, p, insert=i >= len(shapes))] += 1
     return answers
 
 
@@ -451,10 +453,10 @@ def _insert_probe(
     )
 
 
-def _answer(conn: psycopg.Connection, statement: sql.Composed, params: dict[str, Any]) -> str:
+def _answer(conn: psycopg.Connection, statement: sql.Composed, params: dict[str, Any], *, insert: bool) -> str:
     try:
         with conn.transaction(force_rollback=True):
-            conn.execute(statement, params)
+            written = conn.execute(statement, params).rowcount
     except psycopg.Error as e:
         return "refused" if e.sqlstate == CUT_OVER else "wrong_error_first"
-    return "silently_ignored"
+    return "no_row" if insert and written == 0 else "silently_ignored"
