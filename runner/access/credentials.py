@@ -32,6 +32,7 @@ from pathlib import Path
 import psycopg
 
 from runner.db import typed_errors
+from runner.engine.rows import CredentialSet, fetch_one
 from runner.errors import ManifestError
 from runner.manifest import MAX_IDENTIFIER_BYTES, check_tenant_id
 
@@ -147,10 +148,12 @@ def apply_credentials(conn: psycopg.Connection, credentials: list[Credential]) -
     done: list[tuple[str, str, str]] = []
     with conn.transaction(), typed_errors():
         for c in credentials:
-            row = conn.execute(
+            row = fetch_one(
+                conn,
+                CredentialSet,
                 "SELECT tenant_id, object_name, action FROM tenancy.set_tenant_credential(%s, %s, %s, %s)",
                 (c.tenant_id, c.kind, c.secret, c.valid_until),
-            ).fetchone()
+            )
             if row:
-                done.append((row[0], row[1], row[2]))
+                done.append((row.tenant_id, row.object_name, row.action))
     return done

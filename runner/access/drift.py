@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from runner.engine.rows import fetch_values
 from runner.names import ENGINE_ROLE, FEDERATION_OWNER, TOOL_SCHEMA, TOOL_SCHEMAS
 from runner.privileges import (
     COLUMN,
@@ -364,6 +365,5 @@ def verify(conn: psycopg.Connection, model: PrivilegeModel, all_tenants: bool) -
 def provisioned_tenants(conn: psycopg.Connection, candidates: Iterable[str], schema_of: dict[str, str]) -> list[str]:
     """Those of ``candidates`` whose schema exists."""
     schemas = {schema_of[t] for t in candidates}
-    found = conn.execute(read_query("queries/existing_schemas.sql"), {"schemas": sorted(schemas)}).fetchall()
-    present = {r[0] for r in found}
+    present = set(fetch_values(conn, read_query("queries/existing_schemas.sql"), {"schemas": sorted(schemas)}))
     return [t for t in candidates if schema_of[t] in present]

@@ -16,6 +16,7 @@ from runner.engine.executor import (
     in_batches,
     not_run,
 )
+from runner.engine.rows import fetch_value
 from runner.errors import TenancyError
 from runner.states import TenantOutcome
 
@@ -26,8 +27,8 @@ def provision_tenants(dsn: str, tenants: Sequence[str]) -> list[TenantResult]:
     What all tenants share counts with the first tenant of the chunk that changed it. When a
     chunk fails, its tenants are provisioned one by one, so an error is that tenant's result."""
     with connect(dsn) as conn, typed_errors():
-        row = conn.execute("SELECT tenancy.tenant_batch_size(1)").fetchone()
-    chunks = in_batches(tenants, int(row[0]) if row else 1)
+        size = fetch_value(conn, "SELECT tenancy.tenant_batch_size(1)")
+    chunks = in_batches(tenants, int(size or 1))
     parts = for_each_tenant(dsn, chunks, _chunk, not_run=lambda chunk, why: [not_run(t, why) for t in chunk])
     return [r for part in parts for r in part]
 

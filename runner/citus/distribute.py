@@ -21,6 +21,7 @@ import psycopg
 
 from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult, for_each_tenant, select_tenants
+from runner.engine.rows import fetch_value
 from runner.errors import CATALOGUE, CitusUnavailable, NotInstalled, TenancyError
 from runner.manifest import Manifest
 from runner.states import TenantOutcome
@@ -139,8 +140,7 @@ def distribute(
         with typed_errors():
             conn.execute("SELECT * FROM tenancy.citus_owner_logins()").fetchall()
             for table in consented:
-                row = conn.execute("SELECT tenancy.citus_make_reference(%s)", (table,)).fetchone()
-                references.append((table, row[0] if row else ""))
+                references.append((table, fetch_value(conn, "SELECT tenancy.citus_make_reference(%s)", (table,)) or ""))
             row_security = [
                 f"{name}: {action}"
                 for _, name, action in conn.execute("SELECT * FROM tenancy.refresh_hybrid_policies()").fetchall()

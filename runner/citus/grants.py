@@ -17,6 +17,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from runner.access import drift as grants
+from runner.engine.rows import fetch_value
 from runner.privileges import DEFAULT_SEQUENCE, DEFAULT_TABLE, MEMBER, PrivilegeModel
 
 
@@ -27,11 +28,11 @@ class WorkerDrift:
 
 
 def is_citus_coordinator(conn: psycopg.Connection) -> bool:
-    row = conn.execute(
+    if not fetch_value(
+        conn,
         "SELECT to_regclass('pg_catalog.pg_dist_node') IS NOT NULL "
-        "AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
-    ).fetchone()
-    if not row or not row[0]:
+        "AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+    ):
         return False
     return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid = 0)").fetchone() == (True,)
 

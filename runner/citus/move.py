@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 from runner.citus.distribute import require_citus
 from runner.db import connect, typed_errors
 from runner.engine.executor import TenantResult
+from runner.engine.rows import fetch_value
 from runner.engine.validate import validate_tenants
 from runner.manifest import Manifest
 
@@ -47,8 +48,7 @@ def move_tenant(dsn: str, manifest: Manifest, tenant_id: str, target: str) -> Mo
         if moved:
             host, port = target.rsplit(":", 1)
             # Citus copies shards as the tables' owner (a NOLOGIN role): what it needs, for the move only.
-            row = conn.execute("SELECT tenancy.citus_move_access(%s, true)", (tenant_id,)).fetchone()
-            granted = row[0] if row else {}
+            granted = fetch_value(conn, "SELECT tenancy.citus_move_access(%s, true)", (tenant_id,)) or {}
             try:
                 conn.execute(
                     "SELECT citus_schema_move(quote_ident(%s)::regnamespace, %s, %s, %s::citus.shard_transfer_mode)",

@@ -17,6 +17,7 @@ from runner import signals
 from runner.db import connect, open_session, resolve_dsn
 from runner.engine import executor
 from runner.engine.executor import TenantResult
+from runner.engine.rows import RegistryCheck, fetch_one, fetch_value
 from runner.errors import (
     ManifestError,
     NotConfirmed,
@@ -28,6 +29,7 @@ from runner.errors import (
 )
 from runner.manifest import Manifest, load_manifest, locate_manifest
 from runner.report import print_failures, print_table, report_doc, say, warn
+from runner.resources import read_query
 from runner.states import TenantOutcome
 
 
@@ -59,8 +61,7 @@ def manifest(args: argparse.Namespace) -> Manifest:
 
 def require_writable(conn: psycopg.Connection) -> None:
     """Refuse, before any work, a database where nothing can be written."""
-    row = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()
-    if row and row[0] == "on":
+    if fetch_value(conn, "SELECT current_setting('transaction_read_only')") == "on":
         raise ReadOnlyDatabase(
             f"database {conn.info.dbname!r} is read-only (default_transaction_read_only is on, or it is a "
             "standby): nothing was changed",
@@ -70,20 +71,11 @@ def require_writable(conn: psycopg.Connection) -> None:
 
 def require_registry(conn: psycopg.Connection) -> None:
     """Refuse, before any work, when the registry table recorded at install is gone."""
-    row = conn.execute(
-        """
-        SELECT format('%I.%I', s.central_schema, s.registry_table), s.registry_id_column,
-               to_regclass(format('%I.%I', s.central_schema, s.registry_table)) IS NOT NULL,
-               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
-                       WHERE a.attrelid = to_regclass(format('%I.%I', s.central_schema, s.registry_table))
-                         AND a.attname = s.registry_id_column AND a.attnum > 0 AND NOT a.attisdropped)
-        FROM tenancy.settings AS s
-        """
-    ).fetchone()
-    if row is None or (row[2] and row[3]):
+    row = fetch_one(conn, RegistryCheck, read_query("queries/registry_check.sql"))
+    if row is None or (row.has_table and row.has_column):
         return
-    table, column, has_table, _ = row
-    missing = f"registry table {table}" if not has_table else f"column {column} of the registry table {table}"
+    table, column = row.registry_table, row.id_column
+    missing = f"registry table {table}" if not row.has_table else f"column {column} of the registry table {table}"
     raise RegistryMissing(
         f"the {missing} does not exist (the manifest's [registry], as installed); nothing was changed",
         hint="Restore it, or correct [registry] in the manifest and run `tenancy install` again.",

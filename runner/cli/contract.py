@@ -19,6 +19,7 @@ from runner.cli.common import Outcome, confirm, database, installed
 from runner.db import typed_errors
 from runner.engine import online
 from runner.engine.executor import TableResult
+from runner.engine.rows import TableAction, fetch_all
 from runner.errors import InvalidArgument
 from runner.report import say
 
@@ -58,8 +59,8 @@ def _refusals() -> Iterator[None]:
 
 def _rehearse(conn: psycopg.Connection, archive: str | None) -> list[TableResult]:
     with _refusals(), conn.transaction(force_rollback=True):
-        rows = conn.execute("SELECT table_name, action FROM tenancy.contract(%s)", (archive,)).fetchall()
-    return [TableResult(r[0], r[1], 0, None) for r in rows]
+        rows = fetch_all(conn, TableAction, "SELECT table_name, action FROM tenancy.contract(%s)", (archive,))
+    return [TableResult(r.table_name, r.action, 0, None) for r in rows]
 
 
 def run(args: argparse.Namespace) -> Outcome:

@@ -27,6 +27,7 @@ from runner.cli.common import (
 from runner.db import typed_errors
 from runner.engine import migrate
 from runner.engine.executor import TableResult, TenantResult, failed_result
+from runner.engine.rows import TableAction, fetch_all
 from runner.errors import TenancyError
 from runner.report import say
 from runner.states import TenantOutcome
@@ -60,12 +61,14 @@ def _rehearse(conn: psycopg.Connection, tenant_id: str) -> TenantResult:
     started = time.monotonic()
     try:
         with typed_errors(), conn.transaction(force_rollback=True):
-            rows = conn.execute(
-                "SELECT table_name, action FROM tenancy.rollback_tenant(%s, false)", (tenant_id,)
-            ).fetchall()
+            rows = fetch_all(
+                conn, TableAction, "SELECT table_name, action FROM tenancy.rollback_tenant(%s, false)", (tenant_id,)
+            )
     except (TenancyError, psycopg.Error) as e:
         return failed_result(tenant_id, e, started)
-    return TenantResult(tenant_id, TenantOutcome.PLANNED, tables=[TableResult(r[0], r[1], 0, None) for r in rows])
+    return TenantResult(
+        tenant_id, TenantOutcome.PLANNED, tables=[TableResult(r.table_name, r.action, 0, None) for r in rows]
+    )
 
 
 def _describe(r: TenantResult, force: bool, *, done: bool = False) -> str:

@@ -243,3 +243,25 @@ class PolicyChange:
     object_type: str
     object_name: str
     action: str
+
+
+# -- the CLI's and access's reads --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryCheck:
+    """The registry recorded at install, and whether it still exists (queries/registry_check.sql)."""
+
+    id_column: str
+    registry_table: str
+    has_table: bool
+    has_column: bool
+
+
+@dataclass(frozen=True)
+class CredentialSet:
+    """A login given its credential (tenancy.set_tenant_credential)."""
+
+    tenant_id: str
+    object_name: str
+    action: str

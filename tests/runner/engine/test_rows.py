@@ -69,6 +69,7 @@ TYPED_QUERIES: dict[str, type | None] = {
     "plan_tenant_tables": r.PlannedTable,
     "status_tenants": r.StatusRow,
     "validate_tenants": r.ValidationCheck,
+    "registry_check": r.RegistryCheck,
 }
 
 _PARAMETER = re.compile(r"%\((\w+)\)s")
@@ -103,7 +104,7 @@ def test_every_query_file_says_what_it_returns_on_its_first_line() -> None:
 
 
 def test_the_engine_reads_every_typed_query_file() -> None:
-    engine = "\n".join(p.read_text(encoding="utf-8") for p in Path(r.__file__).parent.glob("*.py"))
+    engine = "\n".join(p.read_text(encoding="utf-8") for p in Path(r.__file__).parents[1].rglob("*.py"))
     for name in TYPED_QUERIES:
         assert f'"queries/{name}.sql"' in engine, name
 
