@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.engine.install import apply_install, check_manifest, install
+from runner.engine.install import apply_install, check_manifest
 from runner.engine.render import render_all
 from runner.manifest import load_manifest
-from runner.privileges import build_model
 from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[3]
@@ -31,24 +30,3 @@ def test_install_takes_share_update_exclusive_on_every_moved_table_first(sample_
                 ).fetchall()
             }
     assert held >= set(manifest.move), sorted(set(manifest.move) - held)
-
-
-def test_provision_takes_share_update_exclusive_on_every_table_it_secures_first(sample_db: Database) -> None:
-    # Provision grants on the tables under row-level security (hybrid, row-filtered central),
-    # then alters them: the same deadlock with an autovacuum ANALYZE in between, unless it
-    # holds this lock first.
-    manifest = load_manifest(REPO / "tenancy.toml")
-    with sample_db.connect() as conn:
-        install(conn, manifest)
-        with conn.transaction(force_rollback=True):
-            conn.execute("SELECT count(*) FROM tenancy.provision_shared_privileges()")
-            held = {
-                name
-                for (name,) in conn.execute(
-                    "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation"
-                    " WHERE l.pid = pg_backend_pid() AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted"
-                    " AND c.relnamespace = 'public'::regnamespace"
-                ).fetchall()
-            }
-    secured = set(build_model(manifest, []).shared.secured_tables)
-    assert {"users", *manifest.hybrid} <= secured <= held, sorted(secured - held)
