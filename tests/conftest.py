@@ -256,3 +256,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write("\n")
             reporter.write_sep("=", "FAILED: TENANCY_REQUIRE_CITUS=1 but no test marked citus ran", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def install_schema(db: Database, schema: str, manifest_text: str, path: Path) -> Any:
+    """Run `schema` (SQL) in `db`, write `manifest_text` to `path`, install tenancy with it;
+    returns the manifest."""
+    from runner.engine.install import install
+    from runner.manifest import load_manifest
+
+    with db.connect() as conn:
+        conn.execute(schema)
+    path.write_text(manifest_text)
+    manifest = load_manifest(path)
+    with db.connect() as conn:
+        install(conn, manifest)
+    return manifest

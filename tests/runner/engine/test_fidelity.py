@@ -24,7 +24,7 @@ from runner.engine.render import render_all
 from runner.errors import RenderError
 from runner.manifest import Manifest, load_manifest
 from runner.privileges import build_model
-from tests.conftest import Database
+from tests.conftest import Database, install_schema
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -91,14 +91,7 @@ tables = ["orgs"]
 
 @pytest.fixture
 def fidelity_db(blank_db: Database, tmp_path: Path) -> Iterator[tuple[Database, Manifest]]:
-    with blank_db.connect() as conn:
-        conn.execute(SCHEMA)
-    path = tmp_path / "fidelity.toml"
-    path.write_text(MANIFEST)
-    manifest = load_manifest(path)
-    with blank_db.connect() as conn:
-        install(conn, manifest)
-    yield blank_db, manifest
+    yield blank_db, install_schema(blank_db, SCHEMA, MANIFEST, tmp_path / "fidelity.toml")
 
 
 def _migrate_and_validate(db: Database, manifest: Manifest, batch_size: int | None = None, tenants: int = 2) -> None:
@@ -313,14 +306,7 @@ tables = ["orgs"]
 
 @pytest.fixture
 def objects_db(blank_db: Database, tmp_path: Path) -> Iterator[tuple[Database, Manifest]]:
-    with blank_db.connect() as conn:
-        conn.execute(OBJECTS)
-    path = tmp_path / "objects.toml"
-    path.write_text(OBJECTS_MANIFEST)
-    manifest = load_manifest(path)
-    with blank_db.connect() as conn:
-        install(conn, manifest)
-    yield blank_db, manifest
+    yield blank_db, install_schema(blank_db, OBJECTS, OBJECTS_MANIFEST, tmp_path / "objects.toml")
 
 
 def _header(rendering_text: str) -> list[str]:

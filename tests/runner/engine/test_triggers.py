@@ -19,7 +19,7 @@ from runner.engine.install import install
 from runner.engine.render import derive_all
 from runner.errors import RenderError
 from runner.manifest import Manifest, load_manifest
-from tests.conftest import Database
+from tests.conftest import Database, install_schema
 
 SCHEMA = """
 CREATE TABLE orgs (id integer PRIMARY KEY, name text NOT NULL);
@@ -124,14 +124,7 @@ RECEIPT_TRIGGERS = [
 
 @pytest.fixture
 def triggers_db(blank_db: Database, tmp_path: Path) -> Iterator[tuple[Database, Manifest]]:
-    with blank_db.connect() as conn:
-        conn.execute(SCHEMA)
-    path = tmp_path / "triggers.toml"
-    path.write_text(MANIFEST)
-    manifest = load_manifest(path)
-    with blank_db.connect() as conn:
-        install(conn, manifest)
-    yield blank_db, manifest
+    yield blank_db, install_schema(blank_db, SCHEMA, MANIFEST, tmp_path / "triggers.toml")
 
 
 def _triggers(conn: psycopg.Connection, table: str) -> dict[str, tuple[str, str]]:
