@@ -36,14 +36,12 @@ BEGIN
         RETURN;
     END IF;
 
-    FOR v_table IN
-        SELECT c.relname FROM pg_class AS c
+    PERFORM tenancy.lock_tables(ARRAY(
+        SELECT c.oid::regclass FROM pg_class AS c
         WHERE c.relnamespace = to_regnamespace(quote_ident(v_schema)) AND c.relkind IN ('r', 'p')
             AND NOT c.relispartition
         ORDER BY c.relname
-    LOOP
-        EXECUTE format('LOCK TABLE %I.%I IN EXCLUSIVE MODE', v_schema, v_table);
-    END LOOP;
+    ), 'EXCLUSIVE', 'the tenant tables');
     -- Every table is read below (as the caller): proven first, under the lock.
     SELECT string_agg(x.problem, E'\n') INTO v_problems FROM (
         SELECT format('%I.%I %s', u.schema_name, u.table_name, u.problem) AS problem

@@ -34,9 +34,9 @@ BEGIN
     IF cardinality(v_present) = 0 THEN
         RETURN v_present;
     END IF;
-    EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE',
-                   (SELECT string_agg(format('%I.%I', v_schema, t.name), ', ' ORDER BY t.name)
-                    FROM unnest(v_present) AS t (name)));
+    PERFORM tenancy.lock_tables(ARRAY(SELECT to_regclass(format('%I.%I', v_schema, t.name))
+                                      FROM unnest(v_present) AS t (name) ORDER BY t.name),
+                                'ACCESS SHARE', 'the tenant tables');
     v_made := ARRAY(SELECT l.table_name FROM tenancy.ledger AS l
                     WHERE l.tenant_id = p_tenant_id AND l.table_name = ANY (v_present));
     v_out := v_present;

@@ -14,22 +14,22 @@ AS $fn$
 DECLARE
     v_ids    text [];
     v_tables text [];
-    v_names  text;
+    v_rels   regclass [];
     v_row    record;
     v_ok_ids    text [] := '{}'::text [];
     v_ok_tables text [] := '{}'::text [];
 BEGIN
     SELECT array_agg(l.tenant_id ORDER BY l.tenant_id, l.table_name),
            array_agg(l.table_name ORDER BY l.tenant_id, l.table_name),
-           string_agg(format('%I.%I', tenancy.schema_name(l.tenant_id), l.table_name), ', ')
-    INTO v_ids, v_tables, v_names
+           array_agg(to_regclass(format('%I.%I', tenancy.schema_name(l.tenant_id), l.table_name)))
+    INTO v_ids, v_tables, v_rels
     FROM tenancy.ledger AS l
     WHERE l.stamp IS NULL
         AND to_regclass(format('%I.%I', tenancy.schema_name(l.tenant_id), l.table_name)) IS NOT NULL;
-    IF v_names IS NULL THEN
+    IF v_rels IS NULL THEN
         RETURN;
     END IF;
-    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', v_names);
+    PERFORM tenancy.lock_tables(v_rels, 'SHARE UPDATE EXCLUSIVE', 'the tenant tables');
     FOR v_row IN
         WITH problems AS (
             SELECT p.schema_name, p.table_name, string_agg(p.relation || ' ' || p.problem, '; ') AS problems

@@ -1,6 +1,7 @@
 -- tenancy.unproven_tables(tenant ids, lock mode, tables): locks every tenant
 -- table the tool made for the listed tenants (only those of p_tables when
--- given; one LOCK TABLE for all of them, in p_lock_mode), then proves each
+-- given; all together, in p_lock_mode, in tries that give way to the
+-- application: tenancy.lock_tables), then proves each
 -- is the relation the tool made and left: the name still resolves to the
 -- OID in the ledger, and its stamp (tenancy.relation_stamps: columns,
 -- defaults, constraints, indexes, triggers, rules, policies, owner, kind, of
@@ -22,7 +23,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_names text;
+    v_tables regclass [];
 BEGIN
     IF p_lock_mode NOT IN ('ACCESS SHARE', 'SHARE UPDATE EXCLUSIVE', 'EXCLUSIVE') THEN
         RAISE EXCEPTION USING
@@ -30,15 +31,12 @@ BEGIN
             MESSAGE = format('lock mode %L is not one tenancy proves tables under', p_lock_mode),
             HINT = 'Use ACCESS SHARE to read, SHARE UPDATE EXCLUSIVE to write, EXCLUSIVE to hold off writers.';
     END IF;
-    SELECT string_agg(format('%I.%I', s.schema_name, l.table_name), ', ' ORDER BY s.schema_name, l.table_name)
-    INTO v_names
+    SELECT array_agg(to_regclass(format('%I.%I', s.schema_name, l.table_name)) ORDER BY s.schema_name, l.table_name)
+    INTO v_tables
     FROM tenancy.ledger AS l
     CROSS JOIN LATERAL (SELECT tenancy.schema_name(l.tenant_id) AS schema_name) AS s
-    WHERE l.tenant_id = ANY (p_tenant_ids) AND (p_tables IS NULL OR l.table_name = ANY (p_tables))
-        AND to_regclass(format('%I.%I', s.schema_name, l.table_name)) IS NOT NULL;
-    IF v_names IS NOT NULL THEN
-        EXECUTE format('LOCK TABLE %s IN %s MODE', v_names, p_lock_mode);
-    END IF;
+    WHERE l.tenant_id = ANY (p_tenant_ids) AND (p_tables IS NULL OR l.table_name = ANY (p_tables));
+    PERFORM tenancy.lock_tables(v_tables, p_lock_mode, 'the tenant tables');
     RETURN QUERY
     -- Read again under the lock: the names cannot move any more.
     WITH made AS MATERIALIZED (

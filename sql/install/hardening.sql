@@ -23,7 +23,8 @@ GRANT EXECUTE ON FUNCTION tenancy.refuse_cut_over_row(text, text) TO PUBLIC;
 -- The owner routines run as the owner of the shared tables: the contract
 -- checks their rows with each moved table's own checksum
 -- (<table>__source_sums), the guard and the rollback find their sequences
--- (column_sequences, sequence_next): that owner executes those, and nothing else of the tool's.
+-- (column_sequences, sequence_next), and the guard locks them (lock_tables): that owner executes
+-- those, and nothing else of the tool's.
 DO $do$
 DECLARE
     v_owner text := (
@@ -38,8 +39,8 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', v_fn, v_owner);
     END LOOP;
     IF v_owner IS NOT NULL THEN
-        EXECUTE format('GRANT EXECUTE ON FUNCTION tenancy.column_sequences(regclass), tenancy.sequence_next(regclass) '
-                       'TO %I', v_owner);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION tenancy.column_sequences(regclass), tenancy.sequence_next(regclass), '
+                       'tenancy.lock_tables(regclass [], text, text) TO %I', v_owner);
     END IF;
 END
 $do$;

@@ -278,6 +278,47 @@ def test_rollback_after_cutover_copies_rows_back(db: Database, manifest: Manifes
         )
 
 
+def test_rollback_after_cutover_does_not_deadlock_with_a_writer_checking_a_foreign_key(
+    db: Database, manifest: Manifest
+) -> None:
+    """The rollback locks the tenant's tables one after the other. A writer that holds the
+    referencing table (sequence_emails) and then checks a foreign key against a table the
+    rollback took first (email_sequences) must neither deadlock with it nor fail: the
+    rollback gives way in short tries and takes them all once the writer commits."""
+    t = registry_ids(db, manifest)[0]
+    online.migrate_online(db.dsn, [t])
+    online.cutover_tenants(db.dsn, [t])
+    schema = f"tenant_{t}"
+    result: list[Any] = []
+    with db.connect() as writer, db.connect() as watch:
+        writer.execute("BEGIN")
+        # Holds sequence_emails (no foreign key checked: the key column is not changed).
+        writer.execute(f"UPDATE {schema}.sequence_emails SET subject = subject || '.'")  # noqa: S608
+        thread = threading.Thread(target=lambda: result.append(migrate.rollback_tenants(db.dsn, [t])[0]))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while watch.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+            (f"{schema}.sequence_emails",),
+        ).fetchone() == (0,):
+            assert time.monotonic() < deadline, "the rollback never waited for the writer"
+            time.sleep(0.02)
+        # Now the foreign key check: a row share lock on email_sequences.
+        writer.execute(
+            f"INSERT INTO {schema}.sequence_emails (sequence_id, position, subject) "  # noqa: S608
+            f"SELECT id, 99, 'written while the rollback waits' FROM {schema}.email_sequences ORDER BY id LIMIT 1"
+        )
+        writer.execute("COMMIT")
+        thread.join(60)
+    (rolled_back,) = result
+    assert rolled_back.state == "rolled back", rolled_back
+    with db.connect() as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM public.sequence_emails WHERE tenant_id = %s AND subject = %s",
+            (t, "written while the rollback waits"),
+        ).fetchone() == (1,)
+
+
 def test_rollback_after_cutover_refuses_keys_taken_in_the_shared_table(db: Database, manifest: Manifest) -> None:
     a, b = registry_ids(db, manifest)[:2]
     online.migrate_online(db.dsn, [a])
