@@ -1,30 +1,26 @@
--- tenancy.column_sequences(table): every sequence a column of the table draws
--- from: its own (serial, identity: what pg_get_serial_sequence finds) and
--- the one its default calls (nextval('...')), whether the column owns it, and
--- the sequence's increment.
--- One index scan of pg_depend each way. Read by the routines that move
--- sequences (reset_sequences, advance_shared_sequences, shared_guard).
-CREATE OR REPLACE FUNCTION tenancy.column_sequences(p_rel regclass)
-RETURNS TABLE (column_name name, sequence_name regclass, owned boolean, increment bigint)
-LANGUAGE plpgsql
+-- tenancy.column_sequences(tables): every sequence a column of the tables
+-- draws from: its own (serial, identity: what pg_get_serial_sequence finds)
+-- and the one its default calls (nextval('...')), whether the column owns
+-- it, and the sequence's increment. One index scan of pg_depend each way
+-- for all the tables. Read by the routines that move sequences
+-- (reset_sequences, advance_shared_sequences, shared_guard).
+CREATE OR REPLACE FUNCTION tenancy.column_sequences(p_rels regclass [])
+RETURNS TABLE (table_name regclass, column_name name, sequence_name regclass, owned boolean, increment bigint)
+LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-BEGIN
-    -- PL/pgSQL keeps the plan of this query for the session (a SQL function
-    -- would plan it at every call: it is called once per table per tenant).
-    RETURN QUERY
-    SELECT a.attname, d.objid::regclass, true, s.seqincrement
+    SELECT d.refobjid::regclass, a.attname, d.objid::regclass, true, s.seqincrement
     FROM pg_catalog.pg_depend AS d
     JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.objid
     JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-        AND d.refobjid = p_rel AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') AND NOT a.attisdropped
+        AND d.refobjid = ANY (p_rels::oid []) AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') AND NOT a.attisdropped
     UNION
-    SELECT a.attname, d.refobjid::regclass, false, s.seqincrement
+    SELECT ad.adrelid::regclass, a.attname, d.refobjid::regclass, false, s.seqincrement
     FROM pg_catalog.pg_attrdef AS ad
     JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-    -- From the table's defaults to what each depends on (OFFSET 0 keeps that
+    -- From the tables' defaults to what each depends on (OFFSET 0 keeps that
     -- order: the catalog's statistics can make the planner start from every
     -- default of the database instead).
     CROSS JOIN LATERAL (
@@ -34,11 +30,10 @@ BEGIN
         OFFSET 0
     ) AS d
     JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.refobjid
-    WHERE ad.adrelid = p_rel AND NOT a.attisdropped;
-END
+    WHERE ad.adrelid = ANY (p_rels::oid []) AND NOT a.attisdropped
 $fn$;
-COMMENT ON FUNCTION tenancy.column_sequences(regclass) IS
-'Every sequence a column of the table draws from (its own, or the one its default calls), and its increment.';
+COMMENT ON FUNCTION tenancy.column_sequences(regclass []) IS
+'Every sequence a column of the tables draws from (its own, or the one its default calls), and its increment.';
 
 -- tenancy.sequence_next(sequence): the value the sequence's next nextval()
 -- returns (pg_sequence_last_value says NULL for a sequence set by setval(...,

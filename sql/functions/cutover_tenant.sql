@@ -27,7 +27,9 @@ DECLARE
     v_table    record;
     v_dst_rows bigint;
     v_dst_sum  numeric;
-    v_floors   jsonb;
+    v_floors   jsonb [] := '{}'::jsonb [];
+    v_tables   regclass [] := '{}'::regclass [];
+    v_floor    jsonb;
 BEGIN
     PERFORM tenancy.lock_tenant(p_tenant_id, false);
     SELECT t.state INTO v_state FROM tenancy.tenants AS t WHERE t.tenant_id = p_tenant_id;
@@ -71,8 +73,9 @@ BEGIN
             'migrate it again with --online.'
         );
         EXECUTE format('SELECT tenancy.run_statements(tenancy.%I($1))', v_table.fn_prefix || '__link') USING v_schema;
-        EXECUTE format('SELECT tenancy.%I()', v_table.fn_prefix || '__sequence_floors') INTO v_floors;
-        PERFORM tenancy.reset_sequences(v_schema, v_table.table_name, v_floors, true);
+        EXECUTE format('SELECT tenancy.%I()', v_table.fn_prefix || '__sequence_floors') INTO v_floor;
+        v_tables := v_tables || format('%I.%I', v_schema, v_table.table_name)::regclass;
+        v_floors := v_floors || v_floor;
         UPDATE tenancy.ledger AS l
         SET state = 'done', rows_copied = v_dst_rows, cutover_checksum = v_dst_sum, finished_at = clock_timestamp()
         WHERE l.tenant_id = p_tenant_id AND l.table_name = v_table.table_name;
@@ -80,6 +83,7 @@ BEGIN
         row_count := v_dst_rows;
         RETURN NEXT;
     END LOOP;
+    PERFORM tenancy.reset_sequences(v_tables, v_floors, true);
     PERFORM tenancy.stamp_tenant_tables(ARRAY[p_tenant_id]);
     UPDATE tenancy.online_tenants AS o SET state = 'cut_over', since = clock_timestamp()
     WHERE o.tenant_id = p_tenant_id;

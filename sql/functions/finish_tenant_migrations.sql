@@ -153,14 +153,13 @@ BEGIN
             END IF;
         END LOOP;
         CONTINUE WHEN v_central;
-        FOR v_table IN
-            SELECT l.tenant_id, l.table_name FROM tenancy.ledger AS l
+        PERFORM tenancy.reset_sequences(ARRAY(
+            SELECT to_regclass(format('%I.%I', tenancy.schema_name(l.tenant_id), l.table_name))
+            FROM tenancy.ledger AS l
             JOIN tenancy.moved_tables AS m ON m.table_name = l.table_name
             WHERE l.tenant_id = ANY (v_ok) AND l.state = 'indexed'
             ORDER BY l.tenant_id, m.position
-        LOOP
-            PERFORM tenancy.reset_sequences(tenancy.schema_name(v_table.tenant_id), v_table.table_name);
-        END LOOP;
+        ));
     END LOOP;
     FOR v_table IN
         UPDATE tenancy.ledger AS l SET state = 'done', finished_at = clock_timestamp()

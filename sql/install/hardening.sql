@@ -39,7 +39,7 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', v_fn, v_owner);
     END LOOP;
     IF v_owner IS NOT NULL THEN
-        EXECUTE format('GRANT EXECUTE ON FUNCTION tenancy.column_sequences(regclass), tenancy.sequence_next(regclass), '
+        EXECUTE format('GRANT EXECUTE ON FUNCTION tenancy.column_sequences(regclass []), tenancy.sequence_next(regclass), '
                        'tenancy.lock_tables(regclass [], text, text) TO %I', v_owner);
     END IF;
 END
