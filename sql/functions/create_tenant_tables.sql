@@ -4,10 +4,13 @@
 -- DDL), with one ledger row 'created' per table, written for all tenants at
 -- once. The tables are made by the engine (a member of every tenant owner
 -- role) and given to the schema's owner (the tenant's owner role once
--- provisioned), with their partitions and the sequences their columns own;
--- tenancy.provision_tenants grants the tenant roles their access at the end
--- of the migration. With p_keys, the tables the copy fills per tenant (not
--- routed by the split copy: tenancy.split_routed) get their keys and
+-- provisioned), with their partitions and the sequences their columns own,
+-- and the tenant roles get their access to them (tenancy.provision_tenants)
+-- here, early in the transaction: each grant invalidates the table's cached
+-- plans, and every plan the session has kept by the end of the migration
+-- is walked for each (tenancy.finish_tenant_migrations checks them again,
+-- which changes nothing then). With p_keys, the tables the copy fills per
+-- tenant (not routed by the split copy: tenancy.split_routed) get their keys and
 -- indexes (<table>__index) here too, before their few rows: building them
 -- now, while the session has planned few statements, costs less than after
 -- the copy (each index made walks every plan the session keeps);
@@ -78,6 +81,11 @@ BEGIN
         v_created := v_created || array_fill(v_tenant.id, ARRAY[cardinality(v_tenant.tables)]);
         v_tables := v_tables || v_tenant.tables;
     END LOOP;
+    -- The shared privileges are the runner's (or provision's) business: taking
+    -- their lock here would serialise parallel batches for a whole migration.
+    IF cardinality(v_created) > 0 THEN
+        PERFORM tenancy.provision_tenants(ARRAY(SELECT DISTINCT c.id FROM unnest(v_created) AS c (id)), false);
+    END IF;
     INSERT INTO tenancy.ledger (tenant_id, table_name, state)
     SELECT c.id, c.table_name, 'created' FROM unnest(v_created, v_tables) AS c (id, table_name);
     PERFORM tenancy.stamp_tenant_tables(v_created, v_tables);

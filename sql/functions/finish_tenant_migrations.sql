@@ -170,9 +170,8 @@ BEGIN
         v_done_tables := v_done_tables || v_table.table_name;
         PERFORM tenancy.report_progress(v_table.tenant_id, v_table.table_name, 'link');
     END LOOP;
-    -- Grants on the new tables. The shared privileges are the runner's (or
-    -- provision's) business: taking their lock here would serialise parallel
-    -- batches for a whole migration.
+    -- The grants on the new tables, made with them (tenancy.create_tenant_tables),
+    -- checked: tables an older version made get theirs here.
     IF cardinality(v_ok) > 0 THEN
         PERFORM tenancy.provision_tenants(v_ok, false);
     END IF;
