@@ -10,10 +10,11 @@
 -- plans, and every plan the session has kept by the end of the migration
 -- is walked for each (tenancy.finish_tenant_migrations checks them again,
 -- which changes nothing then). With p_keys, the tables the copy fills per
--- tenant (not routed by the split copy: tenancy.split_routed) get their keys and
--- indexes (<table>__index) here too, before their few rows: building them
--- now, while the session has planned few statements, costs less than after
--- the copy (each index made walks every plan the session keeps);
+-- tenant (not routed by the split copy: tenancy.split_routed) with few rows
+-- each get their keys and indexes (<table>__index) here too, before their
+-- rows: building them now, while the session has planned few statements,
+-- costs less than after the copy (each index made walks every plan the
+-- session keeps);
 -- tenancy.finish_tenant_migrations builds those of the others. Per tenant,
 -- two statement batches: its tables, then their owner and keys. Then each
 -- table is stamped (tenancy.stamp_tenant_tables): what exists at commit is
@@ -28,12 +29,22 @@ DECLARE
     v_ddl     text [];
     v_created text [] := '{}'::text [];
     v_tables  text [] := '{}'::text [];
-    -- The tables whose keys are built now: those the copy fills per tenant.
-    v_keyed   text [] := CASE WHEN p_keys THEN ARRAY(
-        SELECT m.table_name FROM tenancy.moved_tables AS m WHERE NOT tenancy.split_routed(m.table_name)
-    ) ELSE '{}'::text [] END;
+    v_keyed   text [] := '{}'::text [];
+    v_count   bigint;
 BEGIN
     PERFORM tenancy.assert_tenants_locked(p_tenant_ids);
+    IF p_keys THEN
+        -- The tables whose keys are built now: those the copy fills per tenant
+        -- with few rows each, 16 kB a tenant on average (a larger copy costs
+        -- less with its indexes built after it).
+        EXECUTE (SELECT format('SELECT count(*) FROM %I.%I', st.central_schema, st.registry_table)
+                 FROM tenancy.settings AS st) INTO v_count;
+        v_keyed := ARRAY(
+            SELECT m.table_name FROM tenancy.moved_tables AS m
+            WHERE NOT tenancy.split_routed(m.table_name)
+                AND tenancy.shared_bytes(m.table_name) <= 16384 * greatest(v_count, 1)
+        );
+    END IF;
     SELECT i.id INTO v_tenant FROM unnest(p_tenant_ids) AS i (id)
     WHERE to_regnamespace(tenancy.schema_name(i.id)) IS NULL
     LIMIT 1;

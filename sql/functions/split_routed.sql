@@ -3,23 +3,18 @@
 -- partitions, is at least tenancy.split_min_bytes large (a custom setting;
 -- default: shared_buffers). A smaller one is cached: reading it once per
 -- tenant costs little, while routing costs four DDL statements per tenant
--- table and doubles the cost of each insert, so it is copied per tenant, and
--- a batch of tenancy.migrate_tenants() gives its tenant tables their keys and
--- indexes when it makes them (tenancy.create_tenant_tables), before their
--- few rows. Read-only.
+-- table and doubles the cost of each insert, so it is copied per tenant (and
+-- when it holds few rows a tenant, a batch of tenancy.migrate_tenants() gives
+-- its tenant tables their keys and indexes when it makes them:
+-- tenancy.create_tenant_tables). Read-only.
 CREATE OR REPLACE FUNCTION tenancy.split_routed(p_table text)
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-DECLARE
-    v_source regclass;
 BEGIN
-    SELECT format('%I.%I', st.central_schema, p_table)::regclass INTO v_source FROM tenancy.settings AS st;
-    -- A plain table is no partition tree: its own size; a partitioned one: its partitions'.
-    RETURN coalesce((SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(v_source) AS p),
-                    pg_relation_size(v_source))
+    RETURN tenancy.shared_bytes(p_table)
         >= pg_size_bytes(coalesce(nullif(current_setting('tenancy.split_min_bytes', true), ''),
                                   current_setting('shared_buffers')));
 END
