@@ -1,12 +1,13 @@
-"""Install holds autovacuum off the shared moved tables before it changes anything of them."""
+"""Install and provision hold autovacuum off the shared tables before they change anything of them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from runner.engine.install import apply_install, check_manifest
+from runner.engine.install import apply_install, check_manifest, install
 from runner.engine.render import render_all
 from runner.manifest import load_manifest
+from runner.privileges import build_model
 from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[3]
@@ -30,3 +31,24 @@ def test_install_takes_share_update_exclusive_on_every_moved_table_first(sample_
                 ).fetchall()
             }
     assert held >= set(manifest.move), sorted(set(manifest.move) - held)
+
+
+def test_provision_locks_each_table_it_grants_on_before_the_grant(sample_db: Database) -> None:
+    # Provision grants on the tables under row-level security (hybrid, row-filtered central),
+    # then alters them: an autovacuum ANALYZE starting in between deadlocks with it (40P01)
+    # unless it holds SHARE UPDATE EXCLUSIVE from the grant on.
+    manifest = load_manifest(REPO / "tenancy.toml")
+    with sample_db.connect() as conn:
+        install(conn, manifest)
+        with conn.transaction(force_rollback=True):
+            conn.execute("SELECT count(*) FROM tenancy.provision_shared_privileges()")
+            held = {
+                name
+                for (name,) in conn.execute(
+                    "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation"
+                    " WHERE l.pid = pg_backend_pid() AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted"
+                    " AND c.relnamespace = 'public'::regnamespace"
+                ).fetchall()
+            }
+    secured = set(build_model(manifest, []).shared.secured_tables)
+    assert {"users", *manifest.hybrid} <= secured <= held, sorted(secured - held)
