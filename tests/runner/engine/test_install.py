@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+
 from runner.engine.install import apply_install, check_manifest, install
 from runner.engine.render import render_all
 from runner.manifest import load_manifest
@@ -11,6 +13,18 @@ from runner.privileges import build_model
 from tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+def _share_update_exclusive_held(conn: psycopg.Connection) -> set[str]:
+    """The tables of schema public this session holds SHARE UPDATE EXCLUSIVE on."""
+    return {
+        name
+        for (name,) in conn.execute(
+            "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation"
+            " WHERE l.pid = pg_backend_pid() AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted"
+            " AND c.relnamespace = 'public'::regnamespace"
+        ).fetchall()
+    }
 
 
 def test_install_takes_share_update_exclusive_on_every_moved_table_first(sample_db: Database) -> None:
@@ -22,14 +36,7 @@ def test_install_takes_share_update_exclusive_on_every_moved_table_first(sample_
         rendering = render_all(conn, manifest)
         with conn.transaction(force_rollback=True):
             apply_install(conn, rendering)
-            held = {
-                name
-                for (name,) in conn.execute(
-                    "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation"
-                    " WHERE l.pid = pg_backend_pid() AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted"
-                    " AND c.relnamespace = 'public'::regnamespace"
-                ).fetchall()
-            }
+            held = _share_update_exclusive_held(conn)
     assert held >= set(manifest.move), sorted(set(manifest.move) - held)
 
 
@@ -42,13 +49,6 @@ def test_provision_locks_each_table_it_grants_on_before_the_grant(sample_db: Dat
         install(conn, manifest)
         with conn.transaction(force_rollback=True):
             conn.execute("SELECT count(*) FROM tenancy.provision_shared_privileges()")
-            held = {
-                name
-                for (name,) in conn.execute(
-                    "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation"
-                    " WHERE l.pid = pg_backend_pid() AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted"
-                    " AND c.relnamespace = 'public'::regnamespace"
-                ).fetchall()
-            }
+            held = _share_update_exclusive_held(conn)
     secured = set(build_model(manifest, []).shared.secured_tables)
     assert {"users", *manifest.hybrid} <= secured <= held, sorted(secured - held)
