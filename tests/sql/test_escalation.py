@@ -356,19 +356,18 @@ def test_tenant_logins_cannot_log_in_until_given_a_credential(
     creds = tmp_path / "credentials.toml"
     creds.write_text(f'[{t}]\napp = "s3cret-app"\nvalid_until = 2099-01-01\n')
     creds.chmod(0o600)
-    code = main(
-        [
-            "provision",
-            "--dsn",
-            stage.db.dsn,
-            "--manifest",
-            str(REPO / "tenancy.toml"),
-            "--tenant",
-            t,
-            "--credentials",
-            str(creds),
-        ]
-    )
+    provision = [
+        "provision",
+        "--dsn",
+        stage.db.dsn,
+        "--manifest",
+        str(REPO / "tenancy.toml"),
+        "--tenant",
+        t,
+        "--credentials",
+        str(creds),
+    ]
+    code = main(provision)
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "s3cret" not in out + err
@@ -392,17 +391,5 @@ def test_tenant_logins_cannot_log_in_until_given_a_credential(
     assert (ro, "login disabled: it had no credential (tenancy.set_tenant_credential)") in changes
     # A credentials file others may read is refused before anything changes.
     creds.chmod(0o644)
-    code = main(
-        [
-            "provision",
-            "--dsn",
-            stage.db.dsn,
-            "--manifest",
-            str(REPO / "tenancy.toml"),
-            "--tenant",
-            t,
-            "--credentials",
-            str(creds),
-        ]
-    )
+    code = main(provision)
     assert code == 2 and "chmod 600" in capsys.readouterr().err
