@@ -9,13 +9,16 @@ application was acknowledged."""
 from __future__ import annotations
 
 import itertools
+import queue
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import psycopg
 import pytest
@@ -74,23 +77,53 @@ def _load_installed(conn: psycopg.Connection) -> None:
     conn.execute("CREATE EVENT TRIGGER slow_drop ON sql_drop EXECUTE FUNCTION public.slow_drop()")
 
 
-def _flow(dsn: str, kill_after: float | None) -> tuple[str, dict[str, float]]:
-    """Run the flow; with kill_after, SIGKILL it after that many seconds. Returns the last
-    step it began and when each step began (seconds after the start)."""
+def _flow(dsn: str, kill: tuple[str, float] | None) -> tuple[str, dict[str, float]]:
+    """Run the flow; with kill = (step, seconds), SIGKILL it that many seconds after it
+    says it began that step. Returns the last step it began and when each step began
+    (seconds after the start)."""
     started = time.time()
     proc = subprocess.Popen(
         [sys.executable, "-c", FLOW, dsn], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    if kill_after is None:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-    else:
+    assert proc.stdout is not None and proc.stderr is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    err: list[str] = []
+
+    def read_out(stream: IO[str]) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    def read_err(stream: IO[str]) -> None:
+        err.append(stream.read())
+
+    threading.Thread(target=read_out, args=(proc.stdout,), daemon=True).start()
+    reader = threading.Thread(target=read_err, args=(proc.stderr,), daemon=True)
+    reader.start()
+    steps: dict[str, float] = {}
+    kill_at: float | None = None
+    deadline = time.monotonic() + 120
+    while True:
+        now = time.monotonic()
+        assert now < deadline, ("the flow did not end", steps)
+        wait = min(deadline, kill_at if kill_at is not None else deadline) - now
         try:
-            proc.wait(timeout=kill_after)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out, _ = proc.communicate()
-    steps = {line.split()[0]: float(line.split()[1]) - started for line in out.splitlines()}
+            line = lines.get(timeout=max(wait, 0))
+        except queue.Empty:
+            if kill_at is not None and time.monotonic() >= kill_at:
+                proc.kill()
+                kill_at = None
+            continue
+        if line is None:
+            break
+        name, at = line.split()
+        steps[name] = float(at) - started
+        if kill is not None and name == kill[0]:
+            kill_at = time.monotonic() + kill[1]
+    proc.wait()
+    reader.join()
+    if kill is None:
+        assert proc.returncode == 0, err
     return (list(steps)[-1] if steps else "start"), steps
 
 
@@ -117,8 +150,10 @@ def _assert_contracted(conn: psycopg.Connection, trial: object) -> None:
     assert moved == (0,), (trial, "shared tables left after contract")
 
 
-def _trial(db: Database, manifest: Manifest, trial: int, kill_after: float | None) -> tuple[str, dict[str, float]]:
-    """The flow (killed after kill_after seconds, then run again) under the application;
+def _trial(
+    db: Database, manifest: Manifest, trial: int, kill: tuple[str, float] | None
+) -> tuple[str, dict[str, float]]:
+    """The flow (killed within a step, then run again) under the application;
     then every tenant contracted and every tenant table what the application was told."""
     with db.connect() as admin:
         tenants = [r[0] for r in admin.execute("SELECT tenant_id FROM tenancy.tenants ORDER BY 1")]
@@ -126,8 +161,8 @@ def _trial(db: Database, manifest: Manifest, trial: int, kill_after: float | Non
         state = initial_state(admin, manifest, recipes, tenants)
         with application_login(admin, manifest, tenants, f"kill_app_{trial}") as app_dsn:
             with Application(app_dsn, manifest, recipes, state, seed=trial, writers=2) as app:
-                last, steps = _flow(db.dsn, kill_after)
-                if kill_after is not None:
+                last, steps = _flow(db.dsn, kill)
+                if kill is not None:
                     _wait_for_dead_sessions(admin)
                     assert _flow(db.dsn, None)[0] == "done", trial
             assert not app.failures, (trial, app.failures)
@@ -152,14 +187,17 @@ def test_kill_9_at_random_moments_under_an_application_then_rerun_loses_no_write
         pg_server.drop("online_reference")
     rnd = random.Random(SEED)
     hit: Counter[str] = Counter()
-    # Each step in turn, at a random moment within it (as long as it took in the reference run).
-    windows = [(steps[a], steps[b]) for a, b in itertools.pairwise(STEPS)]
+    # Each step in turn, at a random moment of the first half of it (as long as it took in
+    # the reference run), counted from when the killed run began it: a run slower or faster
+    # than the reference still dies inside the step aimed at.
+    lengths = {a: steps[b] - steps[a] for a, b in itertools.pairwise(STEPS)}
+    aims = list(lengths)
     for trial in range(TRIALS):
         name = f"online_kill_{trial}"
         db = pg_server.create(name, template)
         try:
-            low, high = windows[trial % len(windows)]
-            hit[_trial(db, manifest, trial, rnd.uniform(low, high))[0]] += 1
+            aim = aims[trial % len(aims)]
+            hit[_trial(db, manifest, trial, (aim, rnd.uniform(0, lengths[aim] / 2)))[0]] += 1
         finally:
             pg_server.drop(name)
     # The kills landed in each kind of step (the second migrate and cutover of the
