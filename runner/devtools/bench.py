@@ -18,14 +18,16 @@ from the same state, and the database the bench was given is left as built.
     apart and reported as ``ratio_vs_raw_with_validate_again``.
 (b) ``raw``: the limit. A bare ``INSERT … SELECT`` per table into tables of the
     same shape (the rendered ``<table>__create`` DDL) in a scratch schema per
-    tenant, keys and indexes built after the load (``<table>__index``), one
-    transaction per tenant. No preflight, ledger, verification, foreign keys.
+    tenant, keys and indexes built after the load (``<table>__index``), then the
+    foreign keys (``<table>__link``), one transaction per tenant. No preflight,
+    ledger, grants, sequences or verification.
 (d) ``split raw``: the limit of the one-pass split. Per batch of tenants (the
     batches ``migrate`` uses) and table, the tenant tables created by the
     rendered ``__create`` DDL in scratch schemas, then the rendered
     ``__split`` (one ``INSERT … SELECT`` routed through a staging table
-    partitioned by the tenant key), keys and indexes after (``__index``), one
-    transaction per batch. No preflight, ledger, validation, FKs or grants.
+    partitioned by the tenant key), keys and indexes after (``__index``), then
+    the foreign keys (``__link``), one transaction per batch. No preflight,
+    ledger, validation or grants.
 (c) ``naive``: the original plan's client copy. Rows fetched into Python and inserted
     back 100 at a time (multi-row ``INSERT … VALUES``, one statement per
     batch, autocommit), into tables created with their keys and indexes first,
