@@ -9,16 +9,15 @@ application was acknowledged."""
 from __future__ import annotations
 
 import itertools
-import queue
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import psycopg
 import pytest
@@ -82,48 +81,34 @@ def _flow(dsn: str, kill: tuple[str, float] | None) -> tuple[str, dict[str, floa
     says it began that step. Returns the last step it began and when each step began
     (seconds after the start)."""
     started = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", FLOW, dsn], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    err: list[str] = []
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", FLOW, dsn], cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        assert proc.stdout is not None
+        hung = threading.Event()
 
-    def read_out(stream: IO[str]) -> None:
-        for line in stream:
-            lines.put(line)
-        lines.put(None)
+        def give_up() -> None:
+            hung.set()
+            proc.kill()
 
-    def read_err(stream: IO[str]) -> None:
-        err.append(stream.read())
-
-    threading.Thread(target=read_out, args=(proc.stdout,), daemon=True).start()
-    reader = threading.Thread(target=read_err, args=(proc.stderr,), daemon=True)
-    reader.start()
-    steps: dict[str, float] = {}
-    kill_at: float | None = None
-    deadline = time.monotonic() + 120
-    while True:
-        now = time.monotonic()
-        assert now < deadline, ("the flow did not end", steps)
-        wait = min(deadline, kill_at if kill_at is not None else deadline) - now
-        try:
-            line = lines.get(timeout=max(wait, 0))
-        except queue.Empty:
-            if kill_at is not None and time.monotonic() >= kill_at:
-                proc.kill()
-                kill_at = None
-            continue
-        if line is None:
-            break
-        name, at = line.split()
-        steps[name] = float(at) - started
-        if kill is not None and name == kill[0]:
-            kill_at = time.monotonic() + kill[1]
-    proc.wait()
-    reader.join()
-    if kill is None:
-        assert proc.returncode == 0, err
+        timers = [threading.Timer(120, give_up)]
+        timers[0].start()
+        steps: dict[str, float] = {}
+        for line in proc.stdout:
+            name, at = line.split()
+            steps[name] = float(at) - started
+            if kill is not None and name == kill[0]:
+                timers.append(threading.Timer(kill[1], proc.kill))
+                timers[-1].start()
+        proc.wait()
+        proc.stdout.close()
+        for timer in timers:
+            timer.cancel()
+        err.seek(0)
+        assert not hung.is_set(), ("the flow did not end", steps, err.read())
+        if kill is None:
+            assert proc.returncode == 0, err.read()
     return (list(steps)[-1] if steps else "start"), steps
 
 
